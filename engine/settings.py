@@ -1,0 +1,149 @@
+"""One Settings dataclass, filled from defaults < YAML file < LORAG_* environment < CLI flags.
+
+Every field carries its help text in `metadata`, so `launch.py --help` and the README stay in step.
+This module imports only the standard library (and PyYAML when a config file is given), so
+`launch.py --help` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from engine.errors import LoragError
+
+ENV_PREFIX = "LORAG_"
+
+
+def _opt(default: Any, help: str, *, flag: str | None = None, group: str = "studio") -> Any:
+    return field(default=default, metadata={"help": help, "flag": flag, "group": group})
+
+
+@dataclass
+class Settings:
+    """Everything the studio needs to start. Field names map to flags (--data-dir) and env (LORAG_DATA_DIR)."""
+
+    data_dir: Path = _opt(Path("data"), "Folder for chats, jobs, documents, adapters, models and Weaviate's data.")
+    config: Path | None = _opt(None, "YAML file with any of these settings (flags and LORAG_* env override it).")
+    host: str = _opt("127.0.0.1", "Interface to bind. Anything but loopback requires a login.", group="server")
+    port: int = _opt(7860, "Port of the web page (and of the API when --api is on).", group="server")
+    listen: bool = _opt(False, "Serve on all interfaces (0.0.0.0). Requires --auth or --auth-file.", group="server")
+    share: bool = _opt(False, "Create a temporary public Gradio link. Requires a login (one is generated if "
+                              "none is given).", group="server")
+    auth: str = _opt("", "Login as user:password (several separated by commas).", group="server")
+    auth_file: Path | None = _opt(None, "File with one user:password per line.", group="server")
+    insecure_no_auth: bool = _opt(False, "Allow --listen/--share without a login. Dangerous.", group="server")
+    api: bool = _opt(False, "Serve the OpenAI-compatible API under /v1 on the same port.", group="server")
+    api_key: str = _opt("", "Require this bearer key on every /v1 request.", group="server")
+    max_upload_mb: int = _opt(200, "Largest file a person may upload, in MB.", group="server")
+    weaviate_url: str = _opt("", "Use this Weaviate server (http://host:port) instead of starting one.",
+                             group="weaviate")
+    weaviate_grpc_port: int = _opt(0, "gRPC port of --weaviate-url (default: 50051).", group="weaviate")
+    weaviate_api_key: str = _opt("", "API key for --weaviate-url.", group="weaviate")
+    weaviate_binary: Path | None = _opt(None, "weaviate-server binary for the managed server (default: the one "
+                                              "scripts/setup.sh builds).", group="weaviate")
+    weaviate_timeout: float = _opt(90.0, "Seconds to wait for the managed Weaviate to become ready.",
+                                   group="weaviate")
+    no_weaviate: bool = _opt(False, "Start without Weaviate (documents are unavailable).", group="weaviate")
+    device: str = _opt("auto", "Where models run: auto, cuda or cpu.", group="models")
+    model: str = _opt("", "Model to load at start (a preset name, hub id or local folder). Empty: none.",
+                      group="models")
+    log_level: str = _opt("INFO", "Logging level (DEBUG, INFO, WARNING).")
+
+    @property
+    def bind_host(self) -> str:
+        return "0.0.0.0" if self.listen else self.host
+
+    def path(self, *parts: str) -> Path:
+        """A path inside the data folder."""
+        return Path(self.data_dir).joinpath(*parts)
+
+
+def _flag(f: dataclasses.Field) -> str:
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+
+
+def _field_type(f: dataclasses.Field) -> str:
+    return str(f.type).replace("Path | None", "Path").replace("typing.", "")
+
+
+def _convert(f: dataclasses.Field, raw: Any, source: str) -> Any:
+    kind = _field_type(f)
+    if raw is None:
+        return None
+    try:
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(os.path.expanduser(str(raw))) if str(raw) else None
+        return str(raw)
+    except ValueError:
+        raise LoragError(f"Setting {f.name} from {source} must be a {kind}, not {raw!r}.") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="launch.py",
+        description="Lorag: a local web studio for Qwen models. Every flag can also be set as LORAG_<NAME> "
+                    "in the environment or in a --config YAML file.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for f in fields(Settings):
+        group = groups.setdefault(f.metadata["group"], parser.add_argument_group(f.metadata["group"]))
+        env = ENV_PREFIX + f.name.upper()
+        help_text = f"{f.metadata['help']} [env {env}]"
+        if _field_type(f) == "bool":
+            group.add_argument(_flag(f), dest=f.name, action="store_true", default=None, help=help_text)
+        else:
+            group.add_argument(_flag(f), dest=f.name, default=None, metavar=f.name.upper(), help=help_text)
+    return parser
+
+
+def _from_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except FileNotFoundError:
+        raise LoragError(f"Config file {path} does not exist.") from None
+    except yaml.YAMLError as exc:
+        raise LoragError(f"Config file {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise LoragError(f"Config file {path} must hold a mapping of setting: value.")
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def load_settings(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from defaults, then the YAML file (--config / LORAG_CONFIG), then env, then flags."""
+    env = os.environ if env is None else env
+    cli = {k: v for k, v in vars(build_parser().parse_args(argv)).items() if v is not None}
+    by_name = {f.name: f for f in fields(Settings)}
+    from_env = {name: env[ENV_PREFIX + name.upper()] for name in by_name if ENV_PREFIX + name.upper() in env}
+
+    values: dict[str, Any] = {}
+    config_path = cli.get("config") or from_env.get("config")
+    if config_path:
+        for name, raw in _from_yaml(Path(config_path)).items():
+            if name not in by_name:
+                raise LoragError(f"Config file {config_path}: unknown setting {name!r}.")
+            values[name] = _convert(by_name[name], raw, f"config file {config_path}")
+    values.update({n: _convert(by_name[n], v, f"env {ENV_PREFIX + n.upper()}") for n, v in from_env.items()})
+    values.update({n: _convert(by_name[n], v, f"flag {_flag(by_name[n])}") for n, v in cli.items()})
+    values = {k: v for k, v in values.items() if not (v is None and by_name[k].default is not None)}
+    return Settings(**values)

@@ -1,0 +1,96 @@
+"""The facade the UI and the API call.
+
+`Studio` owns the data folder, the SQLite store, the jobs and the Weaviate server, and hands out
+one service object per concern (models, chats, adapters, rag, training). Services are created on
+first use, so building a Studio (and `import ui`) stays cheap: torch and friends load only when a
+person first needs them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from engine.errors import LoragError
+from engine.jobs import Jobs
+from engine.settings import Settings
+from engine.store import Store
+from engine.weaviate import RemoteWeaviate, WeaviateEndpoint, WeaviateStatus
+from engine.weaviate.server import ManagedWeaviate
+
+log = logging.getLogger(__name__)
+
+DATA_SUBFOLDERS = ("models", "adapters", "datasets", "uploads", "jobs", "weaviate")
+IN_PROCESS_JOB_KINDS = ("ingest", "download")
+
+
+@dataclass
+class StudioStatus:
+    model: str
+    weaviate: WeaviateStatus
+
+    def summary(self) -> str:
+        return f"Model: {self.model} · {self.weaviate.summary()}"
+
+
+class Studio:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.data_dir = settings.data_dir
+        for name in DATA_SUBFOLDERS:
+            settings.path(name).mkdir(parents=True, exist_ok=True)
+        self.store = Store(settings.path("lorag.sqlite"))
+        self.jobs = Jobs(self.store, settings.path("jobs"))
+        self.weaviate = self._make_weaviate()
+        self._weaviate_lock = threading.Lock()
+
+    def _make_weaviate(self) -> ManagedWeaviate | RemoteWeaviate | None:
+        s = self.settings
+        if s.no_weaviate:
+            return None
+        if s.weaviate_url:
+            return RemoteWeaviate(s.weaviate_url, s.weaviate_grpc_port, s.weaviate_api_key)
+        return ManagedWeaviate(s.path("weaviate"), binary=s.weaviate_binary, timeout=s.weaviate_timeout,
+                               api_key=s.weaviate_api_key)
+
+    # --- life cycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start what the studio needs before serving: mark dead jobs, start Weaviate."""
+        orphans = self.jobs.mark_orphans(IN_PROCESS_JOB_KINDS)
+        if orphans:
+            log.warning("%d job(s) were interrupted by the last shutdown", orphans)
+        if self.weaviate is not None:
+            self.weaviate.start()
+
+    def close(self) -> None:
+        if self.weaviate is not None:
+            self.weaviate.stop()
+        self.store.close()
+
+    # --- Weaviate ---------------------------------------------------------------------------------
+    def weaviate_endpoint(self) -> WeaviateEndpoint:
+        if self.weaviate is None:
+            raise LoragError("Weaviate is turned off (--no-weaviate): documents are unavailable.")
+        if self.weaviate.managed and not self.weaviate.running:
+            raise LoragError("The Weaviate server is not running.", hint="Restart it from the Settings tab.")
+        return self.weaviate.endpoint if self.weaviate.managed else self.weaviate.start()
+
+    def restart_weaviate(self) -> WeaviateStatus:
+        if self.weaviate is None:
+            raise LoragError("Weaviate is turned off (--no-weaviate).")
+        with self._weaviate_lock:
+            self.weaviate.restart()
+        return self.weaviate.status()
+
+    def weaviate_status(self) -> WeaviateStatus:
+        if self.weaviate is None:
+            return WeaviateStatus(running=False, managed=False, url="", error="turned off (--no-weaviate)")
+        return self.weaviate.status()
+
+    # --- status -----------------------------------------------------------------------------------
+    def model_summary(self) -> str:
+        return "none loaded"
+
+    def status(self) -> StudioStatus:
+        return StudioStatus(model=self.model_summary(), weaviate=self.weaviate_status())

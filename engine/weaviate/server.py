@@ -1,0 +1,285 @@
+"""A local weaviate-server child process on loopback ports, persisting in one folder.
+
+Folder layout (data/weaviate/):
+  data/         Weaviate's PERSISTENCE_DATA_PATH
+  server.log    the child's stdout and stderr (last run)
+  ports.json    the ports of the last run, reused when free: Raft keeps peer addresses on disk
+  server.pid    the child's pid, so a child orphaned by a crashed studio is stopped on the next start
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from engine.errors import LoragError
+from engine.weaviate.status import WeaviateEndpoint, WeaviateStatus, probe
+
+log = logging.getLogger(__name__)
+
+WEAVIATE_VERSION = "1.39.0"
+PORT_KEYS = ("http", "grpc", "gossip", "raft")  # gossip+1 (data) and raft+1 (internal RPC) are implied
+
+
+def default_binary_candidates() -> list[Path]:
+    home = Path(os.environ.get("LORAG_HOME", Path.home() / ".cache" / "lorag"))
+    found = [home / "bin" / f"weaviate-server-v{WEAVIATE_VERSION}"]
+    on_path = shutil.which("weaviate-server")
+    if on_path:
+        found.append(Path(on_path))
+    return found
+
+
+def resolve_binary(explicit: Path | None) -> Path:
+    candidates = [Path(explicit)] if explicit else default_binary_candidates()
+    for path in candidates:
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+    looked = ", ".join(str(p) for p in candidates)
+    raise LoragError(
+        f"The Weaviate server binary is missing (looked for {looked}).",
+        hint="Run ./start.sh once: it builds weaviate-server with Go (`go install github.com/weaviate/weaviate/"
+             f"cmd/weaviate-server@v{WEAVIATE_VERSION}`). Or pass --weaviate-binary PATH, or --weaviate-url "
+             "to use a server that already runs.",
+    )
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def free_port_pair() -> int:
+    """A port p such that p and p + 1 are both free (Weaviate's gossip/data and Raft/RPC pairs)."""
+    for _ in range(200):
+        port = random.randrange(20000, 60000)
+        if port_free(port) and port_free(port + 1):
+            return port
+    raise LoragError("Could not find two free neighbouring ports on 127.0.0.1 for Weaviate.")
+
+
+@dataclass
+class Ports:
+    http: int
+    grpc: int
+    gossip: int
+    raft: int
+
+    def all(self) -> list[int]:
+        return [self.http, self.grpc, self.gossip, self.gossip + 1, self.raft, self.raft + 1]
+
+    def all_free(self) -> bool:
+        return all(port_free(p) for p in self.all())
+
+    @classmethod
+    def pick(cls) -> "Ports":
+        http, grpc = free_port(), free_port()
+        gossip = free_port_pair()
+        raft = free_port_pair()
+        while {raft, raft + 1} & {gossip, gossip + 1, http, grpc}:
+            raft = free_port_pair()
+        return cls(http=http, grpc=grpc, gossip=gossip, raft=raft)
+
+
+class ManagedWeaviate:
+    """Start, watch and stop one weaviate-server that persists under `folder`."""
+
+    managed = True
+
+    def __init__(self, folder: Path, binary: Path | None = None, timeout: float = 90.0, api_key: str = "") -> None:
+        self.folder = Path(folder)
+        self.binary = binary
+        self.timeout = timeout
+        self.api_key = api_key
+        self.ports: Ports | None = None
+        self.process: subprocess.Popen | None = None
+        self.last_error = ""
+        self._log_file = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / "server.log"
+
+    @property
+    def endpoint(self) -> WeaviateEndpoint:
+        if self.ports is None:
+            raise LoragError("The managed Weaviate has not been started.")
+        return WeaviateEndpoint(host="127.0.0.1", http_port=self.ports.http, grpc_port=self.ports.grpc,
+                                api_key=self.api_key)
+
+    def start(self) -> WeaviateEndpoint:
+        if self.running:
+            return self.endpoint
+        try:
+            return self._start()
+        except LoragError as exc:
+            self.last_error = str(exc)
+            raise
+
+    def _start(self) -> WeaviateEndpoint:
+        self.last_error = ""
+        binary = resolve_binary(self.binary)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._stop_orphan()
+        self.ports = self._choose_ports()
+        self._log_file = self.log_path.open("wb")
+        log.info("starting weaviate-server on 127.0.0.1:%s (grpc %s), data in %s",
+                 self.ports.http, self.ports.grpc, self.folder)
+        self.process = subprocess.Popen(
+            [str(binary), "--scheme", "http", "--host", "127.0.0.1", "--port", str(self.ports.http)],
+            cwd=self.folder, env=self._child_env(), stdout=self._log_file, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        (self.folder / "server.pid").write_text(str(self.process.pid))
+        self._wait_ready()
+        return self.endpoint
+
+    def _choose_ports(self) -> Ports:
+        saved = self.folder / "ports.json"
+        if saved.exists():
+            try:
+                ports = Ports(**json.loads(saved.read_text()))
+                if ports.all_free():
+                    return ports
+                log.warning("Weaviate's previous ports %s are taken; picking new ones", ports.all())
+            except (ValueError, TypeError):
+                pass
+        ports = Ports.pick()
+        saved.write_text(json.dumps(asdict(ports)))
+        return ports
+
+    def _child_env(self) -> dict[str, str]:
+        p = self.ports
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", str(self.folder)),
+            "PERSISTENCE_DATA_PATH": str((self.folder / "data").resolve()),
+            "DEFAULT_VECTORIZER_MODULE": "none",
+            "ENABLE_MODULES": "",
+            "API_BASED_MODULES_DISABLED": "true",
+            "DISABLE_TELEMETRY": "true",
+            "GO_PROFILING_DISABLE": "true",
+            "CLUSTER_HOSTNAME": "node0",
+            "CLUSTER_IN_LOCALHOST": "true",
+            "CLUSTER_BIND_ADDR": "127.0.0.1",
+            "CLUSTER_GOSSIP_BIND_PORT": str(p.gossip),
+            "CLUSTER_DATA_BIND_PORT": str(p.gossip + 1),
+            "RAFT_PORT": str(p.raft),
+            "RAFT_INTERNAL_RPC_PORT": str(p.raft + 1),
+            "RAFT_JOIN": f"node0:{p.raft}",
+            "RAFT_BOOTSTRAP_EXPECT": "1",
+            # One node on loopback: no network delay to tolerate; the default 5 makes every start wait ~8 s.
+            "RAFT_TIMEOUTS_MULTIPLIER": "1",
+            "GRPC_PORT": str(p.grpc),
+            "LOG_LEVEL": "info",
+            "QUERY_DEFAULTS_LIMIT": "25",
+        }
+        if self.api_key:
+            env.update({"AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "false",
+                        "AUTHENTICATION_APIKEY_ENABLED": "true",
+                        "AUTHENTICATION_APIKEY_ALLOWED_KEYS": self.api_key,
+                        "AUTHENTICATION_APIKEY_USERS": "lorag"})
+        else:
+            env["AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED"] = "true"
+        return env
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise self._start_failure(f"exited with code {self.process.returncode} while starting")
+            if probe(self.endpoint).ready:
+                log.info("weaviate-server ready (pid %s)", self.process.pid)
+                return
+            time.sleep(0.25)
+        self.stop()
+        raise self._start_failure(f"did not become ready within {self.timeout:.0f} s")
+
+    def _start_failure(self, what: str) -> LoragError:
+        tail = self.log_tail(15)
+        if "address already in use" in tail:
+            what = f"could not bind its ports {self.ports.all()} (port taken)"
+        return LoragError(f"The Weaviate server {what}. Last log lines from {self.log_path}:\n{tail}")
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        proc, self.process = self.process, None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("weaviate-server did not stop in %.0f s; killing it", timeout)
+                proc.kill()
+                proc.wait()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        (self.folder / "server.pid").unlink(missing_ok=True)
+
+    def restart(self) -> WeaviateEndpoint:
+        self.stop()
+        return self.start()
+
+    def _stop_orphan(self) -> None:
+        """A child left running by a studio that crashed still holds the data folder: stop it."""
+        pid_file = self.folder / "server.pid"
+        if not pid_file.exists():
+            return
+        try:
+            pid = int(pid_file.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (ValueError, OSError):
+            pid_file.unlink(missing_ok=True)
+            return
+        if b"weaviate-server" in cmdline:
+            log.warning("stopping orphaned weaviate-server (pid %s) from an earlier run", pid)
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(100):
+                if not Path(f"/proc/{pid}").exists():
+                    break
+                time.sleep(0.1)
+        pid_file.unlink(missing_ok=True)
+
+    def log_tail(self, lines: int = 20) -> str:
+        if not self.log_path.exists():
+            return ""
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def status(self) -> WeaviateStatus:
+        if self.process is None:
+            url = self.endpoint.url if self.ports else ""
+            return WeaviateStatus(running=False, managed=True, url=url, error=self.last_error or "stopped",
+                                  log_tail=self.log_tail(10))
+        code = self.process.poll()
+        if code is not None:
+            return WeaviateStatus(running=False, managed=True, url=self.endpoint.url,
+                                  error=f"the server process exited unexpectedly (code {code}); restart it "
+                                        "from Settings", log_tail=self.log_tail(10))
+        status = probe(self.endpoint, details=True)
+        status.managed = True
+        return status

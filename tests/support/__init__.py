@@ -1,0 +1,1 @@
+"""Helpers for the tests: tiny models, the studio as a process, the browser."""

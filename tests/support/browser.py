@@ -1,0 +1,37 @@
+"""Debian's Chromium driven by Playwright (never `playwright install`: it downloads a browser and fails here)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
+
+
+def chromium_path() -> str:
+    path = os.environ.get("LORAG_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        raise RuntimeError("Debian's chromium is missing: ./test.sh installs it (apt-get install chromium)")
+    return path
+
+
+@contextmanager
+def launch_chromium() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def open_tab(page, name: str) -> None:
+    """Click a Gradio tab by its label and wait until its panel shows."""
+    page.get_by_role("tab", name=name).click()
+    page.wait_for_timeout(300)

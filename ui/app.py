@@ -1,0 +1,43 @@
+"""build_app(studio): the one-page Gradio Blocks app with its tabs and status bar."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from engine.studio import Studio
+from ui.statusbar import create_status_bar
+from ui.tabs.chat import create_chat_tab
+from ui.tabs.documents import create_documents_tab
+from ui.tabs.models import create_models_tab
+from ui.tabs.notebook import create_notebook_tab
+from ui.tabs.settings import create_settings_tab
+from ui.tabs.training import create_training_tab
+
+CSS = """
+.lorag-status { display: flex; gap: 1.5em; font-size: 0.9em; padding: 0.3em 0.6em;
+                border-radius: 6px; background: var(--block-background-fill); }
+.lorag-weaviate.ok::before { content: "● "; color: #16a34a; }
+.lorag-weaviate.down::before { content: "● "; color: #dc2626; }
+.lorag-empty { opacity: 0.85; }
+"""
+
+TITLE = "Lorag"
+
+
+def build_app(studio: Studio) -> gr.Blocks:
+    with gr.Blocks(title=TITLE) as app:
+        gr.Markdown("# Lorag\nChat with Qwen models, swap LoRA adapters, fine-tune, and talk to your documents.")
+        create_status_bar(studio)
+        with gr.Tabs(elem_id="lorag-tabs"):
+            create_chat_tab(studio)
+            create_notebook_tab(studio)
+            create_documents_tab(studio)
+            create_training_tab(studio)
+            create_models_tab(studio)
+            create_settings_tab(studio)
+    return app
+
+
+def launch_options() -> dict:
+    """Options that Gradio 6 takes at launch() rather than in Blocks()."""
+    return {"css": CSS, "theme": gr.themes.Soft()}

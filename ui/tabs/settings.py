@@ -1,0 +1,50 @@
+"""Settings tab: where things are, and the Weaviate server's state with a restart button."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from engine.studio import Studio
+from ui.errors import shows_errors
+
+
+def _settings_table(studio: Studio) -> str:
+    s = studio.settings
+    rows = [
+        ("Data folder", str(s.data_dir.resolve())),
+        ("Address", f"http://{s.bind_host}:{s.port}"),
+        ("Login", "required" if (s.auth or s.auth_file) else "none (local only)"),
+        ("Device", s.device),
+        ("Upload limit", f"{s.max_upload_mb} MB"),
+        ("Weaviate", s.weaviate_url or ("off" if s.no_weaviate else "managed by Lorag (data/weaviate)")),
+    ]
+    return "| Setting | Value |\n|---|---|\n" + "\n".join(f"| {k} | `{v}` |" for k, v in rows)
+
+
+def _weaviate_report(studio: Studio) -> str:
+    st = studio.weaviate_status()
+    lines = [f"**{st.summary()}**"]
+    if st.error and st.log_tail:
+        lines.append("Last log lines:\n```\n" + st.log_tail + "\n```")
+    return "\n\n".join(lines)
+
+
+def create_settings_tab(studio: Studio) -> None:
+    with gr.Tab("Settings", id="settings", elem_id="tab-settings"):
+        gr.Markdown("### Settings\nThe studio's settings come from flags, `LORAG_*` variables or a `--config` "
+                    "YAML file (see `./start.sh --help`).")
+        gr.Markdown(_settings_table(studio))
+        gr.Markdown("#### Weaviate (document store)")
+        report = gr.Markdown(lambda: _weaviate_report(studio), elem_id="weaviate-report")
+        with gr.Row():
+            refresh = gr.Button("Refresh", size="sm")
+            restart = gr.Button("Restart Weaviate", size="sm", variant="secondary",
+                                interactive=studio.weaviate is not None)
+        refresh.click(lambda: _weaviate_report(studio), outputs=report)
+
+        @shows_errors
+        def on_restart() -> str:
+            studio.restart_weaviate()
+            return _weaviate_report(studio)
+
+        restart.click(on_restart, outputs=report)
