@@ -88,9 +88,20 @@ class Studio:
             return WeaviateStatus(running=False, managed=False, url="", error="turned off (--no-weaviate)")
         return self.weaviate.status()
 
+    # --- services (created on first use; each module imports its heavy libraries itself) ------------
+    # Each issue area owns one of these. Keep them here so the facade stays the one entry point.
+    # @cached_property
+    # def models(self):    engine.models.service.ModelService      (load/unload, stream chat/completion)
+    # def chats(self):     engine.chats.ChatStore                  (chats and messages in SQLite)
+    # def adapters(self):  engine.adapters.registry.AdapterRegistry (data/adapters, hot-swap)
+    # def rag(self):       engine.rag.service.RagService           (collections, ingestion, retrieval)
+    # def training(self):  engine.training.service.TrainingService (datasets, jobs, worker processes)
+
     # --- status -----------------------------------------------------------------------------------
     def model_summary(self) -> str:
-        return "none loaded"
+        if "models" not in self.__dict__:  # never loaded anything: don't import torch for the status bar
+            return "none loaded"
+        return self.models.summary()
 
     def status(self) -> StudioStatus:
         return StudioStatus(model=self.model_summary(), weaviate=self.weaviate_status())

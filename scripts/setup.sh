@@ -52,8 +52,8 @@ ensure_venv() {
   log "installing Python packages (first time: several GB, mostly torch)"
   "${pip[@]}" -q --upgrade pip wheel setuptools
   mapfile -t deps < <(list_deps "$py")
-  "${pip[@]}" -c "$ROOT/requirements/constraints.txt" "${deps[@]}"
-  "${pip[@]}" --no-deps "${NO_DEPS[@]}"
+  "${pip[@]}" -q -c "$ROOT/requirements/constraints.txt" "${deps[@]}"
+  "${pip[@]}" -q --no-deps "${NO_DEPS[@]}"
   echo "$stamp" > "$VENV/.lorag-stamp"
 }
 

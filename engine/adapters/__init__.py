@@ -1,0 +1,1 @@
+"""LoRA adapters: the registry on disk (data/adapters/<name>/), hot-swap on the loaded base, merge/export."""
