@@ -103,5 +103,13 @@ class Studio:
             return "none loaded"
         return self.models.summary()
 
+    def chat_model_device(self) -> str | None:
+        """Device of the loaded chat model ('cuda:0', 'cpu'...), or None when none is loaded.
+        Training asks this before it takes the GPU (the engine arbitrates, it never fights silently)."""
+        if "models" not in self.__dict__:
+            return None
+        current = self.models.current
+        return current.device if current is not None else None
+
     def status(self) -> StudioStatus:
         return StudioStatus(model=self.model_summary(), weaviate=self.weaviate_status())
