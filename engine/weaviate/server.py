@@ -5,6 +5,10 @@ Folder layout (data/weaviate/):
   server.log    the child's stdout and stderr (last run)
   ports.json    the ports of the last run, reused when free: Raft keeps peer addresses on disk
   server.pid    the child's pid, so a child orphaned by a crashed studio is stopped on the next start
+  secrets.json  the API key and cluster password (mode 0600)
+
+weaviate-server binds its gRPC port and its internal cluster API on all interfaces whatever we ask, so the
+managed server always requires credentials: an API key (generated unless given) and a cluster password.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 import logging
 import os
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -142,6 +147,7 @@ class ManagedWeaviate:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._stop_orphan()
         self.ports = self._choose_ports()
+        self._load_secrets()
         self._log_file = self.log_path.open("wb")
         log.info("starting weaviate-server on 127.0.0.1:%s (grpc %s), data in %s",
                  self.ports.http, self.ports.grpc, self.folder)
@@ -167,6 +173,16 @@ class ManagedWeaviate:
         ports = Ports.pick()
         saved.write_text(json.dumps(asdict(ports)))
         return ports
+
+    def _load_secrets(self) -> None:
+        path = self.folder / "secrets.json"
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        fresh = {"api_key": self.api_key or stored.get("api_key") or secrets.token_urlsafe(24),
+                 "cluster_password": stored.get("cluster_password") or secrets.token_urlsafe(24)}
+        if fresh != stored:
+            path.touch(mode=0o600)
+            path.write_text(json.dumps(fresh))
+        self.api_key, self._cluster_password = fresh["api_key"], fresh["cluster_password"]
 
     def _child_env(self) -> dict[str, str]:
         p = self.ports
@@ -194,13 +210,12 @@ class ManagedWeaviate:
             "LOG_LEVEL": "info",
             "QUERY_DEFAULTS_LIMIT": "25",
         }
-        if self.api_key:
-            env.update({"AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "false",
-                        "AUTHENTICATION_APIKEY_ENABLED": "true",
-                        "AUTHENTICATION_APIKEY_ALLOWED_KEYS": self.api_key,
-                        "AUTHENTICATION_APIKEY_USERS": "lorag"})
-        else:
-            env["AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED"] = "true"
+        env.update({"AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "false",
+                    "AUTHENTICATION_APIKEY_ENABLED": "true",
+                    "AUTHENTICATION_APIKEY_ALLOWED_KEYS": self.api_key,
+                    "AUTHENTICATION_APIKEY_USERS": "lorag",
+                    "CLUSTER_BASIC_AUTH_USERNAME": "lorag",
+                    "CLUSTER_BASIC_AUTH_PASSWORD": self._cluster_password})
         return env
 
     def _wait_ready(self) -> None:

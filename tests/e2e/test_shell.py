@@ -1,0 +1,40 @@
+"""The page as a person first sees it: six tabs with their empty states and a live status bar."""
+
+import re
+
+import pytest
+
+from tests.support.browser import open_tab
+
+pytestmark = pytest.mark.browser
+
+TABS = ["Chat", "Notebook", "Documents", "Training", "Models", "Settings"]
+
+
+def test_every_tab_opens_and_status_shows_weaviate(studio_server, page, test_output):
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(studio_server.url, wait_until="networkidle")
+    status = page.locator("[data-testid=status-weaviate]")
+    status.wait_for()
+    assert re.search(r"Weaviate 1\.39\.0: running \(managed", status.inner_text())
+    assert "none loaded" in page.locator("[data-testid=status-model]").inner_text()
+    tabs = [t.strip() for t in page.get_by_role("tab").all_inner_texts()]
+    assert tabs[: len(TABS)] == TABS
+    for name in TABS:
+        open_tab(page, name)
+        panel = page.locator(f"#tab-{name.lower()}")
+        panel.wait_for(state="visible")
+        assert panel.inner_text().strip(), f"{name} tab is empty"
+        page.screenshot(path=str(test_output / f"shell-{name.lower()}.png"), full_page=True)
+    assert errors == []
+
+
+def test_settings_tab_shows_weaviate_and_restarts_it(studio_server, page):
+    page.goto(studio_server.url, wait_until="networkidle")
+    open_tab(page, "Settings")
+    report = page.locator("#weaviate-report")
+    assert "running" in report.inner_text()
+    page.get_by_role("button", name="Restart Weaviate").click()
+    page.wait_for_timeout(500)
+    report.get_by_text(re.compile(r"Weaviate 1\.39\.0: running")).wait_for(timeout=60_000)
