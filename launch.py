@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+import time
 
 QUIET_ENV = {
     "GRADIO_ANALYTICS_ENABLED": "False",
@@ -20,6 +21,29 @@ QUIET_ENV = {
     "UNSTRUCTURED_DISABLE_NOTICE": "1",
     "TOKENIZERS_PARALLELISM": "false",
 }
+
+log = logging.getLogger("lorag")
+
+
+def _share_failure_reason() -> str:
+    """Why Gradio could not open a tunnel (it prints its own text; we keep one line for the page)."""
+    from pathlib import Path
+
+    from gradio.tunneling import BINARY_PATH
+
+    if not Path(BINARY_PATH).exists():
+        return "the tunnel program (frpc) is missing and could not be downloaded: no internet?"
+    return "Gradio's share server could not be reached: no internet?"
+
+
+def _announce(studio, access) -> None:
+    share = studio.share
+    print(f"* Lorag is serving at {share.local_url}", flush=True)
+    if share.requested:
+        print(f"* {share.summary()}", flush=True)
+    if access.generated:
+        user, password = next(iter(access.users.items()))
+        print(f"* Login (generated for this run): user {user!r}, password {password!r}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,15 +58,18 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    log = logging.getLogger("lorag")
 
+    from engine.access import ShareState, plan_access
     from engine.studio import Studio
 
     try:
+        access = plan_access(settings)
         studio = Studio(settings)
     except LoragError as exc:
         print(f"lorag: {exc}", file=sys.stderr)
         return 2
+    studio.access = access
+    studio.share = ShareState(requested=settings.share)
     atexit.register(studio.close)
     # SIGTERM (systemd, `kill`, test harnesses) must stop the Weaviate child too, not just this process.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -60,12 +87,24 @@ def main(argv: list[str] | None = None) -> int:
             server_name=settings.bind_host,
             server_port=settings.port,
             share=settings.share,
+            auth=access.check if access.login_required else None,
+            auth_message="Lorag: sign in with the login given to you." if access.login_required else None,
             max_file_size=f"{settings.max_upload_mb}mb",
             show_error=True,
-            quiet=False,
+            prevent_thread_lock=True,
             **launch_options(),
         )
+        studio.share.local_url = app.local_url
+        studio.share.url = app.share_url or ""
+        if settings.share and not app.share_url:
+            studio.share.error = _share_failure_reason()
+        _announce(studio, access)
+        while True:  # serve until SIGTERM / Ctrl-C
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
     finally:
+        app.close()
         studio.close()
     return 0
 

@@ -12,6 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from engine.access import AccessPlan, ShareState
 from engine.errors import LoragError
 from engine.jobs import Jobs
 from engine.settings import Settings
@@ -44,6 +45,8 @@ class Studio:
         self.jobs = Jobs(self.store, settings.path("jobs"))
         self.weaviate = self._make_weaviate()
         self._weaviate_lock = threading.Lock()
+        self.access = AccessPlan()   # launch.py sets the real plan (logins) and share state
+        self.share = ShareState()
 
     def _make_weaviate(self) -> ManagedWeaviate | RemoteWeaviate | None:
         s = self.settings

@@ -14,7 +14,7 @@ from ui.tabs.settings import create_settings_tab
 from ui.tabs.training import create_training_tab
 
 CSS = """
-.lorag-status { display: flex; gap: 1.5em; font-size: 0.9em; padding: 0.3em 0.6em;
+.lorag-status { display: flex; flex-wrap: wrap; gap: 0.4em 1.5em; font-size: 0.9em; padding: 0.3em 0.6em;
                 border-radius: 6px; background: var(--block-background-fill); }
 .lorag-weaviate.ok::before { content: "● "; color: #16a34a; }
 .lorag-weaviate.down::before { content: "● "; color: #dc2626; }
@@ -27,7 +27,7 @@ TITLE = "Lorag"
 def build_app(studio: Studio) -> gr.Blocks:
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown("# Lorag\nChat with Qwen models, swap LoRA adapters, fine-tune, and talk to your documents.")
-        create_status_bar(studio)
+        create_status_bar(studio, app)
         with gr.Tabs(elem_id="lorag-tabs"):
             create_chat_tab(studio)
             create_notebook_tab(studio)
