@@ -272,7 +272,30 @@ def load_model(folder: Path, options: LoadOptions):
     except (OSError, ImportError) as exc:
         raise LoragError(f"Could not load {folder.name}: {exc}") from exc
     model.eval()
+    if options.quantization == "4bit":
+        _keep_4bit_weights_stable(model)
+    _warm_up(model)
     return model, tokenizer
+
+
+def _keep_4bit_weights_stable(model: Any) -> None:
+    """bitsandbytes repacks 4-bit weights for its AVX512-BF16 CPU kernel on the first forward and unpacks them
+    whenever a state_dict is taken (peft does when it loads an adapter); with double quantization each
+    unpack/repack re-quantizes the scales, so the base would drift a little with every adapter load. The plain
+    kernel keeps the base bit-for-bit stable, which hot-swapping promises."""
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
+
+
+def _warm_up(model: Any) -> None:
+    """One tiny forward pass: bitsandbytes repacks 4-bit weights for the CPU kernel on the first call (which
+    changes the numbers slightly), and the first request should not pay for lazy initialisation."""
+    import torch
+
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        model(input_ids=torch.zeros((1, 1), dtype=torch.long, device=device))
 
 
 def _check_causal_lm(folder: Path) -> None:
