@@ -11,7 +11,8 @@
 
 A chat's `settings` JSON: model, adapter ('' for none), system_prompt, preset, params (GenerationParams as a
 dict), thinking (bool), compare_adapter, and later collection (documents). A message's `meta` JSON: token counts,
-tokens/s, time to first token, finish reason, adapter, model, seed, and later `sources` (documents).
+tokens/s, time to first token, finish reason, adapter, model, seed, sampling params, thinking, the exact prompt
+the model received, and later `sources` (documents).
 
 `stream_reply(chats, models, chat_id, mode, request_id, prepare)` runs one turn: it reads the chat's settings,
 streams the reply from `studio.models` and saves it (a stopped reply is saved with what was generated).
@@ -293,6 +294,8 @@ def stream_reply(chats: ChatStore, models: Any, chat_id: str, mode: str = NEW, r
         answer, reasoning = (final.answer, final.reasoning) if final is not None else partial
         meta = {**(final.stats.to_meta() if final is not None and final.stats else {"finish_reason": "stopped"}),
                 "thinking": thinking, "params": params.to_dict(), **extra_meta}
+        if final is not None and final.prompt:
+            meta["prompt"] = final.prompt  # "Show prompt": exactly what the model received
         if final is not None or answer or reasoning:
             _save_reply(chats, chat_id, mode, last, answer, reasoning, meta)
 

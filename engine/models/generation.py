@@ -128,7 +128,7 @@ class StreamEvent:
 
     kind: "reasoning" (a piece of Qwen3's thinking), "answer" (a piece of the reply) or "done" (last).
     delta: the new text of this event; answer / reasoning: the whole text so far (answer never holds reasoning).
-    stats: only on "done".
+    stats and prompt (the exact text the model received): only on "done".
     """
 
     kind: str
@@ -136,3 +136,4 @@ class StreamEvent:
     answer: str = ""
     reasoning: str = ""
     stats: GenerationStats | None = None
+    prompt: str = ""

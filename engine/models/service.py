@@ -518,7 +518,7 @@ class _Generation:
             adapter=self.adapter or "", model=header.model_name, seed=self.seed)
         if self.chat:
             text = text.rstrip()
-        return StreamEvent("done", "", text, thought.strip(), stats)
+        return StreamEvent("done", "", text, thought.strip(), stats, prompt=header.prompt)
 
     @staticmethod
     def _pieces(splitter: ReasoningSplitter | None, text: str, answer: list[str], reasoning: list[str],
