@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -27,6 +28,15 @@ QUANTIZATIONS = ("none", "8bit", "4bit")
 ATTENTIONS = ("auto", "sdpa", "eager", "flash_attention_2")
 HUB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.jinja", "*.model", "*.tiktoken", "tokenizer*"]
+_IMPORT_LOCK = threading.Lock()
+
+
+def import_stack() -> None:
+    """Import torch and transformers' auto classes once, under a lock: transformers' lazy module is not
+    thread-safe on first import (two page events at once got "cannot import name AutoModelForCausalLM")."""
+    with _IMPORT_LOCK:
+        import torch  # noqa: F401
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer  # noqa: F401
 
 
 def _opt(default: Any, help: str) -> Any:
@@ -127,6 +137,7 @@ def _preset_from_config(folder: Path) -> ModelPreset | None:
 
 def prepare_folder(resolved: ResolvedSource) -> Path:
     """Make the weights available locally (demo/GGUF conversion); hub models must be downloaded first."""
+    import_stack()
     if resolved.kind == "demo":
         from engine.models.demo import import_demo_model
 
@@ -240,6 +251,7 @@ def dtype_name(dtype: Any) -> str:
 
 def load_model(folder: Path, options: LoadOptions):
     """(model, tokenizer) from a local folder with the options; errors a person can cause become LoragError."""
+    import_stack()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -353,6 +365,7 @@ def available_memory(device: str) -> int:
 
 def estimate_memory(resolved: ResolvedSource, options: LoadOptions) -> MemoryEstimate:
     """Memory the model will take with these options, from its config (no weights are read)."""
+    import_stack()
     device = resolve_device(options.device)
     precision = options.quantization if options.quantization != "none" else \
         dtype_name(resolve_dtype(options.dtype, device))

@@ -73,4 +73,4 @@ def train_adapter(base_folder: Path, folder: Path, pairs: Sequence[tuple[str, st
         optimizer.zero_grad()
     model.eval()
     return _save(model, base.config, folder, Path(folder).name, base_label or str(base_folder), rank, rank * 2,
-                 ATTENTION, "trained", metrics={"train_loss": float(loss), "steps": steps})
+                 ATTENTION, "trained", metrics={"train_loss": loss.item(), "steps": steps})

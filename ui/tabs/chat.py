@@ -250,14 +250,14 @@ def create_chat_tab(studio: Studio) -> None:
         gr.on(triggers=None, fn=shows_errors(on_page_load), inputs=[], outputs=outputs_open, queue=False)
         chat_list.input(shows_errors(open_chat), [chat_list], outputs_open, queue=False)
 
-        def on_tab_select(selected: str | None, adapter_value: str, compare_value: str):
-            settings = studio.chats.get(selected).settings if studio.chats.exists(selected) else {}
-            thinking = settings.get("thinking", default_settings(studio)["thinking"])
-            return (model_line(studio), adapter_choices(studio, adapter_value), adapter_choices(studio, compare_value),
-                    thinking_control(studio, thinking))
+        def on_tab_select(selected: str | None):
+            """Back from the Models tab: re-list adapters; an empty chat takes the new model's sampling."""
+            chat = studio.chats.get(selected) if studio.chats.exists(selected) else None
+            settings = chat.settings if chat is not None and chat.messages else {}
+            return [model_line(studio), *controls_from_settings(studio, settings),
+                    adapter_choices(studio, compare.value_of(settings))]
 
-        tab.select(shows_errors(on_tab_select), [chat_id, controls.adapter, compare.adapter],
-                   [model_info, controls.adapter, compare.adapter, controls.thinking], queue=False)
+        tab.select(shows_errors(on_tab_select), [chat_id], [model_info, *inputs, compare.adapter], queue=False)
         controls.adapter.focus(lambda v: adapter_choices(studio, v), [controls.adapter], [controls.adapter],
                                queue=False)
 
