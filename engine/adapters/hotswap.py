@@ -2,8 +2,9 @@
 
 The base model is never merged into or reloaded: the first adapter wraps it in a PeftModel
 (`PeftModel.from_pretrained`), later ones are added with `load_adapter`, the active one is chosen with
-`set_adapter(name, inference_mode=True)`, and "none" runs inside `disable_adapter()`, where every LoRA layer
-returns its base layer's output untouched (so "none" equals the base exactly). Several adapters stay resident
+`set_adapter(name, inference_mode=True)`, and "none" runs with the adapter layers disabled
+(`disable_adapter_layers`, what `PeftModel.disable_adapter()` does), where every LoRA layer returns its base
+layer's output untouched (so "none" equals the base exactly). Several adapters stay resident
 (least recently used ones are evicted past `max_resident`). peft breaks the model when its last adapter is
 deleted, so removing the last one unwraps the model with `unload()` instead, which gives the base back intact.
 
@@ -79,9 +80,11 @@ class AdapterHost:
         if self.peft is None:
             from peft import PeftModel
 
-            self.peft = PeftModel.from_pretrained(self.base, str(folder), adapter_name=key, is_trainable=False)
+            self.peft = PeftModel.from_pretrained(self.base, str(folder), adapter_name=key, is_trainable=False,
+                                                  low_cpu_mem_usage=True)
         else:
-            self.peft.load_adapter(str(folder), adapter_name=key, is_trainable=False)
+            # low_cpu_mem_usage: the LoRA matrices are created empty and filled from the file, not initialised first
+            self.peft.load_adapter(str(folder), adapter_name=key, is_trainable=False, low_cpu_mem_usage=True)
         self.peft.eval()
 
     def remove(self, name: str) -> bool:
@@ -115,8 +118,14 @@ class AdapterHost:
             if self.peft is None:
                 yield self.base
                 return
-            with self.peft.disable_adapter():
+            # LoraModel's own switch; PeftModel.disable_adapter() does the same after a full layer-status
+            # survey that only feeds a warning and costs ~100 ms per message on a 30-layer model.
+            tuner = self.peft.base_model
+            tuner.disable_adapter_layers()
+            try:
                 yield self.peft
+            finally:
+                tuner.enable_adapter_layers()
             return
         resident = self._resident.get(name)
         if resident is None:
