@@ -215,3 +215,20 @@ def test_second_load_replaces_the_first_and_unload_frees(tmp_path, tiny_qwen3, t
     assert report.name == info.name and report.ram_freed_bytes >= 0
     assert svc.unload() is None
     assert info.thinking == NONE
+
+
+def test_thinking_switch_reaches_the_hybrid_template(tmp_path, tiny_qwen3):
+    from engine.models.thinking import SWITCHABLE
+
+    source = need_shared("fixtures", "chat-templates", "qwen3_nonthinking.jinja").read_text()
+    closed = "{{- '<|im_start|>assistant\\n<think>\\n\\n</think>\\n\\n' }}"
+    hybrid = source.replace(closed, "{{- '<|im_start|>assistant\\n' }}{%- if enable_thinking is defined and "
+                                    "enable_thinking is false %}{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}")
+    assert hybrid != source
+    svc = ModelService(tmp_path / "models", tmp_path / "adapters")
+    assert svc.load(str(with_template(tiny_qwen3, tmp_path / "hybrid", hybrid))).thinking == SWITCHABLE
+    question = [{"role": "user", "content": "hi"}]
+    assert svc.render_prompt(question, thinking=False).endswith("assistant\n<think>\n\n</think>\n\n")
+    assert svc.render_prompt(question, thinking=True).endswith("<|im_start|>assistant\n")
+    _, done = collect(svc.stream_chat(question, GREEDY, thinking=False))
+    assert "think>" not in done.answer and done.reasoning == ""

@@ -227,7 +227,7 @@ def create_chat_tab(studio: Studio) -> None:
                                           elem_id="chat-prompt", interactive=False)
             with gr.Column(scale=2, min_width=260):
                 controls = _settings_panel(studio)
-                compare = _compare_panel(studio, controls)
+        compare = _compare_panel(studio, controls)
 
         inputs = controls.all()
 
@@ -444,14 +444,16 @@ class ComparePanel:
 
 
 def _compare_panel(studio: Studio, controls: Controls) -> ComparePanel:
-    with gr.Accordion("Compare: base vs adapter", open=False, elem_id="chat-compare"):
-        adapter = gr.Dropdown(choices=[NONE_ADAPTER], value=NONE_ADAPTER, label="Adapter",
-                              elem_id="compare-adapter")
-        prompt = gr.Textbox(label="Prompt", lines=2, elem_id="compare-prompt")
-        run = gr.Button("Compare", elem_id="compare-run")
-    with gr.Row():
-        base_out = gr.Markdown(label="Base", elem_id="compare-base")
-        adapter_out = gr.Markdown(label="Adapter", elem_id="compare-adapter-out")
+    with gr.Accordion("Compare: base vs adapter, side by side", open=False, elem_id="chat-compare"):
+        with gr.Row():
+            adapter = gr.Dropdown(choices=[NONE_ADAPTER], value=NONE_ADAPTER, label="Adapter", scale=1,
+                                  elem_id="compare-adapter")
+            prompt = gr.Textbox(label="Prompt (same sampling settings and seed for both)", lines=2, scale=3,
+                                elem_id="compare-prompt")
+            run = gr.Button("Compare", scale=1, elem_id="compare-run")
+        with gr.Row(equal_height=True):
+            base_out = gr.Markdown(label="Base", elem_id="compare-base", container=True)
+            adapter_out = gr.Markdown(label="Adapter", elem_id="compare-adapter-out", container=True)
     return ComparePanel(adapter, prompt, run, base_out, adapter_out)
 
 
