@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from engine.access import AccessPlan, ShareState
 from engine.errors import LoragError
@@ -19,6 +21,11 @@ from engine.settings import Settings
 from engine.store import Store
 from engine.weaviate import RemoteWeaviate, WeaviateEndpoint, WeaviateStatus
 from engine.weaviate.server import ManagedWeaviate
+
+if TYPE_CHECKING:
+    from engine.adapters.registry import AdapterRegistry
+    from engine.chats import ChatStore
+    from engine.models.service import ModelService
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +106,25 @@ class Studio:
     # def adapters(self):  engine.adapters.registry.AdapterRegistry (data/adapters, hot-swap)
     # def rag(self):       engine.rag.service.RagService           (collections, ingestion, retrieval)
     # def training(self):  engine.training.service.TrainingService (datasets, jobs, worker processes)
+
+    @cached_property
+    def models(self) -> "ModelService":
+        from engine.models.service import ModelService
+
+        return ModelService(self.settings.path("models"), self.settings.path("adapters"), jobs=self.jobs,
+                            device=self.settings.device)
+
+    @cached_property
+    def chats(self) -> "ChatStore":
+        from engine.chats import ChatStore
+
+        return ChatStore(self.store)
+
+    @cached_property
+    def adapters(self) -> "AdapterRegistry":
+        from engine.adapters.registry import AdapterRegistry
+
+        return AdapterRegistry(self.settings.path("adapters"), self.models, jobs=self.jobs)
 
     # --- status -----------------------------------------------------------------------------------
     def model_summary(self) -> str:

@@ -1,0 +1,42 @@
+"""Shared set-up for the benchmarks: quiet offline environment, one torch thread, the demo model on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+for _key, _value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+                     "TOKENIZERS_PARALLELISM": "false"}.items():
+    os.environ.setdefault(_key, _value)
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def setup_torch(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def demo_models_dir() -> Path:
+    """A models folder holding the converted demo model (converted once per machine, cached under LORAG_HOME)."""
+    from engine.models.demo import import_demo_model
+
+    cache = Path(os.environ.get("LORAG_HOME", Path.home() / ".cache" / "lorag")) / "test-models"
+    import_demo_model(cache)
+    return cache
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def emit(result: dict[str, Any]) -> None:
+    print(json.dumps(result, sort_keys=False))

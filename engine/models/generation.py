@@ -1,0 +1,139 @@
+"""Generation settings, their YAML presets, and what a streamed generation yields.
+
+`GenerationParams` is the one set of sampling settings the Chat tab, the Notebook and the API share.
+Presets live in presets/generation/*.yaml (Qwen's own recommended settings among them); a preset file
+holds any subset of the fields below plus a `label` and a `description`.
+
+A stream (ModelService.stream_chat / stream_completion) yields `StreamEvent`s: any number of
+"reasoning" and "answer" events carrying a text delta, then exactly one "done" event with the
+`GenerationStats` (token counts, tokens/s, time to first token, why it stopped).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from engine.errors import LoragError
+from engine.presets import load_preset, preset_names
+
+PRESET_KIND = "generation"
+DEFAULT_PRESET = "default"
+
+
+def _f(default: Any, help: str) -> Any:
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class GenerationParams:
+    """Sampling settings for one reply. temperature 0 means greedy decoding (deterministic)."""
+
+    temperature: float = _f(0.7, "Randomness of sampling; 0 picks the most likely token every time (greedy).")
+    top_p: float = _f(0.8, "Nucleus sampling: keep the smallest set of tokens whose probabilities sum to this.")
+    top_k: int = _f(20, "Keep only the k most likely tokens (0: no limit).")
+    min_p: float = _f(0.0, "Drop tokens less likely than this fraction of the most likely one (0: off).")
+    repetition_penalty: float = _f(1.0, "Above 1 discourages repeating tokens already in the text (1: off).")
+    max_new_tokens: int = _f(512, "Most tokens to generate for one reply.")
+    seed: int = _f(-1, "Random seed for sampling; -1 picks a new one each time.")
+    stop: list[str] = _f([], "Extra strings that end the reply (the model's own end token always does).")
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> "GenerationParams":
+        checks = [
+            (self.temperature >= 0, "temperature must be 0 or more"),
+            (0 < self.top_p <= 1, "top_p must be in (0, 1]"),
+            (self.top_k >= 0, "top_k must be 0 or more"),
+            (0 <= self.min_p < 1, "min_p must be in [0, 1)"),
+            (self.repetition_penalty > 0, "repetition_penalty must be above 0"),
+            (1 <= self.max_new_tokens <= 131072, "max_new_tokens must be between 1 and 131072"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise LoragError(f"Generation setting: {message}.")
+        if isinstance(self.stop, str):
+            self.stop = [self.stop]
+        self.stop = [s for s in self.stop if s]
+        return self
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+    def generate_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments for transformers' `generate` (the stop strings go in separately)."""
+        kwargs: dict[str, Any] = {"max_new_tokens": int(self.max_new_tokens),
+                                  "repetition_penalty": float(self.repetition_penalty)}
+        if self.greedy:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            return kwargs
+        kwargs.update(do_sample=True, temperature=float(self.temperature), top_p=float(self.top_p),
+                      top_k=int(self.top_k) if self.top_k else None)
+        if self.min_p:
+            kwargs["min_p"] = float(self.min_p)
+        return kwargs
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "GenerationParams":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in known})
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> "GenerationParams":
+        return cls.from_dict({**load_preset(PRESET_KIND, name), **overrides})
+
+
+def generation_presets() -> dict[str, dict[str, Any]]:
+    """name -> the preset's YAML (label, description and the fields it sets)."""
+    return {name: load_preset(PRESET_KIND, name) for name in preset_names(PRESET_KIND)}
+
+
+@dataclass
+class GenerationStats:
+    """What is shown under a reply and stored in the message's meta."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    time_to_first_token: float = 0.0
+    tokens_per_second: float = 0.0
+    finish_reason: str = ""       # eos | length | stop_string | stopped
+    adapter: str = ""             # "" for the base model
+    model: str = ""
+    seed: int = -1
+
+    def to_meta(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        parts = [f"{self.completion_tokens} tokens", f"{self.tokens_per_second:.1f} tok/s",
+                 f"prompt {self.prompt_tokens}", f"first token {self.time_to_first_token * 1000:.0f} ms"]
+        if self.adapter:
+            parts.append(f"adapter {self.adapter}")
+        if self.finish_reason in {"length", "stopped"}:
+            parts.append("cut at max tokens" if self.finish_reason == "length" else "stopped")
+        return " · ".join(parts)
+
+
+@dataclass
+class StreamEvent:
+    """One step of a streamed generation.
+
+    kind: "reasoning" (a piece of Qwen3's thinking), "answer" (a piece of the reply) or "done" (last).
+    delta: the new text of this event; answer / reasoning: the whole text so far (answer never holds reasoning).
+    stats and prompt (the exact text the model received): only on "done".
+    """
+
+    kind: str
+    delta: str = ""
+    answer: str = ""
+    reasoning: str = ""
+    stats: GenerationStats | None = None
+    prompt: str = ""

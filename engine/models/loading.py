@@ -1,0 +1,407 @@
+"""Where a model comes from and how it is put in memory.
+
+A source is one of: a model preset name (presets/models), a hub id ("Qwen/Qwen3-0.6B", downloaded into
+data/models/hub/Qwen--Qwen3-0.6B, resumable), a local model folder, or a .gguf file (converted once into
+data/models/<stem>, like the demo model). Loading options: device (auto/cuda/cpu), dtype (auto/bf16/fp16/fp32),
+quantization (none / 8bit / 4bit nf4 with double quantization, through BitsAndBytesConfig; bitsandbytes 0.50
+also runs both on the CPU) and the attention implementation. trust_remote_code is always off.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from engine.errors import LoragError
+from engine.models.presets import ModelPreset, model_preset, preset_for_hub_id
+
+log = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cuda", "cpu")
+DTYPES = ("auto", "bf16", "fp16", "fp32")
+QUANTIZATIONS = ("none", "8bit", "4bit")
+ATTENTIONS = ("auto", "sdpa", "eager", "flash_attention_2")
+HUB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.jinja", "*.model", "*.tiktoken", "tokenizer*"]
+_IMPORT_LOCK = threading.Lock()
+
+
+def import_stack() -> None:
+    """Import torch and transformers' auto classes once, under a lock: transformers' lazy module is not
+    thread-safe on first import (two page events at once got "cannot import name AutoModelForCausalLM")."""
+    with _IMPORT_LOCK:
+        import torch  # noqa: F401
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer  # noqa: F401
+
+
+def _opt(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class LoadOptions:
+    """How to load a model. Every field has a safe default."""
+
+    source: str = _opt("", "Preset name, hub id (owner/name), local model folder or .gguf file.")
+    device: str = _opt("auto", "auto (GPU when there is one), cuda or cpu.")
+    dtype: str = _opt("auto", "auto (bf16 on a GPU that supports it, else fp16; fp32 on CPU), bf16, fp16, fp32.")
+    quantization: str = _opt("none", "none, 8bit or 4bit (NF4 with double quantization) via bitsandbytes.")
+    attention: str = _opt("auto", "Attention implementation: auto, sdpa, eager or flash_attention_2.")
+    token: str = _opt("", "Hugging Face token for gated repositories (used for the download, never stored).")
+
+    def validate(self) -> "LoadOptions":
+        for name, allowed in (("device", DEVICES), ("dtype", DTYPES), ("quantization", QUANTIZATIONS),
+                              ("attention", ATTENTIONS)):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise LoragError(f"Unknown {name} {value!r}: choose one of {', '.join(allowed)}.")
+        if not (self.source or "").strip():
+            raise LoragError("Say which model to load: a preset, a hub id, a folder or a .gguf file.")
+        self.source = self.source.strip()
+        return self
+
+    def public(self) -> dict[str, Any]:
+        """The options without the token (for logs, jobs and the status bar)."""
+        return {k: v for k, v in asdict(self).items() if k != "token"}
+
+
+@dataclass
+class ResolvedSource:
+    kind: str                     # demo | hub | folder | gguf
+    name: str                     # what the status bar shows
+    source: str                   # what the person gave (hub id, path)
+    folder: Path | None = None    # local folder once available
+    hub_id: str = ""
+    preset: ModelPreset | None = None
+
+    @property
+    def ready(self) -> bool:
+        """True when the weights are on disk (a hub model not downloaded yet is not)."""
+        return self.folder is not None and is_model_folder(self.folder)
+
+
+def hub_folder(models_dir: Path, hub_id: str) -> Path:
+    return Path(models_dir) / "hub" / hub_id.replace("/", "--")
+
+
+def is_model_folder(folder: Path) -> bool:
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        return False
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        shards = set(json.loads(index.read_text()).get("weight_map", {}).values())
+        return all((folder / shard).is_file() for shard in shards)
+    return any(folder.glob("*.safetensors"))
+
+
+def resolve_source(source: str, models_dir: Path) -> ResolvedSource:
+    """What `source` names, without loading or downloading anything (the demo is converted on first use)."""
+    source = (source or "").strip()
+    preset = model_preset(source)
+    if preset is not None and preset.demo:
+        from engine.models.demo import DEMO_NAME
+
+        return ResolvedSource("demo", DEMO_NAME, source, Path(models_dir) / DEMO_NAME, preset=preset)
+    if preset is not None:
+        source = preset.hub_id
+    path = Path(source).expanduser()
+    if path.suffix.lower() == ".gguf":
+        if not path.is_file():
+            raise LoragError(f"There is no GGUF file at {path}.")
+        return ResolvedSource("gguf", path.stem, str(path), Path(models_dir) / path.stem)
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise LoragError(f"{path} is not a model folder (it has no config.json).",
+                             hint="Pick the folder that holds config.json and the .safetensors files.")
+        return ResolvedSource("folder", path.name, str(path.resolve()), path.resolve(),
+                              preset=_preset_from_config(path))
+    if HUB_ID_RE.match(source) and not source.startswith((".", "/")):
+        return ResolvedSource("hub", source.split("/")[-1], source, hub_folder(models_dir, source), hub_id=source,
+                              preset=preset or preset_for_hub_id(source))
+    raise LoragError(f"{source!r} is neither a preset, a hub id (owner/name), a model folder nor a .gguf file.")
+
+
+def _preset_from_config(folder: Path) -> ModelPreset | None:
+    try:
+        name = json.loads((folder / "config.json").read_text()).get("_name_or_path", "")
+    except (OSError, ValueError):
+        return None
+    return preset_for_hub_id(name) if HUB_ID_RE.match(name or "") else None
+
+
+def prepare_folder(resolved: ResolvedSource) -> Path:
+    """Make the weights available locally (demo/GGUF conversion); hub models must be downloaded first."""
+    import_stack()
+    if resolved.kind == "demo":
+        from engine.models.demo import import_demo_model
+
+        return import_demo_model(resolved.folder.parent)
+    if resolved.kind == "gguf":
+        from engine.models.demo import import_gguf
+
+        try:
+            return import_gguf(Path(resolved.source), resolved.folder)
+        except LoragError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a GGUF we cannot read
+            raise LoragError(f"Could not convert the GGUF file {resolved.source}: {exc}") from exc
+    if resolved.kind == "hub" and not resolved.ready:
+        raise LoragError(f"{resolved.hub_id} is not downloaded yet.", hint="Download it first (Models tab).")
+    return resolved.folder
+
+
+# --- downloads --------------------------------------------------------------------------------------------
+def download(hub_id: str, dest: Path, token: str = "",
+             progress: Callable[[float, str], None] | None = None) -> Path:
+    """Download a hub model's safetensors, config and tokenizer into `dest` (resumes a partial download)."""
+    from huggingface_hub import snapshot_download
+    from tqdm.auto import tqdm
+
+    report = progress or (lambda fraction, message: None)
+
+    class _Progress(tqdm):  # only the byte counter of snapshot_download's aggregated bar matters
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["disable"] = False
+            kwargs["file"] = _NullFile()
+            super().__init__(*args, **kwargs)
+
+        def update(self, n: float | None = 1) -> bool | None:
+            shown = super().update(n)
+            if self.unit == "B" and self.total:
+                report(min(1.0, self.n / self.total), f"{self.n / 1e9:.2f} of {self.total / 1e9:.2f} GB")
+            return shown
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        snapshot_download(hub_id, local_dir=dest, token=token or None, allow_patterns=DOWNLOAD_PATTERNS,
+                          tqdm_class=_Progress)
+    except Exception as exc:  # noqa: BLE001 - turned into a message for the person
+        raise _download_error(hub_id, exc) from exc
+    if not is_model_folder(dest):
+        raise LoragError(f"{hub_id} has no safetensors weights; Lorag loads only safetensors models.")
+    return dest
+
+
+class _NullFile:
+    def write(self, *_: Any) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+def _download_error(hub_id: str, exc: Exception) -> LoragError:
+    name = type(exc).__name__
+    if name == "GatedRepoError":
+        return LoragError(f"{hub_id} is gated: accept its licence on huggingface.co and give a token.")
+    if name in {"RepositoryNotFoundError", "RevisionNotFoundError"}:
+        return LoragError(f"There is no model {hub_id!r} on the hub (or it is private: give a token).")
+    if name in {"LocalEntryNotFoundError", "OfflineModeIsEnabled"} or isinstance(exc, (ConnectionError, OSError)):
+        return LoragError(f"Could not download {hub_id}: no connection to the Hugging Face hub ({exc}).",
+                          hint="Check the network, or load a local folder or the offline demo model.")
+    return LoragError(f"Downloading {hub_id} failed: {exc}")
+
+
+# --- devices, dtypes, quantization ----------------------------------------------------------------------
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise LoragError("No CUDA GPU is available here.", hint="Choose device auto or cpu.")
+    return device
+
+
+def resolve_dtype(dtype: str, device: str):
+    import torch
+
+    if dtype == "auto":
+        if device == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]
+
+
+def quantization_config(quantization: str, compute_dtype: Any):
+    """BitsAndBytesConfig for 8bit / 4bit (NF4, double quantization), or None."""
+    if quantization == "none":
+        return None
+    try:
+        import bitsandbytes  # noqa: F401
+        from transformers import BitsAndBytesConfig
+    except ImportError as exc:
+        raise LoragError("bitsandbytes is not installed, so 8-bit / 4-bit loading is unavailable.") from exc
+    if quantization == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=compute_dtype)
+
+
+def dtype_name(dtype: Any) -> str:
+    return {"torch.bfloat16": "bf16", "torch.float16": "fp16", "torch.float32": "fp32"}.get(str(dtype), str(dtype))
+
+
+def load_model(folder: Path, options: LoadOptions):
+    """(model, tokenizer) from a local folder with the options; errors a person can cause become LoragError."""
+    import_stack()
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device = resolve_device(options.device)
+    dtype = resolve_dtype(options.dtype, device)
+    kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": False}
+    quant = quantization_config(options.quantization, dtype)
+    if quant is not None:
+        kwargs["quantization_config"] = quant
+    if options.attention != "auto":
+        kwargs["attn_implementation"] = options.attention
+    if device == "cuda":
+        kwargs["device_map"] = "auto" if options.device == "auto" else {"": 0}
+    elif quant is not None:
+        kwargs["device_map"] = {"": "cpu"}
+    _check_causal_lm(folder)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+        model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+    except torch.OutOfMemoryError as exc:
+        raise LoragError(f"Out of GPU memory while loading {folder.name}.",
+                         hint="Try 4-bit or 8-bit quantization, or a smaller model.") from exc
+    except MemoryError as exc:
+        raise LoragError(f"Out of memory while loading {folder.name}.",
+                         hint="Try 4-bit quantization or a smaller model.") from exc
+    except ValueError as exc:
+        if "Unrecognized configuration class" in str(exc) or "does not recognize this architecture" in str(exc):
+            raise LoragError(f"{folder.name} is not a text-generation (causal LM) model that Lorag can load.") from exc
+        raise LoragError(f"Could not load {folder.name}: {exc}") from exc
+    except (OSError, ImportError) as exc:
+        raise LoragError(f"Could not load {folder.name}: {exc}") from exc
+    model.eval()
+    if options.quantization == "4bit":
+        _keep_4bit_weights_stable(model)
+    _warm_up(model)
+    return model, tokenizer
+
+
+def _keep_4bit_weights_stable(model: Any) -> None:
+    """bitsandbytes repacks 4-bit weights for its AVX512-BF16 CPU kernel on the first forward and unpacks them
+    whenever a state_dict is taken (peft does when it loads an adapter); with double quantization each
+    unpack/repack re-quantizes the scales, so the base would drift a little with every adapter load. The plain
+    kernel keeps the base bit-for-bit stable, which hot-swapping promises."""
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
+
+
+def _warm_up(model: Any) -> None:
+    """One tiny forward pass: bitsandbytes repacks 4-bit weights for the CPU kernel on the first call (which
+    changes the numbers slightly), and the first request should not pay for lazy initialisation."""
+    import torch
+
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        model(input_ids=torch.zeros((1, 1), dtype=torch.long, device=device))
+
+
+def _check_causal_lm(folder: Path) -> None:
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    try:
+        config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
+    except (OSError, ValueError) as exc:
+        raise LoragError(f"{folder.name} has no usable config.json: {exc}") from exc
+    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        raise LoragError(f"{folder.name} is a {config.model_type} model, not a text-generation (causal LM) model "
+                         "that Lorag can chat with.")
+
+
+# --- memory -------------------------------------------------------------------------------------------
+BYTES_PER_PARAM = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "8bit": 1.06, "4bit": 0.56}
+
+
+@dataclass
+class MemoryEstimate:
+    params: int                   # parameters of the model
+    weights_bytes: int            # the weights at the chosen precision
+    kv_bytes_per_1k: int          # KV cache per 1000 tokens of context
+    available_bytes: int          # free memory on the chosen device now
+    device: str
+    note: str = ""
+
+    def total_bytes(self, context_tokens: int = 4096) -> int:
+        return int(self.weights_bytes * 1.1 + self.kv_bytes_per_1k * context_tokens / 1000)
+
+    @property
+    def fits(self) -> bool:
+        return self.total_bytes() <= self.available_bytes
+
+    def summary(self) -> str:
+        gb = 1e9
+        text = (f"≈ {self.weights_bytes / gb:.2f} GB of weights ({self.params / 1e9:.2f} B parameters) "
+                f"+ {self.kv_bytes_per_1k * 4 / gb:.2f} GB for a 4k-token context on {self.device}; "
+                f"{self.available_bytes / gb:.1f} GB free now")
+        verdict = "fits" if self.fits else "does NOT fit: choose 4-bit/8-bit or a smaller model"
+        return f"{text} — {verdict}." + (f" {self.note}" if self.note else "")
+
+
+def available_memory(device: str) -> int:
+    import psutil
+
+    if device == "cuda":
+        import torch
+
+        free, _total = torch.cuda.mem_get_info()
+        return int(free)
+    return int(psutil.virtual_memory().available)
+
+
+def estimate_memory(resolved: ResolvedSource, options: LoadOptions) -> MemoryEstimate:
+    """Memory the model will take with these options, from its config (no weights are read)."""
+    import_stack()
+    device = resolve_device(options.device)
+    precision = options.quantization if options.quantization != "none" else \
+        dtype_name(resolve_dtype(options.dtype, device))
+    config = _config_for(resolved)
+    note = ""
+    if config is not None:
+        params, kv_per_token = _count(config)
+    elif resolved.preset is not None and resolved.preset.params_b:
+        params, kv_per_token = int(resolved.preset.params_b * 1e9), 0
+        note = "(from the preset's size; the exact figure shows once downloaded)"
+    else:
+        raise LoragError(f"The size of {resolved.source} is unknown until it is downloaded.")
+    weights = int(params * BYTES_PER_PARAM.get(precision, 2.0))
+    return MemoryEstimate(params=params, weights_bytes=weights, kv_bytes_per_1k=int(kv_per_token * 1000),
+                          available_bytes=available_memory(device), device=device, note=note)
+
+
+def _config_for(resolved: ResolvedSource):
+    from transformers import AutoConfig
+
+    folder = resolved.folder
+    if folder is not None and (folder / "config.json").is_file():
+        return AutoConfig.from_pretrained(folder, trust_remote_code=False)
+    return None
+
+
+def _count(config: Any) -> tuple[int, int]:
+    """(parameters, KV-cache bytes per token in 16-bit) of a config, from a model built on the meta device."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config)
+    params = sum(p.numel() for p in model.parameters())
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    heads = getattr(text, "num_key_value_heads", None) or text.num_attention_heads
+    head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
+    kv_per_token = 2 * text.num_hidden_layers * heads * head_dim * 2
+    return int(params), int(kv_per_token)

@@ -1,0 +1,620 @@
+"""ModelService (`studio.models`): one loaded model, its resident LoRA adapters, and streamed generation.
+
+Public API (what the UI, the API and other areas call):
+- `load(source | LoadOptions, **options) -> LoadedModel`: a preset name, hub id (downloaded already, see
+  `start_download`), local folder or .gguf file; options device / dtype / quantization / attention (see
+  engine.models.loading.LoadOptions). Loading a second model unloads the first. trust_remote_code is always off.
+- `unload() -> UnloadReport` (memory measured before and after), `current -> LoadedModel | None`,
+  `summary() -> str` (one line for the status bar), `estimate(options) -> MemoryEstimate` before loading,
+  `start_download(hub_id, token) -> Job` (kind "download": progress, resumable, cancel).
+- `render_prompt(messages, thinking=None, continue_final=False) -> str`: exactly the text the model receives
+  (the tokenizer's own chat template; "Show prompt").
+- `stream_chat(messages, params, adapter=None, thinking=None, continue_final=False, request_id=None)` and
+  `stream_completion(prompt, params, adapter=None, request_id=None)` yield `StreamEvent`s (engine.models.generation):
+  "reasoning" / "answer" deltas, then one "done" event with `GenerationStats`. Reasoning (Qwen3 <think>) is split
+  from the answer and never part of it. `messages` are dicts with role, content and optionally reasoning (only
+  the answer of earlier turns is sent back to the model).
+- `stop(request_id=None)`: ends that stream (or every stream) at the next token; the stream then finishes with
+  finish_reason "stopped" and the text so far.
+- Adapters (used by AdapterRegistry): `resident_adapters()`, `activate_adapter(name)`, `drop_adapter(name)`,
+  `adapter_problem(name)`.
+
+Concurrency: there is one model object, so generation is serialized by one lock: a second request waits until
+the first one's stream is finished (or stopped), then runs with its own adapter. Loading, unloading and adapter
+changes take the same lock (after asking running streams to stop). The lock is a plain Lock, not an RLock,
+because a streaming generator may be resumed on different worker threads.
+
+Nothing heavy is imported at module level: torch / transformers load on the first call that needs them.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from engine.adapters.files import check_weights, incompatibility, read_meta
+from engine.adapters.meta import BaseFingerprint
+from engine.errors import LoragError
+from engine.models.generation import GenerationParams, GenerationStats, StreamEvent
+from engine.models.loading import (
+    LoadOptions,
+    MemoryEstimate,
+    ResolvedSource,
+    download,
+    dtype_name,
+    estimate_memory,
+    hub_folder,
+    load_model,
+    prepare_folder,
+    resolve_source,
+)
+from engine.models.thinking import (
+    ALWAYS,
+    NONE,
+    ReasoningSplitter,
+    history_for_template,
+    prompt_opens_reasoning,
+    thinking_mode,
+)
+from engine.safety import inside, validate_name
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedModel:
+    """What is loaded now (`studio.models.current`)."""
+
+    name: str
+    source: str                       # what was asked for: preset, hub id, folder or .gguf path
+    folder: str                       # the local folder the weights came from
+    device: str                       # 'cpu', 'cuda:0'
+    dtype: str                        # bf16 | fp16 | fp32
+    quantization: str                 # none | 8bit | 4bit
+    attention: str
+    fingerprint: BaseFingerprint
+    params: int = 0
+    memory_bytes: int = 0             # the weights' footprint in memory
+    thinking: str = NONE              # none | switchable | always (see engine.models.thinking)
+    has_chat_template: bool = True
+    context_length: int = 0
+    preset: str = ""                  # model preset name when it came from one
+    generation_preset: str = "default"
+    thinking_preset: str = ""         # generation preset for thinking mode ('' when none)
+    load_seconds: float = 0.0
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        quant = f" {self.quantization}" if self.quantization != "none" else ""
+        return f"{self.name} ({self.dtype}{quant}, {self.device}, {self.memory_bytes / 1e9:.2f} GB)"
+
+
+@dataclass
+class UnloadReport:
+    name: str
+    ram_freed_bytes: int
+    gpu_freed_bytes: int
+
+    def summary(self) -> str:
+        text = f"Unloaded {self.name}: {self.ram_freed_bytes / 1e6:.0f} MB of RAM freed"
+        if self.gpu_freed_bytes:
+            text += f", {self.gpu_freed_bytes / 1e6:.0f} MB of GPU memory freed"
+        return text + "."
+
+
+class _Loaded:
+    """The live objects behind LoadedModel (never handed out)."""
+
+    def __init__(self, info: LoadedModel, model: Any, tokenizer: Any, host: Any) -> None:
+        self.info = info
+        self.model = model
+        self.tokenizer = tokenizer
+        self.host = host
+
+
+class ModelService:
+    def __init__(self, models_dir: Path, adapters_dir: Path, jobs: Any = None, device: str = "auto",
+                 max_resident_adapters: int = 4) -> None:
+        self.models_dir = Path(models_dir)
+        self.adapters_dir = Path(adapters_dir)
+        self.jobs = jobs
+        self.default_device = device
+        self.max_resident_adapters = max_resident_adapters
+        self._lock = threading.Lock()          # one generation / load / adapter change at a time
+        self._loaded: _Loaded | None = None
+        self._loading = ""
+        self._streams: dict[str, threading.Event] = {}
+        self._streams_lock = threading.Lock()
+
+    # --- state ----------------------------------------------------------------------------------------
+    @property
+    def current(self) -> LoadedModel | None:
+        loaded = self._loaded
+        return loaded.info if loaded is not None else None
+
+    def summary(self) -> str:
+        if self._loading:
+            return f"loading {self._loading}…"
+        current = self.current
+        return current.summary() if current is not None else "none loaded"
+
+    def resolve(self, source: str) -> ResolvedSource:
+        return resolve_source(source, self.models_dir)
+
+    def estimate(self, options: LoadOptions | str, **kwargs: Any) -> MemoryEstimate:
+        options = self._options(options, **kwargs)
+        return estimate_memory(self.resolve(options.source), options)
+
+    def is_downloaded(self, source: str) -> bool:
+        return self.resolve(source).ready
+
+    # --- downloads --------------------------------------------------------------------------------------
+    def start_download(self, hub_id: str, token: str = "") -> Any:
+        """A "download" job fetching a hub model into data/models/hub/ (resumes a partial download)."""
+        if self.jobs is None:
+            raise LoragError("Downloads need the studio's job store.")
+        resolved = self.resolve(hub_id)
+        if resolved.kind != "hub":
+            raise LoragError(f"{hub_id!r} is not a hub model id (owner/name).")
+        job = self.jobs.create("download", f"Download {resolved.hub_id}", config={"hub_id": resolved.hub_id})
+
+        def work(ctx: Any) -> dict[str, Any]:
+            def progress(fraction: float, message: str) -> None:
+                ctx.progress(fraction, message)
+                ctx.check_cancel()
+
+            ctx.log(f"downloading {resolved.hub_id} into {resolved.folder}")
+            folder = download(resolved.hub_id, resolved.folder, token=token, progress=progress)
+            return {"folder": str(folder), "hub_id": resolved.hub_id}
+
+        self.jobs.run_in_thread(job, work)
+        return job
+
+    # --- load / unload --------------------------------------------------------------------------------
+    def _options(self, options: LoadOptions | str | None, **kwargs: Any) -> LoadOptions:
+        if isinstance(options, LoadOptions):
+            return options.validate()
+        kwargs.setdefault("device", self.default_device)
+        return LoadOptions(source=options or kwargs.pop("source", ""), **kwargs).validate()
+
+    def load(self, options: LoadOptions | str, **kwargs: Any) -> LoadedModel:
+        """Load a model (replacing the one loaded). Blocks until loaded; errors are LoragError."""
+        options = self._options(options, **kwargs)
+        resolved = self.resolve(options.source)
+        self.stop()
+        with self._lock:
+            self._loading = resolved.name
+            try:
+                if self._loaded is not None:
+                    self._unload_locked()
+                started = time.perf_counter()
+                folder = prepare_folder(resolved)
+                model, tokenizer = load_model(folder, options)
+                info = self._describe(resolved, folder, options, model, tokenizer)
+                info.load_seconds = time.perf_counter() - started
+                from engine.adapters.hotswap import AdapterHost
+
+                self._loaded = _Loaded(info, model, tokenizer, AdapterHost(model, self.max_resident_adapters))
+            finally:
+                self._loading = ""
+        log.info("loaded %s in %.1f s", info.summary(), info.load_seconds)
+        return info
+
+    def _describe(self, resolved: ResolvedSource, folder: Path, options: LoadOptions, model: Any,
+                  tokenizer: Any) -> LoadedModel:
+        first = next(model.parameters())
+        device = str(first.device)
+        text_config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+        preset = resolved.preset
+        mode = thinking_mode(tokenizer)
+        generation = preset.generation_preset(False) if preset else "default"
+        thinking_preset = preset.generation_preset(True) if preset and mode != NONE else ""
+        if not thinking_preset and mode != NONE:
+            thinking_preset = "qwen3-thinking"
+        return LoadedModel(
+            name=resolved.name, source=resolved.source or resolved.hub_id, folder=str(folder), device=device,
+            dtype=dtype_name(model.dtype), quantization=options.quantization, attention=options.attention,
+            fingerprint=BaseFingerprint.of(model.config, source=_base_label(resolved)),
+            params=sum(p.numel() for p in model.parameters()), memory_bytes=int(model.get_memory_footprint()),
+            thinking=mode, has_chat_template=bool(getattr(tokenizer, "chat_template", None)),
+            context_length=int(getattr(text_config, "max_position_embeddings", 0) or 0),
+            preset=preset.name if preset else "", generation_preset=generation, thinking_preset=thinking_preset,
+            options=options.public())
+
+    def unload(self) -> UnloadReport | None:
+        """Unload the model and its adapters; returns the memory freed (None when nothing was loaded)."""
+        self.stop()
+        with self._lock:
+            if self._loaded is None:
+                return None
+            return self._unload_locked()
+
+    def _unload_locked(self) -> UnloadReport:
+        name = self._loaded.info.name
+        ram_before, gpu_before = _memory_now()
+        loaded, self._loaded = self._loaded, None
+        loaded.host.clear()
+        del loaded
+        _release_memory()
+        ram_after, gpu_after = _memory_now()
+        report = UnloadReport(name, max(0, ram_before - ram_after), max(0, gpu_before - gpu_after))
+        log.info("%s", report.summary())
+        return report
+
+    def _require(self) -> _Loaded:
+        if self._loaded is None:
+            raise LoragError("No model is loaded.", hint="Load one in the Models tab.")
+        return self._loaded
+
+    # --- adapters (the registry calls these) --------------------------------------------------------------
+    def resident_adapters(self) -> list[str]:
+        loaded = self._loaded
+        return loaded.host.resident() if loaded is not None else []
+
+    def adapter_problem(self, name: str) -> str:
+        """'' when adapter `name` can run on the loaded model; else why not (no model loaded: '')."""
+        loaded = self._loaded
+        if loaded is None:
+            return ""
+        folder = self._adapter_folder(name)
+        return incompatibility(read_meta(folder, name), folder, loaded.info.fingerprint, loaded.host.model)
+
+    def activate_adapter(self, name: str) -> float:
+        """Make `name` resident on the loaded model; returns seconds spent loading it (0 when resident)."""
+        with self._lock:
+            return self._ensure_adapter(self._require(), name)
+
+    def drop_adapter(self, name: str) -> bool:
+        """Remove `name` from memory (the base model keeps working)."""
+        self.stop()
+        with self._lock:
+            loaded = self._loaded
+            return loaded.host.remove(name) if loaded is not None else False
+
+    def _adapter_folder(self, name: str) -> Path:
+        folder = inside(self.adapters_dir, validate_name(name, "adapter name"))
+        if not folder.is_dir():
+            raise LoragError(f"There is no adapter {name!r}.", hint="Import or train one in the Models tab.")
+        return folder
+
+    def _ensure_adapter(self, loaded: _Loaded, name: str) -> float:
+        folder = self._adapter_folder(name)
+        check_weights(folder)
+        if name not in loaded.host.resident():
+            problem = incompatibility(read_meta(folder, name), folder, loaded.info.fingerprint, loaded.host.model)
+            if problem:
+                raise LoragError(problem)
+        try:
+            return loaded.host.ensure(name, folder)
+        except LoragError:
+            raise
+        except (ValueError, RuntimeError, KeyError, OSError) as exc:
+            raise LoragError(f"The adapter {name!r} could not be loaded on {loaded.info.name}: {exc}") from exc
+
+    # --- prompts --------------------------------------------------------------------------------------
+    def render_prompt(self, messages: list[dict[str, Any]], thinking: bool | None = None,
+                      continue_final: bool = False) -> str:
+        """The exact prompt text the model receives for these messages (the tokenizer's own template)."""
+        return self._render(self._require(), messages, thinking, continue_final)
+
+    @staticmethod
+    def _render(loaded: _Loaded, messages: list[dict[str, Any]], thinking: bool | None,
+                continue_final: bool) -> str:
+        tokenizer = loaded.tokenizer
+        if not getattr(tokenizer, "chat_template", None):
+            raise LoragError(f"{loaded.info.name} has no chat template, so it cannot chat.",
+                             hint="Use the Notebook tab for plain text completion.")
+        if not messages:
+            raise LoragError("There is nothing to answer yet.")
+        kwargs: dict[str, Any] = {}
+        if thinking is not None and loaded.info.thinking != NONE:
+            kwargs["enable_thinking"] = bool(thinking)
+        try:
+            return tokenizer.apply_chat_template(
+                history_for_template(messages), tokenize=False, add_generation_prompt=not continue_final,
+                continue_final_message=continue_final, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - jinja errors from a model's template
+            raise LoragError(f"The chat template of {loaded.info.name} failed on this conversation: {exc}") from exc
+
+    def count_tokens(self, text: str) -> int:
+        loaded = self._loaded
+        if loaded is None or not text:
+            return 0
+        return len(loaded.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def next_token_logits(self, prompt: str, adapter: str | None = None) -> Any:
+        """The model's logits for the token after `prompt` (raw text) with `adapter` or none: a float32 CPU
+        tensor. Used by tests and the adapter benchmark to compare adapters exactly."""
+        import torch
+
+        with self._lock:
+            loaded = self._require()
+            if adapter:
+                self._ensure_adapter(loaded, adapter)
+            inputs = loaded.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+            with loaded.host.use(adapter or None) as model, torch.inference_mode():
+                device = next(model.parameters()).device
+                out = model(**{k: v.to(device) for k, v in inputs.items()})
+            return out.logits[0, -1].float().cpu()
+
+    # --- generation -------------------------------------------------------------------------------------
+    def stream_chat(self, messages: list[dict[str, Any]], params: GenerationParams | None = None,
+                    adapter: str | None = None, thinking: bool | None = None, continue_final: bool = False,
+                    request_id: str | None = None) -> Iterator[StreamEvent]:
+        """Stream a reply to `messages` (see the module docstring)."""
+        params = params or GenerationParams()
+        return self._stream(params, adapter or None, request_id,
+                            prompt_for=lambda loaded: (self._render(loaded, messages, thinking, continue_final),
+                                                       False),
+                            chat=True, continuing=continue_final)
+
+    def stream_completion(self, prompt: str, params: GenerationParams | None = None, adapter: str | None = None,
+                          request_id: str | None = None) -> Iterator[StreamEvent]:
+        """Stream a raw continuation of `prompt` (no chat template; the Notebook)."""
+        if not prompt:
+            raise LoragError("Write the beginning of a text first.")
+        params = params or GenerationParams()
+        return self._stream(params, adapter or None, request_id, prompt_for=lambda loaded: (prompt, True),
+                            chat=False)
+
+    def stop(self, request_id: str | None = None) -> bool:
+        """Stop the stream `request_id` (every running stream when None). True when one was running."""
+        with self._streams_lock:
+            events = list(self._streams.values()) if request_id is None else \
+                [e for e in [self._streams.get(request_id)] if e is not None]
+        for event in events:
+            event.set()
+        return bool(events)
+
+    def _stream(self, params: GenerationParams, adapter: str | None, request_id: str | None, prompt_for: Any,
+                chat: bool, continuing: bool = False) -> Iterator[StreamEvent]:
+        stop_event = threading.Event()
+        key = request_id or f"anon-{id(stop_event)}"
+        with self._streams_lock:
+            previous = self._streams.get(key)
+            if previous is not None:
+                previous.set()  # the same page asked again: its old stream gives way
+            self._streams[key] = stop_event
+        generation = _Generation(self, params, adapter, prompt_for, chat, stop_event, continuing)
+        try:
+            yield from generation.run()
+        finally:
+            stop_event.set()  # a consumer that went away must not keep the model busy
+            with self._streams_lock:
+                if self._streams.get(key) is stop_event:
+                    del self._streams[key]
+
+
+@dataclass
+class _Header:
+    """What the worker tells the consumer once it holds the model and has tokenized the prompt."""
+
+    tokenizer: Any
+    model_name: str
+    prompt: str
+    prompt_tokens: int
+    eos_ids: set[int]
+    started: float
+
+
+class _Generation:
+    """One streamed generation.
+
+    A worker thread takes the service lock (so requests run one after another), makes the adapter resident,
+    renders and tokenizes the prompt and runs `generate`, which hands token ids to a queue. The consumer (the
+    caller's generator) decodes them and splits reasoning from answer. The lock belongs to the worker, so a
+    consumer that stops reading never blocks the model: it sets the stop event and the worker ends at the next
+    token.
+    """
+
+    def __init__(self, service: ModelService, params: GenerationParams, adapter: str | None, prompt_for: Any,
+                 chat: bool, stop_event: threading.Event, continuing: bool = False) -> None:
+        self.service, self.params, self.adapter = service, params, adapter
+        self.prompt_for, self.chat, self.stop_event = prompt_for, chat, stop_event
+        self.continuing = continuing
+        self.seed = params.seed if params.seed >= 0 else random.randrange(2**31)
+
+    # --- worker thread ----------------------------------------------------------------------------------
+    def _work(self, streamer: Any) -> None:
+        import torch
+
+        from engine.models.streaming import StopOnEvent
+
+        try:
+            with self.service._lock:
+                if self.stop_event.is_set():
+                    streamer.end()
+                    return
+                loaded = self.service._require()
+                if self.adapter:
+                    self.service._ensure_adapter(loaded, self.adapter)
+                started = time.perf_counter()
+                prompt, raw = self.prompt_for(loaded)
+                inputs = loaded.tokenizer(prompt, return_tensors="pt", add_special_tokens=raw)
+                special = _special_ids(loaded, self.chat)
+                streamer.queue.put(_Header(loaded.tokenizer, loaded.info.name, prompt,
+                                           int(inputs["input_ids"].shape[1]), set(special["eos_token_id"]), started))
+                kwargs = {**self.params.generate_kwargs(), **special, "streamer": streamer,
+                          "stopping_criteria": _criteria(StopOnEvent(self.stop_event))}
+                with loaded.host.use(self.adapter) as model:
+                    device = next(model.parameters()).device
+                    torch.manual_seed(self.seed)
+                    with torch.inference_mode():
+                        model.generate(**{k: v.to(device) for k, v in inputs.items()}, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            streamer.fail(exc)
+            return
+        streamer.end()
+
+    # --- consumer ---------------------------------------------------------------------------------------
+    def run(self) -> Iterator[StreamEvent]:
+        from engine.models.streaming import END, IncrementalDecoder, TokenQueue
+
+        streamer = TokenQueue()
+        worker = threading.Thread(target=self._work, args=(streamer,), name="lorag-generate", daemon=True)
+        worker.start()
+        header: _Header | None = None
+        decoder = splitter = None
+        answer: list[str] = []
+        reasoning: list[str] = []
+        ids: list[int] = []
+        first_at = None
+        finish = ""
+        while True:
+            item = streamer.queue.get()
+            if item is END:
+                break
+            if isinstance(item, BaseException):
+                raise _generation_error(item)
+            if isinstance(item, _Header):
+                header = item
+                decoder = IncrementalDecoder(header.tokenizer)
+                splitter = None
+                if self.chat:
+                    splitter = ReasoningSplitter(prompt_opens_reasoning(header.prompt), continuing=self.continuing)
+                continue
+            if first_at is None:
+                first_at = time.perf_counter()
+            ids.extend(item)
+            yield from self._pieces(splitter, decoder.push(item), answer, reasoning)
+            if self._hit_stop_string(answer):
+                finish = "stop_string"
+                self.stop_event.set()
+                break
+        if header is None:  # stopped before it started
+            yield StreamEvent("done", stats=GenerationStats(finish_reason="stopped", adapter=self.adapter or "",
+                                                             seed=self.seed))
+            return
+        if finish != "stop_string":
+            yield from self._pieces(splitter, decoder.flush(), answer, reasoning, final=True)
+        elif splitter is not None:
+            yield from self._pieces(splitter, "", answer, reasoning, final=True)
+        yield self._done(header, ids, first_at, finish, answer, reasoning)
+
+    def _done(self, header: _Header, ids: list[int], first_at: float | None, finish: str, answer: list[str],
+              reasoning: list[str]) -> StreamEvent:
+        seconds = time.perf_counter() - header.started
+        count = len(ids)
+        if not finish:
+            if self.stop_event.is_set():
+                finish = "stopped"
+            elif ids and ids[-1] in header.eos_ids:
+                finish = "eos"
+            else:
+                finish = "length" if count >= self.params.max_new_tokens else "eos"
+        text, thought = "".join(answer), "".join(reasoning)
+        if finish == "stop_string":
+            text = _cut_at_stop(text, self.params.stop)
+        stats = GenerationStats(
+            prompt_tokens=header.prompt_tokens, completion_tokens=count, seconds=seconds,
+            time_to_first_token=(first_at - header.started) if first_at else seconds,
+            tokens_per_second=count / seconds if seconds > 0 else 0.0, finish_reason=finish,
+            adapter=self.adapter or "", model=header.model_name, seed=self.seed)
+        if self.chat:
+            text = text.rstrip()
+        return StreamEvent("done", "", text, thought.strip(), stats, prompt=header.prompt)
+
+    @staticmethod
+    def _pieces(splitter: ReasoningSplitter | None, text: str, answer: list[str], reasoning: list[str],
+                final: bool = False) -> Iterator[StreamEvent]:
+        if splitter is None:
+            pieces = [("answer", text)] if text else []
+        else:
+            parts = splitter.feed(text) + (splitter.finish() if final else [])
+            pieces = [(p.kind, p.text) for p in parts]
+        for kind, delta in pieces:
+            (reasoning if kind == "reasoning" else answer).append(delta)
+            yield StreamEvent(kind, delta, "".join(answer), "".join(reasoning))
+
+    def _hit_stop_string(self, answer: list[str]) -> bool:
+        # Matched on the decoded answer, so a stop string spanning several tokens is caught too.
+        if not self.params.stop:
+            return False
+        tail = "".join(answer[-50:])
+        return any(stop in tail for stop in self.params.stop)
+
+
+def _special_ids(loaded: _Loaded, chat: bool) -> dict[str, Any]:
+    """eos (the model's, the tokenizer's, and ChatML's end of turn when chatting) and a pad id."""
+    tokenizer, config = loaded.tokenizer, loaded.model.generation_config
+    eos = config.eos_token_id
+    eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+    if tokenizer.eos_token_id is not None:
+        eos_ids.add(tokenizer.eos_token_id)
+    if chat:
+        end_of_turn = tokenizer.convert_tokens_to_ids("<|im_end|>")
+        if isinstance(end_of_turn, int) and end_of_turn != tokenizer.unk_token_id:
+            eos_ids.add(end_of_turn)
+    pad = config.pad_token_id
+    if pad is None:
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(eos_ids, default=0)
+    return {"eos_token_id": sorted(eos_ids), "pad_token_id": pad}
+
+
+def _base_label(resolved: ResolvedSource) -> str:
+    """How adapters name their base: the hub id, the demo's name, or the folder / file given."""
+    if resolved.hub_id:
+        return resolved.hub_id
+    if resolved.kind == "demo":
+        return resolved.name
+    return resolved.source
+
+
+def _criteria(*items: Any) -> Any:
+    from transformers import StoppingCriteriaList
+
+    return StoppingCriteriaList(list(items))
+
+
+def _cut_at_stop(text: str, stops: list[str]) -> str:
+    cuts = [text.find(s) for s in stops if s and s in text]
+    return text[:min(cuts)] if cuts else text
+
+
+def _generation_error(exc: BaseException) -> Exception:
+    name = type(exc).__name__
+    if name == "OutOfMemoryError" or isinstance(exc, MemoryError):
+        return LoragError("Out of memory while generating.", hint="Lower max new tokens or use a smaller model.")
+    return LoragError(f"Generation failed: {exc}")
+
+
+def _memory_now() -> tuple[int, int]:
+    import psutil
+
+    ram = psutil.Process().memory_info().rss
+    gpu = 0
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            gpu = torch.cuda.memory_allocated()
+    except ImportError:
+        pass
+    return ram, gpu
+
+
+def _release_memory() -> None:
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass
+    try:  # glibc keeps freed heap pages; hand them back so the freed memory shows
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+__all__ = ["ALWAYS", "GenerationParams", "LoadOptions", "LoadedModel", "ModelService", "StreamEvent",
+           "UnloadReport", "hub_folder"]
