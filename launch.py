@@ -78,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     except LoragError as exc:
         log.error("%s", exc)
         log.error("Serving anyway: chat works, documents need Weaviate (see the Settings tab).")
+    if settings.model:
+        try:
+            log.info("loading %s", settings.model)
+            studio.models.load(settings.model)
+        except LoragError as exc:
+            log.error("Could not load --model %s: %s", settings.model, exc)
 
     from ui.app import build_app, launch_options
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DATA_SUBFOLDERS = ("models", "adapters", "datasets", "uploads", "jobs", "weaviate")
-IN_PROCESS_JOB_KINDS = ("ingest", "download")
+IN_PROCESS_JOB_KINDS = ("ingest", "download", "merge")
 
 
 @dataclass
