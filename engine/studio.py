@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 
 from engine.errors import LoragError
 from engine.jobs import Jobs
@@ -64,6 +65,8 @@ class Studio:
             self.weaviate.start()
 
     def close(self) -> None:
+        if "rag" in self.__dict__:
+            self.rag.close()
         if self.weaviate is not None:
             self.weaviate.stop()
         self.store.close()
@@ -96,6 +99,13 @@ class Studio:
     # def adapters(self):  engine.adapters.registry.AdapterRegistry (data/adapters, hot-swap)
     # def rag(self):       engine.rag.service.RagService           (collections, ingestion, retrieval)
     # def training(self):  engine.training.service.TrainingService (datasets, jobs, worker processes)
+
+    @cached_property
+    def rag(self):
+        """engine.rag.service.RagService: collections, ingestion jobs, hybrid search, cited answers."""
+        from engine.rag.service import RagService
+
+        return RagService(self)
 
     # --- status -----------------------------------------------------------------------------------
     def model_summary(self) -> str:
