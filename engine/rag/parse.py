@@ -247,7 +247,7 @@ def _partition_in_steps(pdf, filename: str, strategy: str, pages_per_step: int, 
     for start in range(0, total, step):
         check_cancel()
         part = pikepdf.new()
-        part.pages.extend(pdf.pages[start:start + step])
+        part.add_pages_from(pdf, slice(start, start + step), forms="strip", outlines="ignore")
         buffer = io.BytesIO()
         part.save(buffer)
         part.close()
