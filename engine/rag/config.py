@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,12 @@ class RetrievalDefaults:
 
 
 def embedding_presets() -> dict[str, EmbeddingPreset]:
+    return dict(_embedding_presets())
+
+
+@functools.lru_cache(maxsize=1)
+def _embedding_presets() -> dict[str, EmbeddingPreset]:
+    """Read once per process: presets are data shipped with the code (search asks for them every query)."""
     out = {}
     for name, data in load_presets("rag").items():
         if data.get("kind") != "embedding":

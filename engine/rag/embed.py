@@ -123,13 +123,18 @@ class EmbedderCache:
     def __init__(self, models_dir: Path | None = None) -> None:
         self.models_dir = models_dir
         self._models: dict[str, Embedder] = {}
+        self._by_name: dict[str, Embedder] = {}
         self._lock = threading.Lock()
 
     def get(self, name: str) -> Embedder:
+        with self._lock:
+            if name in self._by_name:
+                return self._by_name[name]
         spec = resolve_model(name, self.models_dir)
         with self._lock:
             if spec.key not in self._models:
                 self._models[spec.key] = Embedder(spec)
+            self._by_name[name] = self._models[spec.key]
             return self._models[spec.key]
 
     def loaded(self) -> dict[str, Any]:

@@ -38,6 +38,7 @@ DOC_NAMESPACE = uuid.UUID("0b6f5f0e-3c55-5b43-9d3e-6c6f7261672f")
 # Share of a file's progress bar per stage.
 STAGES = {"parsing": (0.0, 0.45), "embedding": (0.45, 0.95), "storing": (0.95, 1.0)}
 REPORT_EVERY_S = 0.4
+WAITING = "waiting for the collection's previous job to finish"
 
 
 def document_id(collection_id: str, sha256: str) -> str:
@@ -86,6 +87,19 @@ class IngestRun:
     # --- the job ----------------------------------------------------------------------------------------
     def __call__(self, ctx: JobContext) -> dict[str, Any]:
         self.ctx = ctx
+        lock = self.service.collection_lock(self.collection.id)
+        while not lock.acquire(timeout=0.5):  # one job per collection at a time; the others wait their turn
+            if ctx.cancelled:
+                self._mark_unstarted_cancelled()
+                raise JobCancelled()
+            if ctx.jobs.get(ctx.job_id).message != WAITING:
+                ctx.progress(0.0, WAITING)
+        try:
+            return self._run(ctx)
+        finally:
+            lock.release()
+
+    def _run(self, ctx: JobContext) -> dict[str, Any]:
         index = self.service.chunk_index(self.target.name)
         index.create()
         embedder = None
@@ -100,12 +114,9 @@ class IngestRun:
             if self.rebuild is not None:
                 self._finish_rebuild()
         except JobCancelled:
-            for task in self.tasks:
-                if task.status == "queued":
-                    task.status, task.stage = "cancelled", "not indexed (cancelled)"
             if self.rebuild is not None:
                 index.drop()
-            self._report(force=True)
+            self._mark_unstarted_cancelled()
             raise
         except LoragError:
             if self.rebuild is not None:
@@ -113,6 +124,12 @@ class IngestRun:
             raise
         self._report(force=True)
         return self.result()
+
+    def _mark_unstarted_cancelled(self) -> None:
+        for task in self.tasks:
+            if task.status == "queued":
+                task.status, task.stage = "cancelled", "not indexed (cancelled)"
+        self._report(force=True)
 
     def result(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
@@ -169,6 +186,8 @@ class IngestRun:
                                 task, "parsing", done / max(total, 1), f"parsing page {done} of {total}"),
                             check_cancel=self.ctx.check_cancel)
         task.pages, task.warnings = parsed.pages, parsed.warnings
+        if self.password and task.kind == "pdf":
+            self.service.uploads.save_decrypted(Path(task.path), task.sha256, self.password)
         chunks = chunk_elements(parsed.elements, settings.chunk_size, settings.chunk_overlap, task.name)
         task.chunks = len(chunks)
         task.timings["parse_s"] = round(time.perf_counter() - started, 3)

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
@@ -87,7 +88,19 @@ class RagService:
         self.embedders = EmbedderCache(studio.settings.path("models"))
         self.max_upload_bytes = int(studio.settings.max_upload_mb) * 2**20
         self.clients = WeaviateClients(studio.weaviate_endpoint, self._server_identity)
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
         self._mark_interrupted()
+
+    def collection_lock(self, collection_id: str) -> threading.Lock:
+        """Held by the ingestion job that is writing into the collection (jobs of one collection run in turn)."""
+        with self._locks_guard:
+            return self._locks.setdefault(collection_id, threading.Lock())
+
+    def _refuse_during_rebuild(self, current: Collection, what: str) -> None:
+        if any(job.config.get("rebuild") for job in self.jobs_for(current, active_only=True)):
+            raise LoragError(f"The collection {current.name!r} is being rebuilt for its new embedding model: "
+                             f"{what} when that job has finished.", hint="Or cancel it.")
 
     def close(self) -> None:
         self.clients.close()
@@ -207,6 +220,7 @@ class RagService:
         current = self.collection(collection)
         if not files:
             raise LoragError("Choose one or more files to upload.")
+        self._refuse_during_rebuild(current, "upload again")
         tasks = [self._prepare(item) for item in files]
         return self._start(current, tasks, password, title=f"Index {len(tasks)} file(s) into {current.name}")
 
@@ -312,6 +326,7 @@ class RagService:
 
     def delete_document(self, collection: str | Collection, document_id: str) -> None:
         current = self.collection(collection)
+        self._refuse_during_rebuild(current, "delete documents")
         doc = self.document(document_id)
         if doc.collection_id != current.id:
             raise LoragError(f"The document {doc.filename!r} is not in the collection {current.name!r}.")
@@ -400,7 +415,8 @@ class RagService:
             pages = [int(p) for p in props.get("pages") or []]
             images = []
             if doc and doc.path and doc.path.suffix == ".pdf" and doc.path.exists():
-                images = [img for p in pages[:4] if (img := self.uploads.page_image(doc.path, doc.sha256, p))]
+                viewable = self.uploads.viewable(doc.path, doc.sha256)
+                images = [img for p in pages[:4] if (img := self.uploads.page_image(viewable, doc.sha256, p))]
             return Source(chunk_id=chunk_id, text=props.get("text", ""), filename=props.get("filename", ""),
                           document_id=props.get("document_id", ""), collection=current.name, pages=pages,
                           section=props.get("section") or "", page_images=images,

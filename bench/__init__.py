@@ -1,0 +1,1 @@
+"""Benchmarks: python -m bench.<name>; progress on stderr, one JSON object as the last stdout line."""
