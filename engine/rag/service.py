@@ -28,7 +28,8 @@ Retrieval and answers:
     search(collection, query, k=None, alpha=None, document_ids=None) -> list[Hit]   (hybrid inside Weaviate)
     build_messages(question, hits, history=None, system=None) -> list[dict]
     cited(answer_text, hits) -> list[Citation]
-    source(chunk_id, collection=None) -> Source (chunk text, file, pages, rendered page images)
+    source(chunk_id, collection=None) -> Source (chunk text, file, pages, rendered page images; looks in the
+                                               named collection first, then in the others: renamed is fine)
     answer_stream(question, collection, generate, k=None, alpha=None, document_ids=None, history=None,
                   system=None, min_similarity=None) -> AnswerStream
         iterate it for text pieces from generate(messages); then .citations / .hits / .result().
@@ -405,7 +406,10 @@ class RagService:
 
     def source(self, chunk_id: str, collection: str | Collection | None = None) -> Source:
         """The chunk's text, file, pages and rendered page images, for the source viewer."""
-        candidates = [self.collection(collection)] if collection else self.list_collections()
+        candidates = self.list_collections()
+        if collection:  # look where the citation says first; it may have been renamed since
+            named = [c for c in candidates if collection in (c.id, c.name, getattr(collection, "id", None))]
+            candidates = named + [c for c in candidates if c not in named]
         for current in candidates:
             props = self.index_of(current).fetch(chunk_id)
             if props is None:

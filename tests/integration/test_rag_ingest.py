@@ -261,3 +261,19 @@ def test_uploads_and_deletes_wait_for_a_rebuild(rag, rag_studio, tmp_path):
     assert {f["status"] for f in job.result["files"]} == {"cancelled"}
     assert not service.clients.get().collections.exists(f"Lorag_{current.id}_g2")  # the half-built index is gone
     assert service.search(name, "district surveyed", k=1)  # the old index still serves
+
+
+def test_a_source_still_opens_after_its_collection_was_renamed(rag_studio):
+    service = rag_studio.rag
+    service.create_collection("before-rename")
+    try:
+        wait_job(rag_studio, service.ingest("before-rename", [pdf("minimal-document.pdf")]).id)
+        hit = service.search("before-rename", "lorem ipsum", k=1)[0]
+        assert hit.collection == "before-rename"
+        service.rename_collection("before-rename", "after-rename")
+        source = service.source(hit.chunk_id, hit.collection)  # a citation saved with a chat keeps the old name
+        assert source.collection == "after-rename" and source.text == hit.text and source.pages == [1]
+    finally:
+        service.delete_collection("after-rename")
+    with pytest.raises(LoragError, match="no longer in the index"):
+        service.source(hit.chunk_id, "after-rename")

@@ -34,7 +34,7 @@ def source_label(item: Hit | Citation | dict, n: int | None = None) -> str:
     number = _field(item, "n", None) or n
     parts = [_field(item, "filename"), pages_label(list(_field(item, "pages", []) or []))]
     score = _field(item, "score", None)
-    if score is not None and isinstance(item, Hit | dict) and not isinstance(item, Citation):
+    if score is not None and not _field(item, "snippet"):  # search hits show their score, citations do not
         parts.append(f"score {float(score):.3f}")
     text = _field(item, "snippet") or _field(item, "text")
     flat = " ".join(str(text).split())
