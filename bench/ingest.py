@@ -16,6 +16,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -137,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                                  "chunks_per_s_ratio": round(ours["chunks_per_s"] / base["chunks_per_s"], 3)}
     finally:
         studio.close()
+        if not args.keep:
+            shutil.rmtree(data.parent, ignore_errors=True)
     summary = {"benchmark": "ingest", "embedder": "all-minilm-l6-v2", "cpu_threads": os.cpu_count(),
                "baseline": f"pypdf + fixed {SPLIT_SIZE}/{SPLIT_OVERLAP} splitter + same embedder + same Weaviate",
                "documents": results}
