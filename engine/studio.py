@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 
 from engine.errors import LoragError
 from engine.jobs import Jobs
@@ -96,6 +97,13 @@ class Studio:
     # def adapters(self):  engine.adapters.registry.AdapterRegistry (data/adapters, hot-swap)
     # def rag(self):       engine.rag.service.RagService           (collections, ingestion, retrieval)
     # def training(self):  engine.training.service.TrainingService (datasets, jobs, worker processes)
+
+    @cached_property
+    def training(self):
+        """Datasets, preview, recipes and training jobs (workers run in their own processes)."""
+        from engine.training.service import TrainingService
+
+        return TrainingService(self)
 
     # --- status -----------------------------------------------------------------------------------
     def model_summary(self) -> str:
