@@ -58,16 +58,15 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in QUIET.items():
         os.environ.setdefault(key, value)
 
+    files = JobFiles(args.config.parent)
+    _logging(files)  # before the heavy imports, so their warnings land in the job log with a time
     from transformers.utils import logging as hf_logging
 
     from engine.training.jobfiles import JobSpec
     from engine.training.trainer import run_job
 
     hf_logging.disable_progress_bar()
-
     spec = JobSpec(**json.loads(args.config.read_text()))
-    files = JobFiles(args.config.parent)
-    _logging(files)
     store = Store(Path(spec.data_dir) / "lorag.sqlite")
     jobs = Jobs(store, Path(spec.data_dir) / "jobs")
     stop = threading.Event()
