@@ -126,6 +126,14 @@ def assistant_spans(text: str, messages: list[dict[str, Any]], plan: TemplatePla
     return spans
 
 
+def _check_tool_calls(text: str, messages: list[dict[str, Any]]) -> None:
+    """A template without tool support renders a tool call as an empty reply: never train on that silently."""
+    for number, msg in enumerate(messages, 1):
+        for call in msg.get("tool_calls") or []:
+            if call["function"]["name"] not in text:
+                raise RowProblem(f"this model's chat template drops the tool call of message {number}")
+
+
 def _mask_from_spans(offsets: list[tuple[int, int]], spans: list[tuple[int, int]]) -> list[int]:
     return [1 if e > s and any(a <= s < b for a, b in spans) else 0 for s, e in offsets]
 
@@ -160,11 +168,12 @@ class Encoder:
 
     def _chat(self, example: Example) -> Encoded:
         try:
+            text = _render(self.tokenizer, example.messages, example.tools)
+            _check_tool_calls(text, example.messages)
             if self.assistant_only and self.plan.method == "markers":
                 out = self.tokenizer.apply_chat_template(example.messages, tools=example.tools, tokenize=True,
                                                          return_dict=True, return_assistant_tokens_mask=True)
                 return Encoded(list(out["input_ids"]), list(out["assistant_masks"]))
-            text = _render(self.tokenizer, example.messages, example.tools)
         except RowProblem:
             raise
         except Exception as exc:  # jinja raises for conversations a template refuses (role order, tools...)

@@ -74,7 +74,18 @@ def load_base(spec: JobSpec, config: TrainingConfig):
         kwargs["device_map"] = {"": 0 if spec.device == "cuda" else "cpu"}
     model = AutoModelForCausalLM.from_pretrained(spec.base_source, **kwargs)
     model.config.use_cache = False
+    if quant is not None and spec.device == "cpu":
+        _keep_4bit_layout(model)
     return model
+
+
+def _keep_4bit_layout(model) -> None:
+    """bitsandbytes repacks 4-bit weights for its AVX512-BF16 CPU kernel on the first no-grad forward (eval). The
+    repack fails for layers narrower than its 64-value block and flips the layout mid-training; eval on the CPU uses
+    the same dequantizing path as training instead."""
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
 
 
 def planned_steps(config: TrainingConfig, rows: int) -> int:
@@ -176,12 +187,19 @@ def write_adapter(trainer, spec: JobSpec, config: TrainingConfig, files: JobFile
                  "file": prepared.report.filename, "rows": prepared.rows, "train_rows": len(prepared.train),
                  "eval_rows": len(prepared.eval), "dropped_rows": prepared.dropped_count},
         params={**config.to_dict(), "adapter_name": name, "base_source": spec.base_source, "device": spec.device,
-                "loss_mask": prepared.plan.method, "loss_mask_note": prepared.plan.note},
+                "loss_mask": prepared.plan.method, "loss_mask_note": prepared.plan.note,
+                "quantized_layers": quantized_layers(model)},
         metrics=metrics, chat_template=chat_template_of(tokenizer), job_id=spec.job_id)
     meta.save(files.staging)
     target = adapters / name
     os.rename(files.staging, target)
     return target
+
+
+def quantized_layers(model) -> int:
+    """How many linear layers of the base run quantized (bitsandbytes 4-bit or 8-bit): proof QLoRA really ran."""
+    return sum(1 for m in model.modules() if type(m).__module__.startswith("bitsandbytes")
+               and type(m).__name__ in ("Linear4bit", "Linear8bitLt"))
 
 
 def unique_name(adapters: Path, wanted: str) -> str:
