@@ -89,7 +89,9 @@ def check_causal_lm(source: str) -> str:
             from None
     except ValueError as exc:
         raise LoragError(f"{source} is not a model transformers can load without remote code: {exc}") from None
-    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
-        raise LoragError(f"{source} is a {config.model_type} model, not a causal language model (text generation).")
-    archs = getattr(config, "architectures", None) or [MODEL_FOR_CAUSAL_LM_MAPPING_NAMES[config.model_type]]
-    return archs[0]
+    causal = set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values())
+    archs = getattr(config, "architectures", None) or []
+    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES or (archs and not causal & set(archs)):
+        what = archs[0] if archs else config.model_type
+        raise LoragError(f"{source} is a {what} model, not a causal language model (text generation).")
+    return archs[0] if archs else MODEL_FOR_CAUSAL_LM_MAPPING_NAMES[config.model_type]
