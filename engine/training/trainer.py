@@ -64,11 +64,25 @@ def _dtype(device: str):
     return torch.float32
 
 
+def base_config(source: str):
+    """The base's config, without a stale `gguf` quantization entry: a folder converted from a GGUF file holds plain
+    float weights but keeps that entry, and transformers then refuses to train it."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(source, trust_remote_code=False)
+    quant = getattr(config, "quantization_config", None)
+    method = quant.get("quant_method") if isinstance(quant, dict) else getattr(quant, "quant_method", None)
+    if str(getattr(method, "value", method)).lower() == "gguf":
+        del config.quantization_config
+    return config
+
+
 def load_base(spec: JobSpec, config: TrainingConfig):
     from transformers import AutoModelForCausalLM
 
     quant = _quantization(config, spec.device)
-    kwargs: dict[str, Any] = {"dtype": _dtype(spec.device), "trust_remote_code": False}
+    kwargs: dict[str, Any] = {"dtype": _dtype(spec.device), "trust_remote_code": False,
+                              "config": base_config(spec.base_source)}
     if quant is not None:
         kwargs["quantization_config"] = quant
         kwargs["device_map"] = {"": 0 if spec.device == "cuda" else "cpu"}
@@ -226,9 +240,7 @@ def run_job(spec: JobSpec, files: JobFiles, jobs: Jobs, stop: threading.Event, r
              prepared.report.format_label, prepared.rows, len(prepared.train), len(prepared.eval),
              prepared.dropped_count)
     log.info("loss mask: %s", prepared.plan.note)
-    from transformers import AutoConfig
-
-    torch.set_num_threads(_threads(config, AutoConfig.from_pretrained(spec.base_source)))
+    torch.set_num_threads(_threads(config, base_config(spec.base_source)))
     log.info("device %s, %d CPU thread(s), quantization %s", spec.device, torch.get_num_threads(),
              config.quantization)
     progress = ProgressCallback(files, jobs, spec.job_id, spec.device)
