@@ -89,7 +89,7 @@ def loss_curve_svg(train: list[tuple[int, float]], evals: list[tuple[int, float]
         return left + _scale(step, x_lo, x_hi, inner_w), top + inner_h - _scale(loss, y_lo, y_hi, inner_h)
 
     parts = [f"<rect x='{left}' y='{top}' width='{inner_w}' height='{inner_h}' fill='none' stroke='#d1d5db'/>"]
-    decimals = max(0, 1 - math.floor(math.log10((y_hi - y_lo) / 4)))  # enough digits to tell the ticks apart
+    decimals = min(6, max(0, 1 - math.floor(math.log10((y_hi - y_lo) / 4))))  # enough to tell the ticks apart
     for i in range(5):
         value = y_lo + (y_hi - y_lo) * i / 4
         _, y = xy(x_lo, value)
