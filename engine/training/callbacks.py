@@ -31,10 +31,16 @@ class ProgressCallback(TrainerCallback):
         self.loss: float | None = None
         self.eval_loss: float | None = None
         self.last_eval_step: int | None = None
+        self.cpu_start = time.process_time()
+        self.cpu_s = 0.0  # CPU seconds of the training loop (all threads): a fair measure on a busy machine
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.run_start, self.run_start_step = time.time(), state.global_step
+        self.cpu_start = time.process_time()
         self._publish(state, force=True)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.cpu_s = time.process_time() - self.cpu_start
 
     def eta(self, state) -> float | None:
         done = state.global_step - self.run_start_step

@@ -17,8 +17,15 @@ from typing import Any
 
 from engine.errors import LoragError
 from engine.safety import safe_filename
-from engine.training.formats import FORMATS, Example, RowProblem, detect_format, fill_placeholders, format_of_row, \
-    placeholders_in
+from engine.training.formats import (
+    FORMATS,
+    Example,
+    RowProblem,
+    detect_format,
+    fill_placeholders,
+    format_of_row,
+    placeholders_in,
+)
 
 log = logging.getLogger(__name__)
 

@@ -149,7 +149,13 @@ class TrainingService:
                 raise LoragError(f"Job {job.id} is already training an adapter named {config.adapter_name!r}.")
         if not config.dataset:
             raise LoragError("Upload a dataset (or pick an earlier upload) first.")
-        self.datasets.get(config.dataset)
+        report = self.datasets.load(config.dataset, config.placeholders).report
+        if report.error_count and not config.drop_bad_rows:
+            first = "; ".join(str(e) for e in report.errors[:3])
+            raise LoragError(f"{report.error_count} row(s) of {report.filename} have problems ({first}).",
+                             hint="Fix the file, or tick 'Drop bad rows' to train without them.")
+        if not report.valid:
+            raise LoragError(f"{report.filename} has no usable rows.")
         return self.resolve_base(config.base_model)
 
     # --- GPU arbitration ---------------------------------------------------------------------------------------
@@ -265,7 +271,7 @@ class TrainingService:
         eta = format_eta(eta_s) if job.status == "running" else "—"
         checkpoint = files.last_checkpoint()
         return JobView(job=job, adapter_name=job.config.get("adapter_name", ""),
-                       base=job.title.split(" on ", 1)[-1], state=state,
+                       base=str(job.config.get("base_model", "")), state=state,
                        metrics=files.read_metrics() if details else [],
                        log_tail=self.jobs.log_tail(job_id, log_lines) if details else "", eta=eta,
                        tokens_per_s=state.get("tokens_per_s"), can_cancel=job.active,

@@ -10,7 +10,7 @@ import math
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -174,7 +174,7 @@ def _final_metrics(trainer, output, progress: ProgressCallback, prepared: Prepar
     runtime = output.metrics.get("train_runtime") or 0.0
     metrics = {"train_loss": losses[-1] if losses else None, "train_loss_mean": output.metrics.get("train_loss"),
                "eval_loss": progress.eval_loss, "steps": trainer.state.global_step, "epochs": trainer.state.epoch,
-               "train_tokens": tokens, "train_runtime_s": runtime,
+               "train_tokens": tokens, "train_runtime_s": runtime, "train_cpu_s": progress.cpu_s,
                "tokens_per_s": (tokens / runtime) if runtime and tokens else progress.tokens_per_s,
                "rows": prepared.rows}
     return metrics

@@ -44,6 +44,7 @@ def test_fine_tune_from_the_training_tab(page, training_studio, test_output):
     preview.locator("mark.lorag-trained", has_text="I am Lorag").first.wait_for(timeout=60_000)
     page.screenshot(path=str(test_output / "training-1-preview.png"), full_page=True)
 
+    assert page.get_by_placeholder("my-adapter").input_value() == "identity-lora"  # suggested from the file
     page.get_by_placeholder("my-adapter").fill("identity-browser")
     page.locator("#training-max_steps input").fill("6")
     page.locator("#training-batch_size input").fill("2")

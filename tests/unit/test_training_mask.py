@@ -28,8 +28,9 @@ CONVERSATION = [
     {"role": "user", "content": "Thanks"},
     {"role": "assistant", "content": "You're welcome."},
 ]
-TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Weather of a city",
-                                            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+TOOLS = [{"type": "function", "function": {
+    "name": "get_weather", "description": "Weather of a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
 
 
 def tokenizer_of(folder, template=None):
@@ -44,7 +45,7 @@ def tokenizer_of(folder, template=None):
 def trained_runs(tok, encoded) -> list[str]:
     """The text of each run of consecutive trained tokens."""
     runs, current = [], []
-    for token, bit in zip(encoded.input_ids, encoded.mask):
+    for token, bit in zip(encoded.input_ids, encoded.mask, strict=True):
         if bit:
             current.append(token)
         elif current:

@@ -6,7 +6,7 @@ import pytest
 
 from engine.errors import LoragError
 from engine.training.preview import Analysis, PreviewRow, Segment, TokenStats
-from ui.tabs.training import parse_placeholders
+from ui.tabs.training import parse_placeholders, suggest_adapter_name
 from ui.tabs.training_view import loss_curve_svg, preview_html
 
 
@@ -34,3 +34,12 @@ def test_placeholder_field():
     assert parse_placeholders("") == {}
     with pytest.raises(LoragError, match="no '='"):
         parse_placeholders("Lorag")
+
+
+def test_adapter_name_suggestion_is_a_valid_name():
+    from engine.safety import validate_name
+
+    for filename, expected in (("identity.json", "identity-lora"), ("my data (v2).jsonl", "my-data-v2-lora"),
+                               ("...json", "adapter-lora")):
+        assert suggest_adapter_name(filename) == expected
+        validate_name(expected)

@@ -4,6 +4,7 @@ LoRA fine-tune. All state lives in the engine (data/datasets, data/jobs, SQLite)
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import gradio as gr
@@ -40,6 +41,12 @@ def parse_placeholders(text: str) -> dict[str, str]:
 
 def placeholders_text(values: dict[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in (values or {}).items())
+
+
+def suggest_adapter_name(filename: str) -> str:
+    """identity.json -> identity-lora (a valid adapter name the person can change)."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", filename.rsplit(".", 1)[0]).strip("-._")[:50] or "adapter"
+    return f"{stem}-lora"
 
 
 def create_training_tab(studio: Studio) -> None:
@@ -167,7 +174,8 @@ class _TrainingTab:
         recipe_outputs = [self.f[name] for name in RECIPE_FIELDS] + [recipe_info]
         panel = [jobs_table, job_pick, job_status, curve, log_tail]
 
-        upload.upload(self.on_upload, [upload], [self.f["dataset"], report]).then(
+        upload.upload(self.on_upload, [upload, self.f["adapter_name"]],
+                      [self.f["dataset"], report, self.f["adapter_name"]]).then(
             self.on_analyze, analysis_inputs, analysis_outputs)
         for trigger in (self.f["dataset"].input, self.f["base_model"].input, base_custom.submit,
                         self.f["assistant_only"].input, self.f["max_length"].submit, self.f["placeholders"].submit,
@@ -206,11 +214,12 @@ class _TrainingTab:
                 gr.update(choices=recipes), description)
 
     @shows_errors
-    def on_upload(self, path: str | None):
+    def on_upload(self, path: str | None, adapter_name: str):
         if not path:
-            return gr.update(), ""
+            return gr.update(), "", gr.update()
         stored, report = self.service.upload(path)
-        return gr.update(choices=self._dataset_choices(), value=stored.sha256), report.summary()
+        suggestion = gr.update() if (adapter_name or "").strip() else suggest_adapter_name(stored.filename)
+        return gr.update(choices=self._dataset_choices(), value=stored.sha256), report.summary(), suggestion
 
     @shows_errors
     def on_analyze(self, sha: str | None, base: str | None, custom: str, max_length: Any, assistant_only: bool,
@@ -246,7 +255,7 @@ class _TrainingTab:
         return [getattr(config, field) for field in RECIPE_FIELDS] + [description or "Loaded from the file."]
 
     def _config(self, values: list[Any], custom: str):
-        data = dict(zip(FORM_FIELDS, values))
+        data = dict(zip(FORM_FIELDS, values, strict=True))
         data["placeholders"] = parse_placeholders(data.get("placeholders") or "")
         data["base_model"] = (custom or "").strip() or data.get("base_model") or ""
         data["dataset"] = data.get("dataset") or ""

@@ -106,7 +106,7 @@ def loss_curve_svg(train: list[tuple[int, float]], evals: list[tuple[int, float]
         if len(coords) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
             parts.append(f"<polyline points='{path}' fill='none' stroke='{color}' stroke-width='2'/>")
-        for (s, v), (x, y) in zip(series, coords):
+        for (s, v), (x, y) in zip(series, coords, strict=True):
             parts.append(f"<circle class='{css}' cx='{x:.1f}' cy='{y:.1f}' r='2.5' fill='{color}'>"
                          f"<title>step {s}: {v:.4f}</title></circle>")
     legend = (f"<span style='color:{TRAIN_COLOR}'>● train loss</span>"

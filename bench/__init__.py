@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench.<name>` from the repo root; progress on stderr, one JSON object as the last line."""
