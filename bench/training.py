@@ -141,7 +141,9 @@ def main() -> None:
             say(f"  {packed}")
             result["packing"] = {"no_packing": plain, "packing": packed,
                                  "epoch_speedup": round(plain["train_runtime_s"] / packed["train_runtime_s"], 3),
-                                 "tokens_per_s_ratio": round(packed["tokens_per_s"] / plain["tokens_per_s"], 3)}
+                                 "tokens_per_s_ratio": round(packed["tokens_per_s"] / plain["tokens_per_s"], 3),
+                                 "tokens_per_cpu_s_ratio": round(packed["tokens_per_cpu_s"] / plain["tokens_per_cpu_s"],
+                                                                 3)}
         studio.close()
         print(json.dumps(result))
     finally:

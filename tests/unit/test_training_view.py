@@ -16,6 +16,9 @@ def test_loss_curve_has_one_point_per_logged_value():
     assert svg.count("class='train-point'") == 3 and svg.count("class='eval-point'") == 1
     assert "<polyline" in svg and "eval loss" in svg
     assert "data-train-points='0'" in loss_curve_svg([], [])
+    long = loss_curve_svg([(i, 1 / i) for i in range(1, 5001)], [])
+    assert "data-train-points='5000'" in long and "train-point" not in long.split("data-eval")[1]
+    assert len(long) < 40_000  # drawn from a thinned series, not 5000 markers
     flat = loss_curve_svg([(1, 11.9391), (2, 11.9390)], [])
     assert flat.count("11.939") >= 2  # ticks stay readable on a nearly flat curve
 

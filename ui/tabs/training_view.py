@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 TRAIN_COLOR, EVAL_COLOR = "#2563eb", "#ea580c"
+MAX_LINE_POINTS, MAX_MARKERS = 600, 200
 STATUS_COLORS = {"running": "#2563eb", "queued": "#6b7280", "cancelling": "#d97706", "completed": "#16a34a",
                  "failed": "#dc2626", "interrupted": "#d97706", "cancelled": "#6b7280"}
 
@@ -65,6 +66,14 @@ def progress_html(view: Any) -> str:
             f"<div style='font-size:.9em'>{html.escape(job.message or '')}</div></div>")
 
 
+def thin(series: list[tuple[int, float]], limit: int) -> list[tuple[int, float]]:
+    """At most about `limit` points, evenly spaced, always keeping the last one."""
+    if len(series) <= limit:
+        return series
+    stride = math.ceil(len(series) / limit)
+    return series[::stride] + ([series[-1]] if (len(series) - 1) % stride else [])
+
+
 def _scale(value: float, lo: float, hi: float, size: float) -> float:
     return 0.0 if hi <= lo else (value - lo) / (hi - lo) * size
 
@@ -102,10 +111,13 @@ def loss_curve_svg(train: list[tuple[int, float]], evals: list[tuple[int, float]
     for series, color, css in ((train, TRAIN_COLOR, "train-point"), (evals, EVAL_COLOR, "eval-point")):
         if not series:
             continue
+        series = thin(series, MAX_LINE_POINTS)
         coords = [xy(s, v) for s, v in series]
         if len(coords) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
             parts.append(f"<polyline points='{path}' fill='none' stroke='{color}' stroke-width='2'/>")
+        if len(series) > MAX_MARKERS:
+            continue  # a long run reads better as a line; the hover titles would be noise
         for (s, v), (x, y) in zip(series, coords, strict=True):
             parts.append(f"<circle class='{css}' cx='{x:.1f}' cy='{y:.1f}' r='2.5' fill='{color}'>"
                          f"<title>step {s}: {v:.4f}</title></circle>")
