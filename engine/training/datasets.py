@@ -84,7 +84,9 @@ class StoredDataset:
     @property
     def label(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.uploaded_at))
-        return f"{self.filename} ({self.size / 1024:.0f} KB, {when}) · {self.sha256[:8]}"
+        size = f"{self.size} B" if self.size < 1024 else f"{self.size / 1024:.0f} KB" if self.size < 1 << 20 \
+            else f"{self.size / (1 << 20):.1f} MB"
+        return f"{self.filename} ({size}, {when}) · {self.sha256[:8]}"
 
 
 def sha256_of(path: Path) -> str:
