@@ -115,3 +115,19 @@ def test_what_the_chat_shows_under_an_answer():
     shown = assistant_messages("Fonts [1].", "", {"sources": cited, "finish_reason": "eos"})
     assert [m.get("metadata", {}).get("title", "")[:7] for m in shown] == ["", "Sources", "0 token"]
     assert assistant_messages("Fonts [1].", "", {"sources": cited}, streaming=True)[-1]["content"] == "Fonts [1]."
+
+
+def test_relisting_never_writes_back_an_unchanged_choice(studio):
+    """Focus and tab selection re-list the collections; they may race with opening a chat, so they set a value
+    only when the one shown is gone."""
+    from ui.tabs.chat_documents import ChatDocuments
+
+    docs = ChatDocuments(studio)
+    collections, documents = docs.relist("", [])
+    assert collections["choices"] == [("none", "")] and "value" not in collections and "value" not in documents
+    collections, documents = docs.relist("deleted-one", ["d1"])
+    assert collections["value"] == "" and documents["visible"] is False and documents["value"] == []
+    chat = studio.chats.create()
+    assert docs.save(chat.id, "deleted-one", ["d1"]) == {"collection": "deleted-one", "documents": ["d1"]}
+    assert docs.save(chat.id, "", ["d1"]) == {"collection": "", "documents": []}
+    assert studio.chats.get(chat.id).settings["documents"] == []

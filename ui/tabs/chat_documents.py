@@ -79,8 +79,9 @@ class ChatDocuments:
     def build_controls(self) -> None:
         with gr.Group(elem_id="chat-docs"):
             self.collection = gr.Dropdown(
-                choices=[("none", NO_COLLECTION)], value=NO_COLLECTION, label="Documents", elem_id="chat-collection",
-                info="Answer from a collection's documents, citing file and page.", allow_custom_value=False)
+                choices=[("none", NO_COLLECTION)], value=NO_COLLECTION, label="Answer from documents",
+                elem_id="chat-collection", allow_custom_value=False,
+                info="A collection from the Documents tab: answers cite file and page.")
             self.documents = gr.Dropdown(
                 choices=[], value=[], multiselect=True, label="Only these documents", visible=False,
                 elem_id="chat-documents", info="Empty: the whole collection.")
