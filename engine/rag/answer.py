@@ -2,13 +2,21 @@
 
 `build_messages` puts the retrieved chunks into the prompt as numbered sources with the instruction to
 answer only from them and cite them as [n]; `cited` maps the [n] markers of an answer back to the
-chunks; `AnswerStream` ties retrieval, the caller's `generate(messages)` and citations together.
+chunks. `Grounding` is one question grounded in a collection (the relevant chunks, the messages for the
+model, what to say when nothing is relevant, the sources of a finished answer): `AnswerStream` (a
+caller's `generate(messages)`) and the chat turn (engine.rag.chat, for the Chat tab and the API) share it.
+
+`sources(answer, hits)` is what is saved and shown under an answer, so that every answer is traceable to its
+pages. Each Citation says how it relates to the answer (`how`): "cited" (the answer writes [n]); when it
+cites nothing (small models often do not), "matched" (the answer repeats the source's wording: shared word
+trigrams); when it does neither, "given" (all the numbered sources the model received).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
 
 from engine.rag.types import Citation, Hit
 
@@ -21,6 +29,9 @@ RULES = (
 NOTHING_FOUND = ("I could not find anything relevant to this question in the documents of the collection "
                  "{collection!r}, so I cannot answer it from them.")
 SNIPPET_CHARS = 240
+# An answer "matches" a source when this share of its distinct word trigrams occurs in the source's text.
+MATCH_SHARE = 0.3
+MATCH_MIN_TRIGRAMS = 2
 CITATION_RE = re.compile(r"\[(\s*\d+\s*(?:[,;–-]\s*\d+\s*)*)\]")
 
 
@@ -67,10 +78,10 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def to_citation(n: int, hit: Hit) -> Citation:
+def to_citation(n: int, hit: Hit, how: str = "cited") -> Citation:
     return Citation(n=n, chunk_id=hit.chunk_id, filename=hit.filename, document_id=hit.document_id,
                     pages=list(hit.pages), section=hit.section, snippet=snippet(hit.text), score=hit.score,
-                    collection=hit.collection)
+                    collection=hit.collection, how=how)
 
 
 def cited(answer_text: str, hits: list[Hit]) -> list[Citation]:
@@ -78,39 +89,126 @@ def cited(answer_text: str, hits: list[Hit]) -> list[Citation]:
     return [to_citation(n, hits[n - 1]) for n in cited_numbers(answer_text) if 1 <= n <= len(hits)]
 
 
+def strip_citations(text: str) -> str:
+    """The text without its [n] markers (earlier answers go back to the model without them)."""
+    return re.sub(r"[ \t]+([.,;:!?])", r"\1", CITATION_RE.sub("", text or "")).strip()
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", (text or "").lower())
+    return {tuple(words[i:i + 3]) for i in range(len(words) - 2)}
+
+
+def matched(answer_text: str, hits: list[Hit]) -> list[Citation]:
+    """The sources whose wording the answer repeats (for answers that cite nothing), in source order."""
+    answer = _trigrams(strip_citations(answer_text))
+    if len(answer) < MATCH_MIN_TRIGRAMS:
+        return []
+    out = []
+    for n, hit in enumerate(hits, start=1):
+        shared = len(answer & _trigrams(hit.text))
+        if shared >= MATCH_MIN_TRIGRAMS and shared / len(answer) >= MATCH_SHARE:
+            out.append(to_citation(n, hit, how="matched"))
+    return out
+
+
+def given(hits: list[Hit]) -> list[Citation]:
+    """The numbered sources the model received."""
+    return [to_citation(n, hit, how="given") for n, hit in enumerate(hits, start=1)]
+
+
+def sources(answer_text: str, hits: list[Hit]) -> list[Citation]:
+    """What to show under an answer: the sources it cites as [n], else the ones whose wording it repeats,
+    else every source it was given."""
+    return cited(answer_text, hits) or matched(answer_text, hits) or given(hits)
+
+
+@dataclass
+class Grounding:
+    """One question grounded in a collection: what was retrieved, what is relevant, the model's messages.
+
+    `messages` is empty when nothing is relevant: then the model is not asked and `nothing_found` is the
+    answer."""
+
+    question: str
+    collection: str
+    retrieved: list[Hit]
+    relevant: list[Hit]
+    messages: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, question: str, hits: list[Hit], relevant: list[Hit], collection: str,
+              history: list[dict] | None = None, system: str | None = None) -> "Grounding":
+        messages = build_messages(question, relevant, history, system) if relevant else []
+        return cls(question, collection, hits, relevant, messages)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.relevant)
+
+    @property
+    def nothing_found(self) -> str:
+        return NOTHING_FOUND.format(collection=self.collection)
+
+    def citations(self, answer_text: str) -> list[Citation]:
+        return cited(answer_text, self.relevant)
+
+    def sources(self, answer_text: str) -> list[Citation]:
+        return sources(answer_text, self.relevant)
+
+    def given(self) -> list[Citation]:
+        """The numbered sources the model received (as citations, how="given")."""
+        return given(self.relevant)
+
+    def result(self, answer_text: str) -> dict[str, Any]:
+        return {"citations": [c.to_dict() for c in self.citations(answer_text)],
+                "sources": [c.to_dict() for c in self.sources(answer_text)], "found": self.found,
+                "retrieved": [c.to_dict() for c in self.given()]}
+
+
 class AnswerStream:
-    """Iterate it for the answer's text pieces; afterwards `.citations`, `.hits`, `.text` and `.messages` are set.
+    """Iterate it for the answer's text pieces; afterwards `.citations`, `.sources`, `.hits`, `.text` and
+    `.messages` are set.
 
     When no hit is relevant, the model is not called: the stream yields one sentence saying so.
     """
 
     def __init__(self, question: str, hits: list[Hit], relevant: list[Hit],
                  generate: Callable[[list[dict]], Iterable[str]], collection: str,
-                 history: list[dict] | None = None, system: str | None = None) -> None:
+                 history: list[dict] | None = None, system: str | None = None,
+                 grounding: Grounding | None = None) -> None:
+        self.grounding = grounding or Grounding.build(question, hits, relevant, collection, history, system)
         self.question = question
-        self.hits = relevant
-        self.retrieved = hits
-        self.collection = collection
+        self.hits = self.grounding.relevant
+        self.retrieved = self.grounding.retrieved
+        self.collection = self.grounding.collection
         self.generate = generate
-        self.messages = build_messages(question, relevant, history, system) if relevant else []
+        self.messages = self.grounding.messages
         self.text = ""
         self.citations: list[Citation] = []
-        self.found = bool(relevant)
+        self.sources: list[Citation] = []
+        self.found = self.grounding.found
         self.done = False
+
+    @classmethod
+    def of(cls, grounding: Grounding, generate: Callable[[list[dict]], Iterable[str]]) -> "AnswerStream":
+        return cls(grounding.question, grounding.retrieved, grounding.relevant, generate, grounding.collection,
+                   grounding=grounding)
 
     def __iter__(self) -> Iterator[str]:
         if not self.found:
-            self.text = NOTHING_FOUND.format(collection=self.collection)
+            self.text = self.grounding.nothing_found
             yield self.text
         else:
             for piece in self.generate(self.messages):
                 if piece:
                     self.text += piece
                     yield piece
-            self.citations = cited(self.text, self.hits)
+            self.citations = self.grounding.citations(self.text)
+            self.sources = self.grounding.sources(self.text)
         self.done = True
 
     def result(self) -> dict:
         """What the chat saves with the assistant message (meta.sources)."""
-        return {"citations": [c.to_dict() for c in self.citations], "found": self.found,
-                "retrieved": [to_citation(n, h).to_dict() for n, h in enumerate(self.hits, start=1)]}
+        return self.grounding.result(self.text) if self.found else {
+            "citations": [], "sources": [], "found": False, "retrieved": []}

@@ -34,6 +34,12 @@ Retrieval and answers:
                   system=None, min_similarity=None) -> AnswerStream
         iterate it for text pieces from generate(messages); then .citations / .hits / .result().
         When no chunk reaches the model's min_similarity, generate is not called and the stream says so.
+    ground(question, collection, k=None, alpha=None, document_ids=None, history=None, system=None,
+           min_similarity=None) -> Grounding   (retrieval + relevance floor + grounded messages, no generation)
+    chat_turn(messages, collection, document_ids=None, k=None, alpha=None) -> engine.chats.PreparedTurn
+        one chat turn over documents, for engine.chats.stream_reply's prepare hook and the API (engine.rag.chat):
+        .messages for the model (only this turn carries passages), .reply (the fixed "nothing relevant" answer,
+        or None), .meta (what was retrieved), .finish(answer_text) -> {"sources": [...]} to save with the reply.
 
 Weaviate: one client per RagService (engine.weaviate.connect(studio.weaviate_endpoint())), reconnected
 when the managed server was restarted.
@@ -72,6 +78,7 @@ from engine.safety import safe_filename, validate_name
 from engine.store import now
 
 if TYPE_CHECKING:
+    from engine.chats import PreparedTurn
     from engine.studio import Studio
 
 log = logging.getLogger(__name__)
@@ -398,11 +405,27 @@ class RagService:
                       history: list[dict] | None = None, system: str | None = None,
                       min_similarity: float | None = None) -> answers.AnswerStream:
         """Retrieve, keep the relevant chunks, and stream a grounded answer from `generate(messages)`."""
+        grounding = self.ground(question, collection, k=k, alpha=alpha, document_ids=document_ids,
+                                history=history, system=system, min_similarity=min_similarity)
+        return answers.AnswerStream.of(grounding, generate)
+
+    def ground(self, question: str, collection: str | Collection, k: int | None = None, alpha: float | None = None,
+               document_ids: Sequence[str] | None = None, history: list[dict] | None = None,
+               system: str | None = None, min_similarity: float | None = None) -> answers.Grounding:
+        """Hybrid search, keep the chunks that reach the model's min_similarity, build the grounded messages."""
         current = self.collection(collection)
         hits = self.search(current, question, k=k, alpha=alpha, document_ids=document_ids)
         floor = self.min_similarity(current) if min_similarity is None else min_similarity
         relevant = [h for h in hits if h.similarity >= floor]
-        return answers.AnswerStream(question, hits, relevant, generate, current.name, history, system)
+        return answers.Grounding.build(question, hits, relevant, current.name, history, system)
+
+    def chat_turn(self, messages: list[dict], collection: str | Collection,
+                  document_ids: Sequence[str] | None = None, k: int | None = None,
+                  alpha: float | None = None) -> "PreparedTurn":
+        """One chat turn over documents (the Chat tab's prepare hook, the API): see engine.rag.chat."""
+        from engine.rag.chat import prepare_turn
+
+        return prepare_turn(self, messages, collection, document_ids=document_ids, k=k, alpha=alpha)
 
     def source(self, chunk_id: str, collection: str | Collection | None = None) -> Source:
         """The chunk's text, file, pages and rendered page images, for the source viewer."""

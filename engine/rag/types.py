@@ -114,6 +114,7 @@ class Citation:
     snippet: str
     score: float
     collection: str = ""
+    how: str = "cited"   # cited: the answer writes [n]; matched: it repeats the source's wording; given: in the prompt
 
     @property
     def pages_label(self) -> str:

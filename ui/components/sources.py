@@ -36,9 +36,7 @@ def source_label(item: Hit | Citation | dict, n: int | None = None) -> str:
     score = _field(item, "score", None)
     if score is not None and not _field(item, "snippet"):  # search hits show their score, citations do not
         parts.append(f"score {float(score):.3f}")
-    text = _field(item, "snippet") or _field(item, "text")
-    flat = " ".join(str(text).split())
-    snippet = flat if len(flat) <= SNIPPET else flat[:SNIPPET].rsplit(" ", 1)[0] + " …"
+    snippet = _shorten(_field(item, "snippet") or _field(item, "text"), SNIPPET)
     head = " · ".join(p for p in parts if p)
     return f"[{number}] {head} — {snippet}" if number else f"{head} — {snippet}"
 
@@ -47,14 +45,19 @@ def source_value(item: Hit | Citation | dict) -> str:
     return f"{_field(item, 'chunk_id')}{SEPARATOR}{_field(item, 'collection')}"
 
 
-def citations_markdown(items: Sequence[Hit | Citation | dict]) -> str:
-    """Compact Markdown lines for under a chat answer: **[n]** file, pages — snippet."""
+def _shorten(text: Any, limit: int) -> str:
+    flat = " ".join(str(text or "").split())
+    return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def citations_markdown(items: Sequence[Hit | Citation | dict], limit: int = SNIPPET) -> str:
+    """Compact Markdown lines for under a chat answer: **[n]** file, pages — snippet (cut at `limit`)."""
     lines = []
     for n, item in enumerate(items, start=1):
         number = _field(item, "n", None) or n
         where = ", ".join(p for p in (_field(item, "filename"), pages_label(list(_field(item, "pages", []) or [])))
                           if p)
-        snippet = html.escape(" ".join(str(_field(item, "snippet") or _field(item, "text")).split())[:SNIPPET])
+        snippet = html.escape(_shorten(_field(item, "snippet") or _field(item, "text"), limit))
         lines.append(f"**[{number}]** {html.escape(where)} — {snippet}")
     return "\n\n".join(lines)
 

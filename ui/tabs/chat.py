@@ -2,8 +2,8 @@
 
 Everything that matters lives in SQLite (studio.chats): the open chat, its messages and its settings (adapter,
 system prompt, sampling, thinking) are read back on every page load, so a reload or a restart loses nothing.
-A reply always goes through `stream_reply_view`, the one place that later gets a documents collection (a
-`prepare` hook for retrieval, and a sources panel under the answer); this tab does not build that part.
+A reply always goes through `stream_reply_view`; with a documents collection chosen for the chat it gets the
+`prepare` hook for retrieval, and the answer's sources show under it (ui.tabs.chat_documents builds that part).
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from typing import Any, Callable, Iterator
 
 import gradio as gr
 
-from engine.chats import CONTINUE, NEW, REGENERATE, Chat, stream_reply
+from engine.chats import CONTINUE, NEW, NO_MODEL_REPLY, REGENERATE, Chat, stream_reply
 from engine.errors import LoragError
 from engine.models.generation import GenerationParams, generation_presets
 from engine.studio import Studio
 from ui.errors import shows_errors
+from ui.tabs.chat_documents import ChatDocuments, sources_message
 
 NONE_ADAPTER = "none"
 PARAM_NAMES = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_new_tokens", "seed")
@@ -31,6 +32,8 @@ PARAM_NAMES = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty", "
 def stats_line(meta: dict[str, Any]) -> str:
     if not meta.get("completion_tokens") and not meta.get("finish_reason"):
         return ""
+    if meta.get("finish_reason") == NO_MODEL_REPLY:
+        return "nothing relevant in the documents: the model was not asked"
     parts = [f"{meta.get('completion_tokens', 0)} tokens", f"{meta.get('tokens_per_second', 0):.1f} tok/s",
              f"prompt {meta.get('prompt_tokens', 0)}"]
     if meta.get("time_to_first_token"):
@@ -64,6 +67,9 @@ def assistant_messages(answer: str, reasoning: str, meta: dict[str, Any] | None,
         out.append(thought(reasoning, pending=streaming and not answer))
     if answer or not streaming:
         out.append({"role": "assistant", "content": answer or ("*(no answer)*" if reasoning else "")})
+    sources = sources_message(meta or {}) if not streaming else None
+    if sources:
+        out.append(sources)
     line = stats_line(meta or {})
     if line:
         out.append({"role": "assistant", "content": stats_details(meta), "metadata": {"title": line, "status": "done"}})
@@ -193,6 +199,7 @@ def create_chat_tab(studio: Studio) -> None:
     with gr.Tab("Chat", id="chat", elem_id="tab-chat") as tab:
         chat_id = gr.State(None)
         session = gr.State(lambda: uuid.uuid4().hex)   # this page's id, so Stop stops this page's reply only
+        docs = ChatDocuments(studio)
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=220):
                 new_chat = gr.Button("+ New chat", elem_id="chat-new", size="sm")
@@ -222,10 +229,12 @@ def create_chat_tab(studio: Studio) -> None:
                     cont = gr.Button("Continue", size="sm", elem_id="chat-continue")
                     show_prompt = gr.Button("Show prompt", size="sm", elem_id="chat-show-prompt")
                 stats = gr.Markdown(elem_id="chat-stats")
+                docs.build_sources()
                 with gr.Accordion("Prompt the model received", open=False, visible=False) as prompt_box:
                     prompt_text = gr.Code(label="Exact prompt (chat template applied)", language=None,
                                           elem_id="chat-prompt", interactive=False)
             with gr.Column(scale=2, min_width=260):
+                docs.build_controls()
                 controls = _settings_panel(studio)
         compare = _compare_panel(studio, controls)
 
@@ -300,20 +309,21 @@ def create_chat_tab(studio: Studio) -> None:
                 chat.title
 
         def reply(mode: str):
-            def run(selected: str | None, request_id: str):
+            def run(selected: str | None, request_id: str, collection: str | None, documents: list[str] | None):
                 if not studio.chats.exists(selected):
                     raise LoragError("Start a chat first.")
-                yield from stream_reply_view(studio, selected, mode, request_id)
+                yield from stream_reply_view(studio, selected, mode, request_id,
+                                             prepare=docs.prepare(selected, collection, documents))
             return shows_errors(run)
 
         user_step = dict(fn=shows_errors(add_user_message), inputs=[chat_id, message, *inputs],
                          outputs=[chat_id, message, chatbot, chat_list, title], queue=False)
-        reply_step = dict(inputs=[chat_id, session], outputs=[chatbot, stats])
+        reply_step = dict(inputs=[chat_id, session, docs.collection, docs.documents], outputs=[chatbot, stats])
         for trigger in (send.click, message.submit):
             trigger(**user_step).success(reply(NEW), **reply_step).then(
-                lambda: model_line(studio), None, model_info, queue=False)
-        regenerate.click(reply(REGENERATE), **reply_step)
-        cont.click(reply(CONTINUE), **reply_step)
+                lambda: model_line(studio), None, model_info, queue=False).then(**docs.after_reply(chat_id))
+        regenerate.click(reply(REGENERATE), **reply_step).then(**docs.after_reply(chat_id))
+        cont.click(reply(CONTINUE), **reply_step).then(**docs.after_reply(chat_id))
         stop.click(lambda request_id: studio.models.stop(request_id) and None, [session], None, queue=False)
 
         def on_edit(selected: str | None, data: gr.EditData):
@@ -326,7 +336,8 @@ def create_chat_tab(studio: Studio) -> None:
             studio.chats.truncate(selected, position + 1)
             return chat_display(studio.chats.get(selected))[0]
 
-        chatbot.edit(shows_errors(on_edit), [chat_id], [chatbot], queue=False).success(reply(NEW), **reply_step)
+        chatbot.edit(shows_errors(on_edit), [chat_id], [chatbot], queue=False).success(reply(NEW), **reply_step).then(
+            **docs.after_reply(chat_id))
 
         # --- show prompt ----------------------------------------------------------------------------------
         def prompt_of(selected: str | None, *values: Any):
@@ -372,6 +383,7 @@ def create_chat_tab(studio: Studio) -> None:
 
         importer.upload(shows_errors(import_fn), [importer], outputs_open, queue=False)
         compare.wire(studio, inputs)
+        docs.wire(tab, chat_id, chat_list, chatbot)
 
 
 def render_last_prompt(studio: Studio, chat_id: str | None, settings: dict[str, Any]) -> str:
