@@ -3,6 +3,7 @@
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,15 @@ def _login(page, user, password):
 def test_share_offline_keeps_serving_behind_a_generated_login(tmp_path, page, test_output):
     studio = StudioProcess(tmp_path / "data", args=["--share", "--no-weaviate"]).start()
     try:
-        log = studio.log_tail(80)
-        password = re.search(r"Login \(generated for this run\): user 'lorag', password '([^']+)'", log).group(1)
+        found = None
+        for _ in range(100):  # the page answers a moment before launch.py prints the login
+            log = studio.log_tail(80)
+            found = re.search(r"Login \(generated for this run\): user 'lorag', password '([^']+)'", log)
+            if found:
+                break
+            time.sleep(0.2)
+        assert found, log
+        password = found.group(1)
         assert "Share link unavailable" in log and "Serving locally at http://127.0.0.1" in log
         page.goto(studio.url)
         _login(page, "lorag", "wrong-password")

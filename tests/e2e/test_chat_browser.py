@@ -49,6 +49,10 @@ def test_load_chat_switch_adapter_reload(studio, page, test_output, smollm2_dir)
 
     open_tab(page, "Chat")
     page.locator("#chat-new").click()
+    page.get_by_text("Sampling").click()  # greedy, so the answer does not depend on the sampling draw
+    page.locator("#chat-preset input").click()
+    page.get_by_role("option", name="Deterministic (greedy)").click()
+    page.wait_for_timeout(300)
     send(page, "What is the capital of France?")
     page.wait_for_function(f"() => document.querySelector('{STATS}')?.innerText?.includes('generating')",
                            timeout=60_000)                                  # the reply is streaming

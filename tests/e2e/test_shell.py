@@ -14,7 +14,7 @@ TABS = ["Chat", "Notebook", "Documents", "Training", "Models", "Settings"]
 def test_every_tab_opens_and_status_shows_weaviate(studio_server, page, test_output):
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(studio_server.url, wait_until="networkidle")
+    page.goto(studio_server.url, wait_until="load")
     status = page.locator("[data-testid=status-weaviate]")
     status.wait_for()
     assert re.search(r"Weaviate 1\.39\.0: running \(managed", status.inner_text())
@@ -31,7 +31,7 @@ def test_every_tab_opens_and_status_shows_weaviate(studio_server, page, test_out
 
 
 def test_settings_tab_shows_weaviate_and_restarts_it(studio_server, page):
-    page.goto(studio_server.url, wait_until="networkidle")
+    page.goto(studio_server.url, wait_until="load")
     open_tab(page, "Settings")
     report = page.locator("#weaviate-report")
     assert "running" in report.inner_text()

@@ -1,5 +1,5 @@
 """A person fine-tunes an adapter in the browser: upload identity.json, see the format and the preview, start,
-watch the loss curve, and the adapter lands in data/adapters with its metadata."""
+watch the loss curve, the adapter lands in data/adapters with its metadata and answers in the Chat tab."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def training_studio(tmp_path, tiny_qwen3):
 @pytest.mark.browser
 def test_fine_tune_from_the_training_tab(page, training_studio, test_output):
     identity = need_shared("datasets", "identity.json")
-    page.goto(training_studio.url, wait_until="networkidle")
+    page.goto(training_studio.url, wait_until="load")
     open_tab(page, "Training")
     page.locator("#training-upload input[type=file]").set_input_files(str(identity))
 
@@ -72,3 +72,23 @@ def test_fine_tune_from_the_training_tab(page, training_studio, test_output):
     assert meta["params"]["placeholders"] == {"name": "Lorag", "author": "the Lorag team"}
     assert meta["params"]["max_steps"] == 6 and meta["metrics"]["steps"] == 6
     assert meta["chat_template"].startswith("{%- if tools %}")
+
+    # The new adapter is usable in chat at once: load its base, pick it in the Chat tab, get an answer.
+    open_tab(page, "Models")
+    page.locator("#model-kind").get_by_text("Local folder").click()
+    page.locator("#model-folder").locator("textarea, input").first.fill(
+        str(training_studio.data_dir / "models" / "tiny-qwen3"))
+    page.locator("#model-load").click()
+    page.locator("#model-progress").get_by_text("Loaded").wait_for(timeout=120_000)
+    open_tab(page, "Chat")
+    page.locator("#chat-new").click()
+    page.locator("#chat-adapter input").click()
+    page.get_by_role("option", name="identity-browser").click()
+    page.wait_for_timeout(500)
+    page.locator("#chat-input textarea").fill("Who are you?")
+    page.locator("#chat-send").click()
+    page.wait_for_function("() => { const s = document.querySelector('#chat-stats')?.innerText || '';"
+                           " return s.includes('tok/s') && s.includes('adapter: identity-browser'); }",
+                           timeout=120_000)
+    assert "Who are you?" in page.locator("#chatbot").inner_text()
+    page.screenshot(path=str(test_output / "training-4-adapter-in-chat.png"), full_page=True)
