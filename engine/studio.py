@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from engine.adapters.registry import AdapterRegistry
     from engine.chats import ChatStore
     from engine.models.service import ModelService
+    from engine.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,13 @@ class Studio:
         from engine.adapters.registry import AdapterRegistry
 
         return AdapterRegistry(self.settings.path("adapters"), self.models, jobs=self.jobs)
+
+    @cached_property
+    def limiter(self) -> "RateLimiter":
+        """Generation requests per minute per person (UI and API share it)."""
+        from engine.ratelimit import RateLimiter
+
+        return RateLimiter(self.settings.rate_limit)
 
     # --- status -----------------------------------------------------------------------------------
     def model_summary(self) -> str:
