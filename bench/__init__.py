@@ -1,1 +1,1 @@
-"""Benchmarks: `python -m bench.<name>` from the repo root; progress on stderr, one JSON line last on stdout."""
+"""Benchmarks: `python -m bench.<name>` from the repo root; progress on stderr, one JSON object last on stdout."""

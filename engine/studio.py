@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from engine.adapters.registry import AdapterRegistry
     from engine.chats import ChatStore
     from engine.models.service import ModelService
+    from engine.rag.service import RagService
     from engine.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ class Studio:
             self.weaviate.start()
 
     def close(self) -> None:
+        if "rag" in self.__dict__:
+            self.rag.close()
         if self.weaviate is not None:
             self.weaviate.stop()
         self.store.close()
@@ -126,6 +129,13 @@ class Studio:
         from engine.adapters.registry import AdapterRegistry
 
         return AdapterRegistry(self.settings.path("adapters"), self.models, jobs=self.jobs)
+
+    @cached_property
+    def rag(self) -> "RagService":
+        """engine.rag.service.RagService: collections, ingestion jobs, hybrid search, cited answers."""
+        from engine.rag.service import RagService
+
+        return RagService(self)
 
     @cached_property
     def limiter(self) -> "RateLimiter":

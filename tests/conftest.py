@@ -158,3 +158,25 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+# --- documents (RAG) ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def rag_studio(tmp_path_factory):
+    """A real Studio with its own managed Weaviate (tests restart it), shared by the document tests."""
+    from tests.support.rag import make_studio
+
+    studio = make_studio(tmp_path_factory.mktemp("rag-studio") / "data")
+    yield studio
+    studio.close()
+
+
+@pytest.fixture(scope="session")
+def qwen3_indexed(rag_studio):
+    """The Qwen3 technical report indexed once per session into the collection 'qwen3' -> (studio, job)."""
+    from tests.support.rag import wait_job
+
+    pdf = need_shared("pdfs", "Qwen3_Technical_Report.pdf")
+    rag_studio.rag.create_collection("qwen3")
+    job = wait_job(rag_studio, rag_studio.rag.ingest("qwen3", [pdf]).id, timeout=600)
+    return rag_studio, job

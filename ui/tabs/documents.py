@@ -1,17 +1,353 @@
-"""Documents tab: collections, PDF upload and indexing into Weaviate, search."""
+"""Documents tab: collections, uploads indexed into Weaviate with live per-file progress, the document list,
+and a Search panel whose ranked chunks open into their text and page.
+
+Nothing here holds state that matters: the collection, jobs and documents are read from the engine on
+every refresh, so a reload re-attaches to a running ingestion (the timer polls the job rows).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import html
+from typing import Any
+
 import gradio as gr
+from gradio.context import Context
 
+from engine.errors import LoragError
 from engine.studio import Studio
+from ui.components.sources import SourcesPanel
+from ui.errors import shows_errors
+
+POLL_SECONDS = 1.0
+DOC_HEADERS = ["Name", "Pages", "Chunks", "Size", "Status", "Added", "Note"]
+UPLOAD_TYPES = [".pdf", ".txt", ".md", ".html", ".htm", ".docx"]
+STRATEGIES = [("fast (text layer)", "fast"), ("auto (hi_res when its model is present)", "auto"),
+              ("hi_res (layout model)", "hi_res")]
+CSS_CLASS = "lorag-documents"
 
 
+# --- reading the engine -----------------------------------------------------------------------------------
+def _rag(studio: Studio):
+    return studio.rag
+
+
+def _collection_names(studio: Studio) -> list[str]:
+    try:
+        return [c.name for c in _rag(studio).list_collections()]
+    except LoragError:
+        return []
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _date(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def _doc_rows(studio: Studio, name: str | None) -> list[list[Any]]:
+    if not name:
+        return []
+    rows = []
+    for d in _rag(studio).documents(name):
+        note = d.error or "; ".join(d.meta.get("warnings") or [])
+        rows.append([d.filename, d.pages, d.chunks, _size(d.size), d.status, _date(d.created_at), note])
+    return rows
+
+
+def _doc_choices(studio: Studio, name: str | None) -> list[tuple[str, str]]:
+    if not name:
+        return []
+    return [(f"{d.filename} ({d.status})", d.id) for d in _rag(studio).documents(name)]
+
+
+def _collection_summary(studio: Studio, name: str | None) -> str:
+    if not name:
+        return "No collection yet: create one below, then upload files into it."
+    c = _rag(studio).collection(name)
+    flag = (" · **needs re-index** (the embedding model changed: click *Re-index* to rebuild)"
+            if c.needs_reindex else "")
+    return (f"**{html.escape(c.name)}**: {c.documents} document(s), {c.chunks} chunks · embedding "
+            f"`{c.index.model}` · chunks of {c.settings.chunk_size} characters{flag}")
+
+
+def _bar(fraction: float) -> str:
+    pct = max(0.0, min(1.0, fraction)) * 100
+    return (f"<div class='lorag-bar' title='{pct:.0f}%' style='background:var(--border-color-primary);"
+            f"border-radius:4px;height:8px;min-width:120px'><div style='width:{pct:.0f}%;height:8px;"
+            f"border-radius:4px;background:var(--color-accent)'></div></div>")
+
+
+def _job_html(job) -> str:
+    files = job.result.get("files", []) if isinstance(job.result, dict) else []
+    rows = "".join(
+        f"<tr><td>{html.escape(f['name'])}</td><td>{html.escape(f['status'])}</td>"
+        f"<td>{html.escape(f.get('error') or f.get('stage') or '')}</td><td>{_bar(f.get('progress', 0))}</td></tr>"
+        for f in files)
+    return (f"<div class='lorag-job' data-status='{job.status}'><b>{html.escape(job.title)}</b> — "
+            f"<span class='lorag-job-status'>{html.escape(job.status)}</span>: {html.escape(job.message or '')}"
+            f"{_bar(job.progress)}<table class='lorag-files'><tr><th>File</th><th>Status</th><th>Stage</th>"
+            f"<th>Progress</th></tr>{rows}</table></div>")
+
+
+def _progress_html(studio: Studio, name: str | None) -> str:
+    if not name:
+        return ""
+    try:
+        jobs = _rag(studio).jobs_for(name)
+    except LoragError:
+        return ""
+    active = [j for j in jobs if j.active]
+    shown = active or jobs[:1]  # the running jobs, else the last one (its per-file report)
+    return "".join(_job_html(j) for j in shown)
+
+
+# --- the tab ------------------------------------------------------------------------------------------------
 def create_documents_tab(studio: Studio) -> None:
-    with gr.Tab("Documents", id="documents", elem_id="tab-documents"):
-        gr.Markdown(
-            "### Documents\nNo collections yet. Here you will create a collection, upload PDFs and other files, "
-            "watch them being parsed, embedded and stored in Weaviate, and search them. In the **Chat** tab you "
-            "can then ask questions whose answers cite file and page.",
-            elem_classes="lorag-empty",
-        )
+    with gr.Tab("Documents", id="documents", elem_id="tab-documents", elem_classes=CSS_CLASS):
+        gr.Markdown("### Documents\nCollections of files indexed in Weaviate. Upload PDFs (or txt, md, html, docx); "
+                    "each file is parsed with its page numbers, chunked by section, embedded and stored. "
+                    "Search them here; ask about them in **Chat** and every answer cites file and page.")
+        if studio.weaviate is None:
+            gr.Markdown("Weaviate is turned off (`--no-weaviate`): documents are unavailable.")
+            return
+        with gr.Row():
+            collection = gr.Dropdown(choices=[], value=None, label="Collection", elem_id="doc-collection",
+                                     scale=3, allow_custom_value=False)
+            summary = gr.Markdown(elem_id="doc-summary")
+        ui = _Widgets(studio, collection, summary)
+        ui.build()
+
+
+class _Widgets:
+    """The tab's components and handlers (kept together so each handler stays short)."""
+
+    def __init__(self, studio: Studio, collection: gr.Dropdown, summary: gr.Markdown) -> None:
+        self.studio = studio
+        self.collection = collection
+        self.summary = summary
+
+    def build(self) -> None:
+        self._collection_forms()
+        self._upload_panel()
+        self._documents_panel()
+        self._search_panel()
+        self._wire_refresh()
+
+    # --- collections ---------------------------------------------------------------------------------------
+    def _collection_forms(self) -> None:
+        from engine.rag.config import embedding_presets
+
+        first_visit = not _collection_names(self.studio)
+        with gr.Accordion("New collection, rename, delete", open=first_visit, elem_id="doc-collection-forms"):
+            with gr.Row():
+                self.new_name = gr.Textbox(label="New collection name", placeholder="papers", elem_id="doc-new-name")
+                self.create = gr.Button("Create collection", variant="primary", elem_id="doc-create")
+            with gr.Row():
+                self.rename_to = gr.Textbox(label="Rename the selected collection to", elem_id="doc-rename-to")
+                self.rename = gr.Button("Rename", elem_id="doc-rename")
+            with gr.Row():
+                self.confirm_delete = gr.Checkbox(label="Yes, delete the selected collection and all its documents",
+                                                  elem_id="doc-confirm-delete")
+                self.delete_collection = gr.Button("Delete collection", variant="stop", elem_id="doc-delete-coll")
+        with gr.Accordion("Collection settings", open=False, elem_id="doc-settings"):
+            models = [(p.label or n, n) for n, p in sorted(embedding_presets().items())]
+            with gr.Row():
+                self.model = gr.Dropdown(choices=models, label="Embedding model", elem_id="doc-model",
+                                         info="Changing it marks the collection 'needs re-index'.")
+                self.strategy = gr.Radio(choices=STRATEGIES, value="fast", label="Parse strategy")
+            with gr.Row():
+                self.chunk_size = gr.Number(label="Chunk size (characters)", value=1000, precision=0)
+                self.chunk_overlap = gr.Number(label="Overlap (characters)", value=150, precision=0)
+                self.save_settings = gr.Button("Save settings", elem_id="doc-save-settings")
+
+    # --- upload and progress -------------------------------------------------------------------------------
+    def _upload_panel(self) -> None:
+        gr.Markdown("#### Upload")
+        with gr.Row():
+            self.files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, type="filepath",
+                                 label="Files (PDF, txt, md, html, docx)", elem_id="doc-files", scale=3)
+            with gr.Column(scale=1):
+                self.password = gr.Textbox(label="Password (for protected PDFs)", type="password",
+                                           elem_id="doc-password")
+                self.index = gr.Button("Index files", variant="primary", elem_id="doc-index")
+                self.cancel = gr.Button("Cancel indexing", variant="stop", elem_id="doc-cancel")
+        self.progress = gr.HTML(elem_id="doc-progress")
+
+    # --- document list ---------------------------------------------------------------------------------------
+    def _documents_panel(self) -> None:
+        gr.Markdown("#### Documents")
+        self.docs = gr.Dataframe(headers=DOC_HEADERS, value=[], interactive=False, wrap=True,
+                                 elem_id="doc-table")
+        with gr.Row():
+            self.doc_pick = gr.Dropdown(choices=[], multiselect=True, label="Documents to act on",
+                                        elem_id="doc-pick", scale=3)
+            self.delete_docs = gr.Button("Delete", variant="stop", elem_id="doc-delete")
+            self.reindex = gr.Button("Re-index (all when none is picked)", elem_id="doc-reindex")
+
+    # --- search -----------------------------------------------------------------------------------------------
+    def _search_panel(self) -> None:
+        from engine.rag.config import retrieval_defaults
+
+        defaults = retrieval_defaults()
+        gr.Markdown("#### Search")
+        with gr.Row():
+            self.query = gr.Textbox(label="Query", placeholder="What does the report say about …?", scale=4,
+                                    elem_id="doc-query")
+            self.search = gr.Button("Search", variant="primary", elem_id="doc-search")
+        with gr.Row():
+            self.top_k = gr.Slider(1, 20, value=defaults.top_k, step=1, label="Top k")
+            self.alpha = gr.Slider(0.0, 1.0, value=defaults.alpha, step=0.05,
+                                   label="Hybrid alpha (0 keywords … 1 vectors)")
+            self.search_docs = gr.Dropdown(choices=[], multiselect=True, label="Only these documents",
+                                           elem_id="doc-search-filter")
+        self.results_note = gr.Markdown(elem_id="doc-results-note")
+        self.sources = SourcesPanel(self.studio, label="Ranked chunks", elem_id="doc-results")
+
+    # --- events ------------------------------------------------------------------------------------------------
+    def _view_outputs(self) -> list:
+        return [self.summary, self.docs, self.doc_pick, self.search_docs, self.progress]
+
+    def _view(self, name: str | None) -> tuple:
+        choices = _doc_choices(self.studio, name)
+        return (_collection_summary(self.studio, name), _doc_rows(self.studio, name),
+                gr.update(choices=choices, value=[]), gr.update(choices=choices, value=[]),
+                _progress_html(self.studio, name))
+
+    def _settings_values(self, name: str | None) -> tuple:
+        if not name:
+            return gr.update(), gr.update(), gr.update(), gr.update()
+        s = _rag(self.studio).collection(name).settings
+        return s.embedding_model, s.parse_strategy, s.chunk_size, s.chunk_overlap
+
+    def _select(self, name: str | None) -> tuple:
+        return (*self._view(name), *self._settings_values(name))
+
+    def _with_collections(self, selected: str | None) -> tuple:
+        names = _collection_names(self.studio)
+        selected = selected if selected in names else (names[0] if names else None)
+        return (gr.update(choices=names, value=selected), *self._select(selected))
+
+    def _wire_refresh(self) -> None:
+        settings_outputs = [self.model, self.strategy, self.chunk_size, self.chunk_overlap]
+        all_outputs = [self.collection, *self._view_outputs(), *settings_outputs]
+        self.collection.input(shows_errors(self._select), inputs=self.collection,
+                              outputs=[*self._view_outputs(), *settings_outputs])
+        root = Context.root_block
+        if root is not None:  # on every page load: fresh collections, and re-attach to running jobs
+            root.load(shows_errors(lambda: self._with_collections(None)), outputs=all_outputs)
+
+        self.create.click(shows_errors(self._on_create), inputs=self.new_name, outputs=[*all_outputs, self.new_name])
+        self.rename.click(shows_errors(self._on_rename), inputs=[self.collection, self.rename_to],
+                          outputs=[*all_outputs, self.rename_to])
+        self.delete_collection.click(shows_errors(self._on_delete_collection),
+                                     inputs=[self.collection, self.confirm_delete],
+                                     outputs=[*all_outputs, self.confirm_delete])
+        self.save_settings.click(shows_errors(self._on_save_settings),
+                                 inputs=[self.collection, *settings_outputs], outputs=self._view_outputs())
+        self.index.click(shows_errors(self._on_index), inputs=[self.collection, self.files, self.password],
+                         outputs=[*self._view_outputs(), self.files, self.password])
+        self.cancel.click(shows_errors(self._on_cancel), inputs=self.collection, outputs=self._view_outputs())
+        self.delete_docs.click(shows_errors(self._on_delete_docs), inputs=[self.collection, self.doc_pick],
+                               outputs=self._view_outputs())
+        self.reindex.click(shows_errors(self._on_reindex), inputs=[self.collection, self.doc_pick, self.password],
+                           outputs=self._view_outputs())
+        search_inputs = [self.collection, self.query, self.top_k, self.alpha, self.search_docs]
+        for trigger in (self.search.click, self.query.submit):
+            trigger(shows_errors(self._on_search), inputs=search_inputs,
+                    outputs=[self.results_note, *self.sources.outputs])
+        timer = gr.Timer(POLL_SECONDS)
+        timer.tick(self._on_tick, inputs=self.collection,
+                   outputs=[self.progress, self.summary, self.docs, self.doc_pick, self.search_docs],
+                   show_progress="hidden")
+
+    # --- handlers ----------------------------------------------------------------------------------------------
+    def _on_create(self, new_name: str) -> tuple:
+        created = _rag(self.studio).create_collection(new_name)
+        gr.Info(f"Collection {created.name} created.")
+        return (*self._with_collections(created.name), "")
+
+    def _on_rename(self, name: str | None, new_name: str) -> tuple:
+        renamed = _rag(self.studio).rename_collection(self._need(name), new_name)
+        return (*self._with_collections(renamed.name), "")
+
+    def _on_delete_collection(self, name: str | None, confirmed: bool) -> tuple:
+        if not confirmed:
+            raise LoragError("Tick the box to confirm that the collection and its documents should be deleted.")
+        _rag(self.studio).delete_collection(self._need(name))
+        gr.Info(f"Collection {name} deleted.")
+        return (*self._with_collections(None), False)
+
+    def _on_save_settings(self, name: str | None, model: str, strategy: str, size: float, overlap: float) -> tuple:
+        updated = _rag(self.studio).update_collection(self._need(name), embedding_model=model,
+                                                      parse_strategy=strategy, chunk_size=int(size or 0),
+                                                      chunk_overlap=int(overlap or 0))
+        gr.Info("Settings saved." + (" The collection needs a re-index." if updated.needs_reindex else ""))
+        return self._view(name)
+
+    def _on_index(self, name: str | None, files: list[str] | None, password: str) -> tuple:
+        if not files:
+            raise LoragError("Choose one or more files first.")
+        job = _rag(self.studio).ingest(self._need(name), list(files), password=password or "")
+        gr.Info(f"Indexing {len(files)} file(s): progress below.")
+        del job
+        return (*self._view(name), None, "")
+
+    def _on_cancel(self, name: str | None) -> tuple:
+        active = _rag(self.studio).jobs_for(self._need(name), active_only=True)
+        if not active:
+            raise LoragError("Nothing is being indexed in this collection.")
+        for job in active:
+            _rag(self.studio).cancel(job.id)
+        return self._view(name)
+
+    def _on_delete_docs(self, name: str | None, picked: list[str] | None) -> tuple:
+        if not picked:
+            raise LoragError("Pick the documents to delete first.")
+        for document_id in picked:
+            _rag(self.studio).delete_document(self._need(name), document_id)
+        gr.Info(f"Deleted {len(picked)} document(s).")
+        return self._view(name)
+
+    def _on_reindex(self, name: str | None, picked: list[str] | None, password: str) -> tuple:
+        _rag(self.studio).reindex(self._need(name), picked or None, password=password or "")
+        return self._view(name)
+
+    def _on_search(self, name: str | None, query: str, k: float, alpha: float, only: list[str] | None) -> tuple:
+        hits = _rag(self.studio).search(self._need(name), query, k=int(k), alpha=float(alpha),
+                                        document_ids=only or None)
+        note = (f"{len(hits)} chunk(s), best first (hybrid score; similarity is the cosine to the query)."
+                if hits else "Nothing found.")
+        return (note, *self.sources.show(hits))
+
+    def _on_tick(self, name: str | None) -> tuple:
+        unchanged = (gr.update(),) * 5
+        if not name:
+            return unchanged
+        try:
+            jobs = _rag(self.studio).jobs_for(name)
+        except LoragError:
+            return unchanged
+        if not any(j.active or (j.finished_at and j.finished_at > _now() - 3 * POLL_SECONDS) for j in jobs):
+            return unchanged  # nothing moving: leave the page alone
+        choices = _doc_choices(self.studio, name)
+        return (_progress_html(self.studio, name), _collection_summary(self.studio, name),
+                _doc_rows(self.studio, name), gr.update(choices=choices), gr.update(choices=choices))
+
+    @staticmethod
+    def _need(name: str | None) -> str:
+        if not name:
+            raise LoragError("Create or choose a collection first.")
+        return name
+
+
+def _now() -> float:
+    import time
+
+    return time.time()

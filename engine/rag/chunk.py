@@ -1,0 +1,60 @@
+"""Elements -> chunks with unstructured's chunk_by_title, keeping every page a chunk spans and its section.
+
+Tables stay whole: `skip_table_chunking` keeps a Table element in one chunk whatever its size (and
+`isolate_table` keeps it apart from the text around it). The section of a chunk is the title it starts
+with, or else the last title seen before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import LoragError
+
+
+@dataclass
+class Chunk:
+    index: int
+    text: str
+    pages: list[int]
+    section: str
+    element_types: list[str] = field(default_factory=list)
+    html: str = ""
+
+
+def chunk_elements(elements: list[Any], chunk_size: int, overlap: int, filename: str = "") -> list[Chunk]:
+    """Chunks by title within `chunk_size` characters; raises when content elements give no chunk."""
+    from unstructured.chunking.title import chunk_by_title
+
+    if chunk_size < 100:
+        raise LoragError(f"The chunk size {chunk_size} is too small: use at least 100 characters.")
+    overlap = max(0, min(overlap, chunk_size // 2))
+    pieces = chunk_by_title(elements, max_characters=chunk_size, overlap=overlap, include_orig_elements=True,
+                            skip_table_chunking=True, isolate_table=True, multipage_sections=True)
+    chunks: list[Chunk] = []
+    section = ""
+    for piece in pieces:
+        text = (piece.text or "").strip()
+        if not text:
+            continue
+        originals = piece.metadata.orig_elements or [piece]
+        first = originals[0]
+        if first.category == "Title":
+            section = first.text.strip()
+        chunks.append(Chunk(index=len(chunks), text=text, pages=_pages(originals, piece), section=section[:300],
+                            element_types=sorted({e.category for e in originals}),
+                            html=getattr(piece.metadata, "text_as_html", None) or ""))
+        titles = [e.text.strip() for e in originals if e.category == "Title" and e.text.strip()]
+        if titles:
+            section = titles[-1]
+    if elements and not chunks:
+        raise LoragError(f"{filename}: parsing gave text but chunking gave no chunk. Nothing was indexed.")
+    return chunks
+
+
+def _pages(originals: list[Any], piece: Any) -> list[int]:
+    pages = {e.metadata.page_number for e in originals if e.metadata.page_number}
+    if not pages and piece.metadata.page_number:
+        pages = {piece.metadata.page_number}
+    return sorted(pages)

@@ -1,0 +1,84 @@
+"""RAG presets (presets/rag/*.yaml): embedding models (kind: embedding) and retrieval defaults (kind: retrieval)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import LoragError
+from engine.presets import load_presets
+
+PARSE_STRATEGIES = ("fast", "hi_res", "auto")
+
+
+def _help(default: Any, text: str) -> Any:
+    return field(default=default, metadata={"help": text})
+
+
+@dataclass
+class EmbeddingPreset:
+    name: str = _help("", "Preset file name (without .yaml).")
+    label: str = _help("", "What the UI shows.")
+    dimensions: int = _help(384, "Length of the vectors the model makes.")
+    package: str = _help("", "A Python package shipping the model (its get_model_path() is the folder).")
+    hub_id: str = _help("", "Hugging Face hub id, used when the model is in the local cache (offline: a download "
+                            "is needed first).")
+    needs_download: bool = _help(False, "True when the model is not shipped with Lorag.")
+    query_prefix: str = _help("", "Text put before a query (E5 models were trained with 'query: ').")
+    passage_prefix: str = _help("", "Text put before a chunk (E5: 'passage: ').")
+    min_similarity: float = _help(0.2, "Cosine similarity below which a chunk does not count as relevant.")
+    languages: list[str] = _help(None, "Languages the model was trained for.")
+    default: bool = _help(False, "The model new collections get.")
+
+
+@dataclass
+class RetrievalDefaults:
+    alpha: float = _help(0.5, "Hybrid search weight: 0 keyword (BM25) only, 1 vector only.")
+    top_k: int = _help(5, "Chunks a search returns.")
+    chunk_size: int = _help(1000, "Default chunk size in characters.")
+    chunk_overlap: int = _help(150, "Default overlap in characters.")
+    parse_strategy: str = _help("fast", "Default parse strategy.")
+    embed_batch_size: int = _help(32, "Chunks embedded per batch.")
+    store_batch_size: int = _help(128, "Objects per Weaviate batch.")
+    parse_pages_per_step: int = _help(8, "PDF pages parsed per step (progress and cancel granularity).")
+
+
+def embedding_presets() -> dict[str, EmbeddingPreset]:
+    return dict(_embedding_presets())
+
+
+@functools.lru_cache(maxsize=1)
+def _embedding_presets() -> dict[str, EmbeddingPreset]:
+    """Read once per process: presets are data shipped with the code (search asks for them every query)."""
+    out = {}
+    for name, data in load_presets("rag").items():
+        if data.get("kind") != "embedding":
+            continue
+        known = {k: v for k, v in data.items() if k in EmbeddingPreset.__dataclass_fields__}
+        out[name] = EmbeddingPreset(name=name, **known)
+    return out
+
+
+def embedding_preset(name: str) -> EmbeddingPreset:
+    presets = embedding_presets()
+    if name not in presets:
+        raise LoragError(f"There is no embedding model preset {name!r}.",
+                         hint=f"Choose one of: {', '.join(sorted(presets))}.")
+    return presets[name]
+
+
+def default_embedding_model() -> str:
+    presets = embedding_presets()
+    for name, preset in presets.items():
+        if preset.default:
+            return name
+    return sorted(presets)[0]
+
+
+def retrieval_defaults() -> RetrievalDefaults:
+    for data in load_presets("rag").values():
+        if data.get("kind") == "retrieval":
+            known = {k: v for k, v in data.items() if k in RetrievalDefaults.__dataclass_fields__}
+            return RetrievalDefaults(**known)
+    return RetrievalDefaults()

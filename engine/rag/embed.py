@@ -1,0 +1,141 @@
+"""Embedding models (sentence-transformers), resolved from presets or local folders, loaded once and shared.
+
+Where a model comes from, in order: a local folder given as the model name; <data>/models/embeddings/<preset>;
+the Python package named by the preset (the offline default ships this way); the local Hugging Face cache
+for the preset's hub id. A model that needs a download and is not on disk raises a LoragError that says so.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from engine.errors import LoragError
+from engine.rag.config import EmbeddingPreset, embedding_presets
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EmbeddingSpec:
+    """A resolved embedding model: its key (stored with every chunk), folder and prefixes."""
+
+    key: str
+    folder: Path
+    preset: EmbeddingPreset
+
+
+def resolve_model(name: str, models_dir: Path | None = None) -> EmbeddingSpec:
+    presets = embedding_presets()
+    if name in presets:
+        preset = presets[name]
+        return EmbeddingSpec(key=name, folder=_preset_folder(preset, models_dir), preset=preset)
+    folder = Path(name).expanduser()
+    if folder.is_dir() and (folder / "config.json").exists():
+        return EmbeddingSpec(key=str(folder.resolve()), folder=folder.resolve(),
+                             preset=EmbeddingPreset(name=folder.name, label=folder.name, dimensions=0))
+    raise LoragError(f"Unknown embedding model {name!r}.",
+                     hint=f"Use a preset ({', '.join(sorted(presets))}) or a local sentence-transformers folder.")
+
+
+def model_available(name: str, models_dir: Path | None = None) -> bool:
+    try:
+        resolve_model(name, models_dir)
+    except LoragError:
+        return False
+    return True
+
+
+def _preset_folder(preset: EmbeddingPreset, models_dir: Path | None) -> Path:
+    if models_dir is not None:
+        local = Path(models_dir) / "embeddings" / preset.name
+        if (local / "config.json").exists():
+            return local
+    if preset.package:
+        try:
+            module = importlib.import_module(preset.package)
+            return Path(module.get_model_path())
+        except (ImportError, AttributeError) as exc:
+            raise LoragError(f"The embedding model {preset.name} should come with the Python package "
+                             f"{preset.package}, which is missing ({exc}).",
+                             hint="Run scripts/setup.sh to install it.") from None
+    if preset.hub_id:
+        cached = _hub_cache(preset.hub_id)
+        if cached is not None:
+            return cached
+    where = f"{models_dir}/embeddings/{preset.name}" if models_dir else "the Hugging Face cache"
+    raise LoragError(f"The embedding model {preset.label or preset.name} needs a download, and it is not on this "
+                     "machine.", hint=f"Download {preset.hub_id or preset.name} where the hub is reachable and copy "
+                                      f"the folder to {where}.")
+
+
+def _hub_cache(hub_id: str) -> Path | None:
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(hub_id, local_files_only=True))
+    except Exception:
+        return None
+
+
+class Embedder:
+    """One loaded sentence-transformers model; `encode` is serialised (one model, many job threads)."""
+
+    def __init__(self, spec: EmbeddingSpec, device: str = "cpu") -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.spec = spec
+        log.info("loading embedding model %s from %s", spec.key, spec.folder)
+        try:
+            self.model = SentenceTransformer(str(spec.folder), device=device, local_files_only=True)
+        except Exception as exc:
+            raise LoragError(f"The embedding model {spec.key} could not be loaded: {exc}") from None
+        self.dimensions = int(self.model.get_embedding_dimension())
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str], query: bool = False, batch_size: int = 32) -> list[list[float]]:
+        prefix = self.spec.preset.query_prefix if query else self.spec.preset.passage_prefix
+        with self._lock:
+            vectors = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                        convert_to_numpy=True, show_progress_bar=False, prompt=prefix or None)
+        return vectors.tolist()
+
+    def encode_batches(self, texts: list[str], batch_size: int,
+                       on_batch: Callable[[int, int], None] | None = None,
+                       check_cancel: Callable[[], None] | None = None) -> list[list[float]]:
+        out: list[list[float]] = []
+        for start in range(0, len(texts), batch_size):
+            if check_cancel:
+                check_cancel()
+            out += self.encode(texts[start:start + batch_size], batch_size=batch_size)
+            if on_batch:
+                on_batch(len(out), len(texts))
+        return out
+
+
+class EmbedderCache:
+    """Loaded models by key, created on first use."""
+
+    def __init__(self, models_dir: Path | None = None) -> None:
+        self.models_dir = models_dir
+        self._models: dict[str, Embedder] = {}
+        self._by_name: dict[str, Embedder] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Embedder:
+        with self._lock:
+            if name in self._by_name:
+                return self._by_name[name]
+        spec = resolve_model(name, self.models_dir)
+        with self._lock:
+            if spec.key not in self._models:
+                self._models[spec.key] = Embedder(spec)
+            self._by_name[name] = self._models[spec.key]
+            return self._models[spec.key]
+
+    def loaded(self) -> dict[str, Any]:
+        return dict(self._models)

@@ -1,0 +1,204 @@
+"""The Weaviate side of a collection: one Weaviate collection per Lorag collection (per index generation),
+with self-provided vectors (cosine HNSW) and BM25 on the chunk text.
+
+`WeaviateClients` keeps one client and reconnects when the endpoint or the managed server process
+changed (a restart from the Settings tab) or the connection went dead. `ChunkIndex` wraps one Weaviate
+collection: batch insert with failed objects reported, delete by document, count, hybrid search, fetch.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from engine.errors import LoragError
+
+log = logging.getLogger(__name__)
+
+CHUNK_NAMESPACE = uuid.UUID("6f1c6c64-9a49-5d7e-b0a8-4c6f7261672e")  # fixed: chunk ids must never change
+TEXT_PROPERTIES = ["text"]
+
+
+def chunk_uuid(document_sha256: str, index: int, model: str) -> str:
+    """Deterministic chunk id: the same file, chunk and embedding model always give the same object."""
+    return str(uuid.uuid5(CHUNK_NAMESPACE, f"{document_sha256}:{index}:{model}"))
+
+
+def weaviate_name(collection_id: str, generation: int) -> str:
+    """A valid Weaviate collection name (capital first letter, letters/digits/underscore)."""
+    return f"Lorag_{collection_id}_g{generation}"
+
+
+@dataclass
+class StoreReport:
+    stored: int
+    failed: dict[int, str]  # chunk index -> Weaviate's message
+
+
+class WeaviateClients:
+    """One weaviate-client per RagService; reconnects after a server restart."""
+
+    def __init__(self, endpoint_fn: Callable[[], Any], identity_fn: Callable[[], Any]) -> None:
+        self._endpoint_fn = endpoint_fn
+        self._identity_fn = identity_fn
+        self._client = None
+        self._identity = None
+        self._lock = threading.Lock()
+
+    def get(self):
+        from engine.weaviate import connect
+
+        with self._lock:
+            endpoint = self._endpoint_fn()
+            identity = (endpoint, self._identity_fn())
+            if self._client is not None and identity == self._identity and self._alive():
+                return self._client
+            self._close_locked()
+            try:
+                self._client = connect(endpoint)
+            except Exception as exc:
+                raise LoragError(f"Cannot connect to Weaviate at {endpoint.url}: {exc}",
+                                 hint="Check its status in the Settings tab.") from None
+            self._identity = identity
+            return self._client
+
+    def _alive(self) -> bool:
+        try:
+            return bool(self._client.is_live())
+        except Exception:
+            return False
+
+    def _close_locked(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.close()
+            except Exception:  # a dead connection may fail to close; it is gone either way
+                pass
+        self._client = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_locked()
+
+
+class ChunkIndex:
+    def __init__(self, client, name: str) -> None:
+        self.client = client
+        self.name = name
+
+    # --- schema -----------------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return self.client.collections.exists(self.name)
+
+    def create(self) -> None:
+        from weaviate.classes.config import Configure, DataType, Property, Tokenization, VectorDistances
+
+        if self.exists():
+            return
+
+        def meta(name: str, kind: Any, **kw: Any) -> Property:
+            return Property(name=name, data_type=kind, index_searchable=False, **kw)
+
+        self.client.collections.create(
+            self.name,
+            description="Lorag document chunks",
+            vector_config=Configure.Vectors.self_provided(
+                vector_index_config=Configure.VectorIndex.hnsw(distance_metric=VectorDistances.COSINE)),
+            inverted_index_config=Configure.inverted_index(),
+            properties=[
+                Property(name="text", data_type=DataType.TEXT, tokenization=Tokenization.WORD),
+                meta("document_id", DataType.TEXT, tokenization=Tokenization.FIELD),
+                meta("filename", DataType.TEXT, tokenization=Tokenization.FIELD),
+                meta("section", DataType.TEXT, tokenization=Tokenization.FIELD),
+                Property(name="pages", data_type=DataType.INT_ARRAY),
+                Property(name="chunk_index", data_type=DataType.INT),
+                meta("element_types", DataType.TEXT_ARRAY, tokenization=Tokenization.FIELD),
+                meta("embedding_model", DataType.TEXT, tokenization=Tokenization.FIELD),
+                Property(name="html", data_type=DataType.TEXT, index_searchable=False, index_filterable=False),
+            ],
+        )
+
+    def drop(self) -> None:
+        if self.exists():
+            self.client.collections.delete(self.name)
+
+    @property
+    def _collection(self):
+        return self.client.collections.use(self.name)
+
+    # --- writes -----------------------------------------------------------------------------------------
+    def insert(self, objects: list[dict[str, Any]], batch_size: int = 128,
+               on_batch: Callable[[int, int], None] | None = None) -> StoreReport:
+        """objects: {"uuid", "vector", "properties"}. Each batch is retried once for its failed objects."""
+        from weaviate.classes.data import DataObject
+        from weaviate.exceptions import WeaviateInsertManyAllFailedError
+
+        failed: dict[int, str] = {}
+        stored = 0
+        for start in range(0, len(objects), batch_size):
+            batch = objects[start:start + batch_size]
+            todo = list(range(len(batch)))
+            for _attempt in range(2):
+                data = [DataObject(properties=batch[i]["properties"], uuid=batch[i]["uuid"],
+                                   vector=batch[i]["vector"]) for i in todo]
+                try:
+                    result = self._collection.data.insert_many(data)
+                    errors = {todo[k]: err.message for k, err in result.errors.items()}
+                except WeaviateInsertManyAllFailedError as exc:
+                    errors = {i: str(exc) for i in todo}
+                todo = sorted(errors)
+                if not todo:
+                    break
+                log.warning("Weaviate refused %d object(s) of %s; retrying once", len(todo), self.name)
+            stored += len(batch) - len(todo)
+            for i in todo:
+                failed[batch[i]["properties"]["chunk_index"]] = errors[i]
+            if on_batch:
+                on_batch(min(start + batch_size, len(objects)), len(objects))
+        return StoreReport(stored=stored, failed=failed)
+
+    def delete_document(self, document_id: str, from_chunk: int = 0) -> int:
+        from weaviate.classes.query import Filter
+
+        if not self.exists():
+            return 0
+        where = Filter.by_property("document_id").equal(document_id)
+        if from_chunk:
+            where = where & Filter.by_property("chunk_index").greater_or_equal(from_chunk)
+        return self._collection.data.delete_many(where=where).successful
+
+    # --- reads ------------------------------------------------------------------------------------------
+    def count(self, document_id: str | None = None) -> int:
+        from weaviate.classes.query import Filter
+
+        if not self.exists():
+            return 0
+        filters = Filter.by_property("document_id").equal(document_id) if document_id else None
+        return self._collection.aggregate.over_all(total_count=True, filters=filters).total_count or 0
+
+    def hybrid(self, query: str, vector: list[float], k: int, alpha: float,
+               document_ids: list[str] | None = None) -> list[tuple[str, dict[str, Any], float, list[float]]]:
+        """(uuid, properties, hybrid score, vector) best first."""
+        from weaviate.classes.query import Filter, HybridFusion, MetadataQuery
+
+        filters = Filter.by_property("document_id").contains_any(document_ids) if document_ids else None
+        result = self._collection.query.hybrid(
+            query=query, vector=vector, alpha=alpha, limit=k, filters=filters, query_properties=TEXT_PROPERTIES,
+            fusion_type=HybridFusion.RELATIVE_SCORE, return_metadata=MetadataQuery(score=True),
+            include_vector=True)
+        return [(str(o.uuid), o.properties, float(o.metadata.score or 0.0), _vector(o.vector)) for o in result.objects]
+
+    def fetch(self, chunk_id: str) -> dict[str, Any] | None:
+        if not self.exists():
+            return None
+        obj = self._collection.query.fetch_object_by_id(chunk_id)
+        return dict(obj.properties) if obj is not None else None
+
+
+def _vector(vectors: Any) -> list[float]:
+    if isinstance(vectors, dict):
+        vectors = vectors.get("default") or next(iter(vectors.values()), [])
+    return list(vectors or [])

@@ -1,0 +1,323 @@
+"""Files -> unstructured elements, with page numbers, per-file errors a person can act on.
+
+Offline, unstructured's partition_pdf tries to download a spaCy model and, when that fails, silently
+returns no elements. `prepare_unstructured()` gives it a blank English spaCy pipeline with a sentencizer
+instead, and `parse_file` treats "no elements from a file that has a text layer" as an error: a PDF with
+text never ends up indexed as empty.
+
+PDFs are split into steps of a few pages (pikepdf) so the job can report "parsing page x of y" and stop
+between steps; a PDF that pikepdf cannot split (damaged structure that pdfminer still reads) is parsed
+in one go.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from engine.errors import LoragError
+from engine.jobs import JobCancelled
+
+log = logging.getLogger(__name__)
+
+# Extension -> kind. Everything goes through unstructured.
+KINDS = {".pdf": "pdf", ".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
+         ".html": "html", ".htm": "html", ".docx": "docx"}
+SUPPORTED = ", ".join(sorted({ext for ext in KINDS if ext not in (".text", ".markdown", ".htm")}))
+# Running headers, footers and page numbers repeat on every page and only add noise to chunks.
+NOISE_CATEGORIES = {"Header", "Footer", "PageNumber"}
+# Below this many characters of text in the whole PDF there is no usable text layer (a scan, images).
+MIN_TEXT_LAYER_CHARS = 100
+# A page with fewer characters than this has no text layer (reported as a warning when others have one).
+MIN_PAGE_CHARS = 3
+LAYOUT_MODEL = ("unstructuredio/yolo_x_layout", "yolox_l0.05.onnx")
+QUIET_ENV = {"DO_NOT_TRACK": "1", "SCARF_NO_ANALYTICS": "true", "UNSTRUCTURED_DISABLE_NOTICE": "1"}
+
+_prepared = threading.Lock()
+_ready = False
+
+
+@dataclass
+class Parsed:
+    elements: list[Any]
+    pages: int
+    strategy: str
+    warnings: list[str] = field(default_factory=list)
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+def prepare_unstructured() -> None:
+    """Make unstructured work offline: quiet env, and an NLP pipeline that needs no download."""
+    global _ready
+    with _prepared:
+        if _ready:
+            return
+        for key, value in QUIET_ENV.items():
+            os.environ.setdefault(key, value)
+        import spacy
+        import unstructured.nlp.tokenize as tokenize
+
+        nlp = spacy.blank("en")
+        nlp.add_pipe("sentencizer")
+        tokenize._get_nlp = lambda: nlp  # noqa: SLF001 - the documented failure point (ENVIRONMENT.md)
+        _ready = True
+
+
+def hi_res_available() -> bool:
+    """hi_res needs the YOLOX layout model in the local hub cache and poppler's pdftoppm."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    cached = try_to_load_from_cache(*LAYOUT_MODEL)
+    return isinstance(cached, str) and shutil.which("pdftoppm") is not None
+
+
+def resolve_strategy(strategy: str) -> tuple[str, list[str]]:
+    """The strategy to use now, with a warning when hi_res was asked for but cannot run."""
+    if strategy == "fast":
+        return "fast", []
+    if hi_res_available():
+        return "hi_res", []
+    if strategy == "hi_res":
+        return "fast", ["hi_res needs the layout model (yolo_x_layout), which is not on this machine: parsed "
+                        "with the fast strategy instead."]
+    return "fast", []
+
+
+# --- checks before parsing ------------------------------------------------------------------------------
+def _looks_like(head: bytes) -> str:
+    if head.lstrip().startswith(b"%PDF") or b"%PDF-" in head[:1024]:
+        return "a PDF"
+    if head.startswith(b"PK\x03\x04"):
+        return "a ZIP archive (e.g. .docx)"
+    if head.startswith(b"\x89PNG"):
+        return "a PNG image"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "a JPEG image"
+    if b"\x00" in head:
+        return "binary data"
+    return "text"
+
+
+def check_file(filename: str, size: int, head: bytes, max_bytes: int) -> str:
+    """The file's kind ('pdf', 'text', ...) or a LoragError saying what is wrong with it."""
+    ext = Path(filename).suffix.lower()
+    if ext not in KINDS:
+        shown = ext or "(no extension)"
+        raise LoragError(f"{filename}: unsupported file type {shown}.", hint=f"Upload one of: {SUPPORTED}.")
+    if size == 0:
+        raise LoragError(f"{filename}: the file is empty.")
+    if size > max_bytes:
+        raise LoragError(f"{filename}: the file is {size / 2**20:.1f} MB, over the limit of "
+                         f"{max_bytes / 2**20:.0f} MB.", hint="Raise it with --max-upload-mb.")
+    kind = KINDS[ext]
+    looks = _looks_like(head)
+    if kind == "pdf" and looks != "a PDF":
+        raise LoragError(f"{filename}: the name says PDF but the content is {looks}.",
+                         hint="Check that this is the file you meant, or fix its extension.")
+    if kind == "docx" and not looks.startswith("a ZIP"):
+        raise LoragError(f"{filename}: the name says .docx but the content is {looks}.")
+    if kind in ("text", "markdown", "html") and looks != "text":
+        raise LoragError(f"{filename}: the name says {ext} (text) but the content is {looks}.")
+    return kind
+
+
+# --- parsing ---------------------------------------------------------------------------------------------
+def parse_file(path: Path, kind: str, filename: str, strategy: str = "fast", password: str = "",
+               pages_per_step: int = 8, progress: ProgressFn | None = None,
+               check_cancel: Callable[[], None] | None = None) -> Parsed:
+    """Partition one stored file into content elements (headers/footers dropped), or raise LoragError."""
+    prepare_unstructured()
+    progress = progress or (lambda done, total: None)
+    check_cancel = check_cancel or (lambda: None)
+    if kind == "pdf":
+        return _parse_pdf(Path(path), filename, strategy, password, pages_per_step, progress, check_cancel)
+    return _parse_other(Path(path), kind, filename)
+
+
+def _content(elements: list[Any]) -> list[Any]:
+    return [e for e in elements if e.category not in NOISE_CATEGORIES and (e.text or "").strip()]
+
+
+def _parse_other(path: Path, kind: str, filename: str) -> Parsed:
+    if kind in ("text", "markdown", "html"):
+        _check_decodes(path, filename)
+    try:
+        elements = _partition_other(path, kind, filename)
+    except LoragError:
+        raise
+    except Exception as exc:  # unstructured raises many types for damaged files
+        raise LoragError(f"{filename}: the file is damaged or not a valid {kind} file ({_short(exc)}).") from None
+    content = _content(elements)
+    if not content:
+        raise LoragError(f"{filename}: the file contains no text.")
+    pages = max((e.metadata.page_number or 0) for e in content)
+    return Parsed(elements=content, pages=pages, strategy="fast")
+
+
+def _check_decodes(path: Path, filename: str) -> None:
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LoragError(f"{filename}: the file is not UTF-8 text (bad byte at position {exc.start}).",
+                         hint="Save it as UTF-8 and upload it again.") from None
+
+
+def _partition_other(path: Path, kind: str, filename: str) -> list[Any]:
+    common = {"filename": str(path), "metadata_filename": filename, "languages": ["eng"]}
+    if kind == "text":
+        from unstructured.partition.text import partition_text
+
+        return partition_text(**common)
+    if kind == "markdown":
+        from unstructured.partition.md import partition_md
+
+        return partition_md(**common)
+    if kind == "html":
+        from unstructured.partition.html import partition_html
+
+        return partition_html(**common)
+    if kind == "docx":
+        from unstructured.partition.docx import partition_docx
+
+        return partition_docx(**common)
+    raise LoragError(f"{filename}: unsupported file type.")
+
+
+def _parse_pdf(path: Path, filename: str, strategy: str, password: str, pages_per_step: int,
+               progress: ProgressFn, check_cancel: Callable[[], None]) -> Parsed:
+    used, warnings = resolve_strategy(strategy)
+    pdf = _open_pikepdf(path, filename, password)
+    census = page_text_census(path, password)
+    total = len(pdf.pages) if pdf is not None else len(census)
+    progress(0, total)
+    try:
+        if pdf is not None:
+            elements = _partition_in_steps(pdf, filename, used, pages_per_step, total, progress, check_cancel)
+        else:
+            elements = _partition_pdf(filename, used, filename_path=path, password=password)
+    except (LoragError, JobCancelled):
+        raise
+    except Exception as exc:
+        raise LoragError(f"{filename}: the PDF is damaged and could not be read ({_short(exc)}).") from None
+    finally:
+        if pdf is not None:
+            pdf.close()
+    content = _content(elements)
+    total = total or max((e.metadata.page_number or 0 for e in content), default=0)
+    progress(total, total)
+    if not content:
+        raise _no_text_error(filename, census, path, password)
+    warnings += _blank_page_warning(census)
+    return Parsed(elements=content, pages=total, strategy=used, warnings=warnings)
+
+
+def _open_pikepdf(path: Path, filename: str, password: str):
+    """The PDF opened (and decrypted) by pikepdf, or None when its structure is too damaged to split."""
+    import pikepdf
+
+    try:
+        return pikepdf.open(path, password=password or "")
+    except pikepdf.PasswordError:
+        if password:
+            raise LoragError(f"{filename}: the password is wrong.") from None
+        raise LoragError(f"{filename}: the PDF is password-protected.",
+                         hint="Type its password in the Password field and upload it again.") from None
+    except Exception as exc:  # damaged cross-reference tables, broken page trees...
+        log.info("%s: pikepdf cannot open it (%s); parsing it in one go", filename, exc)
+        return None
+
+
+def _partition_in_steps(pdf, filename: str, strategy: str, pages_per_step: int, total: int,
+                        progress: ProgressFn, check_cancel: Callable[[], None]) -> list[Any]:
+    import pikepdf
+
+    elements: list[Any] = []
+    step = max(1, pages_per_step)
+    for start in range(0, total, step):
+        check_cancel()
+        part = pikepdf.new()
+        part.add_pages_from(pdf, slice(start, start + step), forms="strip", outlines="ignore")
+        buffer = io.BytesIO()
+        part.save(buffer)
+        part.close()
+        buffer.seek(0)
+        elements += _partition_pdf(filename, strategy, file=buffer, starting_page_number=start + 1)
+        progress(min(start + step, total), total)
+    return elements
+
+
+def _partition_pdf(filename: str, strategy: str, filename_path: Path | None = None, **kwargs: Any) -> list[Any]:
+    from unstructured.partition.pdf import partition_pdf
+
+    if filename_path is not None:
+        kwargs["filename"] = str(filename_path)
+    return partition_pdf(strategy=strategy, metadata_filename=filename, languages=["eng"], **kwargs)
+
+
+def page_text_census(path: Path, password: str = "") -> list[int]:
+    """Characters of text on each page by PDFium (independent of unstructured); [] when PDFium cannot read it."""
+    import pypdfium2 as pdfium
+
+    try:
+        doc = pdfium.PdfDocument(str(path), password=password or None)
+    except pdfium.PdfiumError:
+        return []
+    try:
+        counts = []
+        for index in range(len(doc)):
+            page = doc[index]
+            textpage = page.get_textpage()
+            counts.append(len("".join(textpage.get_text_bounded().split())))
+            textpage.close()
+            page.close()
+        return counts
+    finally:
+        doc.close()
+
+
+def _text_layer_chars(census: list[int], path: Path, password: str) -> int:
+    if census:
+        return sum(census)
+    try:  # PDFium could not open it: ask pypdf
+        from pypdf import PdfReader
+
+        reader = PdfReader(str(path), password=password or None, strict=False)
+        return sum(len("".join((page.extract_text() or "").split())) for page in reader.pages)
+    except Exception:
+        return 0
+
+
+def _no_text_error(filename: str, census: list[int], path: Path, password: str) -> LoragError:
+    chars = _text_layer_chars(census, path, password)
+    if chars >= MIN_TEXT_LAYER_CHARS:
+        # unstructured's silent failure (or a parser bug): never index such a file as empty.
+        return LoragError(f"{filename}: the parser returned no text although the PDF has a text layer "
+                          f"({chars} characters). Nothing was indexed.",
+                          hint="This is a parser failure, not your file's fault; see the job log.")
+    return LoragError(f"{filename}: no text layer; OCR not available.",
+                      hint="The pages are images (a scan?). Run OCR on it first (e.g. ocrmypdf) and upload "
+                           "the result.")
+
+
+def _blank_page_warning(census: list[int]) -> list[str]:
+    blank = [i + 1 for i, chars in enumerate(census) if chars < MIN_PAGE_CHARS]
+    if not blank or len(blank) == len(census):
+        return []
+    shown = ", ".join(str(p) for p in blank[:20]) + (" …" if len(blank) > 20 else "")
+    return [f"{len(blank)} page(s) have no text layer (OCR not available), not indexed: {shown}"]
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]

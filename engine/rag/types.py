@@ -1,0 +1,158 @@
+"""The records the RAG service hands out (standard library only, so the UI can import them cheaply)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Document statuses, in the order a file goes through them.
+IN_PROGRESS = ("queued", "parsing", "embedding", "storing")
+DONE = "indexed"
+FAILED = "failed"
+
+
+def _help(default: Any, text: str) -> Any:
+    return field(default=default, metadata={"help": text})
+
+
+@dataclass
+class CollectionSettings:
+    """What a person sets per collection (stored as JSON in collections.settings)."""
+
+    embedding_model: str = _help("all-minilm-l6-v2", "Embedding model: a preset name from presets/rag "
+                                                     "(kind: embedding) or a local sentence-transformers folder.")
+    chunk_size: int = _help(1000, "Hard limit of a chunk in characters (unstructured's chunk_by_title).")
+    chunk_overlap: int = _help(150, "Characters carried from the end of a split chunk into the next one.")
+    parse_strategy: str = _help("fast", "fast: the PDF's text layer; hi_res: layout model (only when present on "
+                                        "disk); auto: hi_res when present, else fast.")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CollectionSettings":
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class IndexInfo:
+    """The Weaviate collection that holds a collection's chunks, and the model its vectors come from."""
+
+    name: str
+    model: str
+    dimensions: int
+    generation: int = 1
+
+
+@dataclass
+class Collection:
+    id: str
+    name: str
+    settings: CollectionSettings
+    index: IndexInfo
+    needs_reindex: bool
+    created_at: float
+    documents: int = 0
+    chunks: int = 0
+
+
+@dataclass
+class Document:
+    id: str
+    collection_id: str
+    sha256: str
+    filename: str
+    size: int
+    pages: int
+    chunks: int
+    status: str
+    error: str
+    created_at: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path | None:
+        stored = self.meta.get("path")
+        return Path(stored) if stored else None
+
+
+@dataclass
+class Hit:
+    """One retrieved chunk. `score` is Weaviate's hybrid score; `similarity` the cosine to the query."""
+
+    chunk_id: str
+    text: str
+    filename: str
+    document_id: str
+    pages: list[int]
+    section: str
+    score: float
+    similarity: float = 0.0
+    chunk_index: int = 0
+    collection: str = ""
+
+    @property
+    def pages_label(self) -> str:
+        return pages_label(self.pages)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Citation:
+    """A source the answer cites as [n]: saved with a chat message (to_dict) and shown under it."""
+
+    n: int
+    chunk_id: str
+    filename: str
+    document_id: str
+    pages: list[int]
+    section: str
+    snippet: str
+    score: float
+    collection: str = ""
+
+    @property
+    def pages_label(self) -> str:
+        return pages_label(self.pages)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Citation":
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass
+class Source:
+    """What the source viewer shows for one chunk: its text, where it comes from, its rendered page(s)."""
+
+    chunk_id: str
+    text: str
+    filename: str
+    document_id: str
+    collection: str
+    pages: list[int]
+    section: str
+    page_images: list[Path]
+    file_path: Path | None
+
+    @property
+    def pages_label(self) -> str:
+        return pages_label(self.pages)
+
+
+def pages_label(pages: list[int]) -> str:
+    """[3] -> 'p. 3'; [3, 4, 5] -> 'pp. 3-5'; [2, 5] -> 'pp. 2, 5'; [] -> ''."""
+    if not pages:
+        return ""
+    pages = sorted(set(pages))
+    if len(pages) == 1:
+        return f"p. {pages[0]}"
+    if pages == list(range(pages[0], pages[-1] + 1)):
+        return f"pp. {pages[0]}-{pages[-1]}"
+    return "pp. " + ", ".join(str(p) for p in pages)

@@ -1,0 +1,1 @@
+"""Reusable UI pieces shared by tabs (sources viewer for search results and chat citations)."""

@@ -1,0 +1,96 @@
+"""Numbered sources (search hits or an answer's citations) that open into their text and page image.
+
+Reused by the Documents tab (search results) and the Chat tab (citations under an answer):
+
+    panel = SourcesPanel(studio, label="Sources", elem_id="chat-sources")   # inside a Blocks context
+    ...
+    return panel.show(citations)      # from a handler whose outputs include panel.outputs
+
+`show(items)` returns updates for `panel.outputs` (the list, then the closed viewer). Items are
+engine.rag.types.Hit or Citation objects, or Citation dicts as saved with a chat message.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Sequence
+
+import gradio as gr
+
+from engine.rag.types import Citation, Hit, pages_label
+from engine.studio import Studio
+from ui.errors import shows_errors
+
+SEPARATOR = "::"
+SNIPPET = 160
+
+
+def _field(item: Any, name: str, default: Any = "") -> Any:
+    return item.get(name, default) if isinstance(item, dict) else getattr(item, name, default)
+
+
+def source_label(item: Hit | Citation | dict, n: int | None = None) -> str:
+    """'[2] report.pdf · pp. 4-5 · score 0.81 — snippet…'"""
+    number = _field(item, "n", None) or n
+    parts = [_field(item, "filename"), pages_label(list(_field(item, "pages", []) or []))]
+    score = _field(item, "score", None)
+    if score is not None and not _field(item, "snippet"):  # search hits show their score, citations do not
+        parts.append(f"score {float(score):.3f}")
+    text = _field(item, "snippet") or _field(item, "text")
+    flat = " ".join(str(text).split())
+    snippet = flat if len(flat) <= SNIPPET else flat[:SNIPPET].rsplit(" ", 1)[0] + " …"
+    head = " · ".join(p for p in parts if p)
+    return f"[{number}] {head} — {snippet}" if number else f"{head} — {snippet}"
+
+
+def source_value(item: Hit | Citation | dict) -> str:
+    return f"{_field(item, 'chunk_id')}{SEPARATOR}{_field(item, 'collection')}"
+
+
+def citations_markdown(items: Sequence[Hit | Citation | dict]) -> str:
+    """Compact Markdown lines for under a chat answer: **[n]** file, pages — snippet."""
+    lines = []
+    for n, item in enumerate(items, start=1):
+        number = _field(item, "n", None) or n
+        where = ", ".join(p for p in (_field(item, "filename"), pages_label(list(_field(item, "pages", []) or [])))
+                          if p)
+        snippet = html.escape(" ".join(str(_field(item, "snippet") or _field(item, "text")).split())[:SNIPPET])
+        lines.append(f"**[{number}]** {html.escape(where)} — {snippet}")
+    return "\n\n".join(lines)
+
+
+class SourcesPanel:
+    def __init__(self, studio: Studio, label: str = "Sources", elem_id: str = "lorag-sources") -> None:
+        self.studio = studio
+        with gr.Column(elem_id=elem_id, elem_classes="lorag-sources"):
+            self.list = gr.Radio(choices=[], value=None, label=label, elem_id=f"{elem_id}-list",
+                                 info="Click a source to open its text and page.")
+            with gr.Row(visible=False) as self.viewer:
+                with gr.Column(scale=3):
+                    self.title = gr.Markdown(elem_id=f"{elem_id}-title")
+                    self.text = gr.Textbox(label="Source text", lines=14, max_lines=30, interactive=False,
+                                           elem_id=f"{elem_id}-text")
+                with gr.Column(scale=2):
+                    self.pages = gr.Gallery(label="Page", columns=1, height=560, object_fit="contain",
+                                            elem_id=f"{elem_id}-pages", show_label=True)
+        self.list.input(shows_errors(self.open), inputs=self.list,
+                        outputs=[self.viewer, self.title, self.text, self.pages])
+
+    @property
+    def outputs(self) -> list[gr.components.Component]:
+        return [self.list, self.viewer, self.title, self.text, self.pages]
+
+    def show(self, items: Sequence[Hit | Citation | dict]) -> tuple:
+        choices = [(source_label(item, n), source_value(item)) for n, item in enumerate(items, start=1)]
+        return (gr.update(choices=choices, value=None), gr.update(visible=False), "", "", [])
+
+    def open(self, value: str | None) -> tuple:
+        if not value:
+            return gr.update(visible=False), "", "", []
+        chunk_id, _, collection = value.partition(SEPARATOR)
+        source = self.studio.rag.source(chunk_id, collection or None)
+        where = " · ".join(p for p in (source.filename, source.pages_label) if p)
+        section = f"\n\nSection: *{html.escape(source.section)}*" if source.section else ""
+        title = f"#### {html.escape(where)}{section}"
+        images = [(str(path), f"page {page}") for path, page in zip(source.page_images, source.pages, strict=False)]
+        return gr.update(visible=True), title, source.text, images
