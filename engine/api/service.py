@@ -136,8 +136,13 @@ class OpenAIService:
             messages, extra, finish_extra = self._with_documents(request, messages, caller)
         self._count(caller, client_host)
         request_id = f"api-{uuid.uuid4().hex[:12]}"
-        events = self.studio.models.stream_chat(messages, params, adapter=adapter, thinking=thinking,
-                                                request_id=request_id)
+        if messages is None:  # no relevant passage: say so rather than let the model make something up
+            from engine.api.documents import nothing_found
+
+            events: Iterator[StreamEvent] = iter(nothing_found(extra["lorag"]["collection"]))
+        else:
+            events = self.studio.models.stream_chat(messages, params, adapter=adapter, thinking=thinking,
+                                                    request_id=request_id)
         return Generation(events, request_id, Reply(request.model, "chat"), params.stop, extra, finish_extra)
 
     def completion(self, request: CompletionRequest, caller: Caller, client_host: str | None) -> Generation:
@@ -164,12 +169,12 @@ class OpenAIService:
             raise ApiError(503, str(exc), UNAVAILABLE, param="lorag", code="documents_unavailable") from None
 
     def _with_documents(self, request: ChatCompletionRequest, messages: list[dict[str, Any]],
-                        caller: Caller) -> tuple[list[dict[str, Any]], dict[str, Any], Any]:
+                        caller: Caller) -> tuple[list[dict[str, Any]] | None, dict[str, Any], Any]:
         from engine.api.documents import grounded_messages
 
-        return grounded_messages(self._rag(), request, messages, caller)
+        return grounded_messages(self._rag(), request, messages, caller, self.studio.access.login_required)
 
     def embeddings(self, model: str, texts: list[str], caller: Caller) -> tuple[list[list[float]], int, str]:
         from engine.api.documents import embed
 
-        return embed(self._rag(), model, texts, caller)
+        return embed(self._rag(), model, texts, caller, self.studio.access.login_required)
