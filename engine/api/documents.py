@@ -12,7 +12,7 @@ import base64
 from typing import TYPE_CHECKING, Any, Callable
 
 from engine.api.auth import LOGIN, Caller
-from engine.api.errors import NOT_FOUND, ApiError, from_lorag
+from engine.api.errors import NOT_FOUND, UNAVAILABLE, ApiError, from_lorag
 from engine.api.schemas import ChatCompletionRequest
 from engine.errors import LoragError
 from engine.models.generation import GenerationStats, StreamEvent
@@ -32,6 +32,9 @@ def viewer_of(caller: Caller, logins_on: bool) -> str | None:
 
 
 def _collection(rag: "RagService", name: str, viewer: str | None, param: str) -> Any:
+    if rag.studio.weaviate is None:
+        raise ApiError(503, "Documents are unavailable: this studio runs without Weaviate (--no-weaviate).",
+                       UNAVAILABLE, param=param, code="documents_unavailable")
     try:
         return rag.collection(name, viewer=viewer)
     except LoragError as exc:
@@ -109,7 +112,9 @@ def embed(rag: "RagService", model: str, texts: list[str], caller: Caller,
     else:
         try:
             key = _collection(rag, model, viewer_of(caller, logins_on), "model").index.model
-        except ApiError:
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
             raise ApiError(404, f"{model!r} is neither a collection nor an embedding model here. Embedding "
                                 f"models: {', '.join(sorted(presets))}.", NOT_FOUND, param="model",
                            code="model_not_found") from None

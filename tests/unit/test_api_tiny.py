@@ -218,3 +218,11 @@ def test_api_off_without_the_flag(tmp_path):
     studio.settings.api_key = "k"                  # a key means the API is wanted
     assert len(api_routes(studio)) == 1
     studio.close()
+
+
+def test_documents_without_weaviate_are_503(client, base):
+    asked = client.post("/v1/chat/completions", json=chat_body(base, lorag={"collection": "papers"}))
+    assert asked.status_code == 503 and "--no-weaviate" in asked.json()["error"]["message"]
+    assert asked.json()["error"]["param"] == "lorag.collection"
+    embedded = client.post("/v1/embeddings", json={"model": "papers", "input": "x"})
+    assert embedded.status_code == 503
