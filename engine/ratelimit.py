@@ -51,6 +51,15 @@ class RateLimiter:
             starts.append(now)
             self._forget_idle(now)
 
+    def refusal(self, key: str) -> RateLimited | None:
+        """What `check` would raise for `key` now, without counting anything (None: it would pass)."""
+        if not self.enabled:
+            return None
+        now = self._clock()
+        with self._lock:
+            live = [t for t in self._starts.get(key, ()) if t > now - WINDOW_S]
+            return RateLimited(self.per_minute, live[0] + WINDOW_S - now) if len(live) >= self.per_minute else None
+
     def remaining(self, key: str) -> int:
         if not self.enabled:
             return -1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from engine.ratelimit import person_key
+from engine.ratelimit import RateLimited, person_key
 from engine.studio import Studio
 
 
@@ -30,10 +30,26 @@ def owner(studio: Studio, request: gr.Request | None) -> str:
     return viewer(studio, request) or ""
 
 
+def rate_key(request: gr.Request | None) -> str:
+    client = getattr(request, "client", None) if request is not None else None
+    return person_key(username(request), getattr(client, "host", None))
+
+
 def count_generation(studio: Studio, request: gr.Request | None) -> None:
     """Count one generation against this person's rate limit (raises RateLimited, a LoragError, when over)."""
-    client = getattr(request, "client", None) if request is not None else None
-    studio.limiter.check(person_key(username(request), getattr(client, "host", None)))
+    studio.limiter.check(rate_key(request))
+
+
+def over_limit(studio: Studio, request: gr.Request | None) -> RateLimited | None:
+    """The refusal the next generation would get, without counting one."""
+    return studio.limiter.refusal(rate_key(request))
+
+
+def warn_limited(exc: RateLimited) -> str:
+    """Say it in a toast and return the line for the page: the person's text and chat stay as they are
+    (an error would cover the chat with Gradio's error state)."""
+    gr.Warning(str(exc))
+    return f"⚠️ {exc}"
 
 
 # One model serves everybody: generation events share this concurrency group, so Gradio's queue runs one at a

@@ -20,9 +20,10 @@ import gradio as gr
 from engine.chats import CONTINUE, NEW, REGENERATE, Chat, stream_reply
 from engine.errors import LoragError
 from engine.models.generation import GenerationParams, generation_presets
+from engine.ratelimit import RateLimited
 from engine.studio import Studio
 from ui.errors import shows_errors
-from ui.people import GENERATION_QUEUE, count_generation, owner, viewer
+from ui.people import GENERATION_QUEUE, count_generation, over_limit, owner, viewer, warn_limited
 
 NONE_ADAPTER = "none"
 PARAM_NAMES = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_new_tokens", "seed")
@@ -303,6 +304,8 @@ def create_chat_tab(studio: Studio) -> None:
                 raise LoragError("Write a message first.")
             if studio.models.current is None:
                 raise LoragError("No model is loaded.", hint="Load one in the Models tab.")
+            if over_limit(studio, request) is not None:   # keep the text in the box; the reply step says why
+                return (gr.skip(),) * 5
             who = viewer(studio, request)
             settings = settings_from_controls(*values)
             if not studio.chats.exists(selected, who):
@@ -317,9 +320,13 @@ def create_chat_tab(studio: Studio) -> None:
         def reply(mode: str):
             def run(request: gr.Request, selected: str | None, request_id: str):
                 who = viewer(studio, request)
+                try:
+                    count_generation(studio, request)
+                except RateLimited as exc:
+                    yield gr.skip(), warn_limited(exc)
+                    return
                 if not studio.chats.exists(selected, who):
                     raise LoragError("Start a chat first.")
-                count_generation(studio, request)
                 yield from stream_reply_view(studio, selected, mode, request_id, who=who)
             return shows_errors(run)
 
@@ -454,7 +461,11 @@ class ComparePanel:
                 raise LoragError("Pick the adapter to compare with the base model.")
             if not (prompt or "").strip():
                 raise LoragError("Write the prompt to compare.")
-            count_generation(studio, request)
+            try:
+                count_generation(studio, request)
+            except RateLimited as exc:
+                yield warn_limited(exc), gr.skip()
+                return
             yield from compare_stream(studio, adapter, prompt, settings_from_controls(*values))
 
         self.run.click(shows_errors(run), [self.adapter, self.prompt, *inputs], [self.base_out, self.adapter_out],

@@ -12,9 +12,10 @@ import gradio as gr
 
 from engine.errors import LoragError
 from engine.models.generation import GenerationParams, generation_presets
+from engine.ratelimit import RateLimited
 from engine.studio import Studio
 from ui.errors import shows_errors
-from ui.people import GENERATION_QUEUE, count_generation
+from ui.people import GENERATION_QUEUE, count_generation, warn_limited
 from ui.tabs.chat import NONE_ADAPTER, adapter_choices
 
 TEXT_KEY = "notebook.text"
@@ -57,7 +58,11 @@ def create_notebook_tab(studio: Studio) -> None:
                 k: int, rep: float, seed_value: int):
             if not prompt:
                 raise LoragError("Write the beginning of a text first.")
-            count_generation(studio, request)
+            try:
+                count_generation(studio, request)
+            except RateLimited as exc:
+                yield gr.skip(), warn_limited(exc)
+                return
             params = GenerationParams(temperature=temp, top_p=p, top_k=int(k), repetition_penalty=rep,
                                       max_new_tokens=int(max_new), seed=int(seed_value))
             prompt_tokens = studio.models.count_tokens(prompt)
