@@ -41,8 +41,9 @@ def _announce(studio, access) -> None:
 
     share = studio.share
     print(f"* Lorag is serving at {share.local_url}", flush=True)
-    if api_summary(studio, share.local_url):
-        print(f"* {api_summary(studio, share.local_url)}", flush=True)
+    api = api_summary(studio, share.local_url, share.url)
+    if api:
+        print(f"* {api}", flush=True)
     if share.requested:
         print(f"* {share.summary()}", flush=True)
     if access.generated:

@@ -37,7 +37,7 @@ def api_app_kwargs(studio: "Studio") -> dict[str, Any]:
     return {"routes": routes} if routes else {}
 
 
-def api_summary(studio: "Studio", local_url: str) -> str:
+def api_summary(studio: "Studio", local_url: str, share_url: str = "") -> str:
     """One line for the terminal: where the API is and what it needs."""
     if not api_enabled(studio):
         return ""
@@ -45,6 +45,9 @@ def api_summary(studio: "Studio", local_url: str) -> str:
     if studio.settings.api_key:
         needs.append("the --api-key as bearer token")
     if studio.access.login_required:
-        needs.append("a login (HTTP Basic or 'user:password' as bearer token)")
-    auth = f" (send {' or '.join(needs)})" if needs else " (no key needed on this machine)"
-    return f"OpenAI-compatible API at {local_url.rstrip('/')}{API_PREFIX}{auth}"
+        needs.append("a login (HTTP Basic, or user:password as bearer token)")
+    where = f"{local_url.rstrip('/')}{API_PREFIX}"
+    if share_url:
+        where += f" and {share_url.rstrip('/')}{API_PREFIX}"
+    return f"OpenAI-compatible API at {where}: " + (f"needs {' or '.join(needs)}." if needs else
+                                                     "no key needed on this machine.")

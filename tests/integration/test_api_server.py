@@ -47,7 +47,7 @@ def test_terminal_names_the_api_and_what_it_needs(server):
     wait_for(lambda: "Lorag is serving" in server.log_tail(60), timeout=30)   # printed just after launch()
     log = server.log_tail(60)
     assert f"OpenAI-compatible API at {server.url}/v1" in log
-    assert "--api-key as bearer token" in log and "a login" in log
+    assert "needs the --api-key as bearer token or a login" in log
 
 
 def test_page_refuses_without_login_and_serves_with_it(server):
