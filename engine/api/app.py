@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -27,7 +26,7 @@ from engine.api.schemas import (
     parse_body,
 )
 from engine.api.service import Generation, OpenAIService
-from engine.api.streaming import EventPump, StopHoldback
+from engine.api.streaming import EventPump, StopHoldback, in_api_thread
 from engine.errors import LoragError
 
 if TYPE_CHECKING:
@@ -99,13 +98,13 @@ def create_api_app(studio: "Studio") -> FastAPI:
     @api.post("/chat/completions")
     async def chat_completions(request: Request) -> Any:
         body = parse_body(await read_body(request), ChatCompletionRequest)
-        generation = await run_in_threadpool(service.chat, body, request.state.caller, client(request))
+        generation = await in_api_thread(service.chat, body, request.state.caller, client(request))
         return await _respond(service, generation, body.stream, body.include_usage, chat=True)
 
     @api.post("/completions")
     async def completions(request: Request) -> Any:
         body = parse_body(await read_body(request), CompletionRequest)
-        generation = await run_in_threadpool(service.completion, body, request.state.caller, client(request))
+        generation = await in_api_thread(service.completion, body, request.state.caller, client(request))
         if body.echo:
             generation.extra["echo"] = body.prompt
         return await _respond(service, generation, body.stream, body.include_usage, chat=False)
@@ -115,7 +114,7 @@ def create_api_app(studio: "Studio") -> FastAPI:
         from engine.api.documents import embedding_response
 
         body = parse_body(await read_body(request), EmbeddingRequest)
-        vectors, tokens, model = await run_in_threadpool(service.embeddings, body.model, body.texts,
+        vectors, tokens, model = await in_api_thread(service.embeddings, body.model, body.texts,
                                                          request.state.caller)
         return embedding_response(vectors, tokens, model, body.encoding_format, body.dimensions)
 

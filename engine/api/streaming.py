@@ -9,11 +9,23 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
-from starlette.concurrency import run_in_threadpool
+import anyio
+import anyio.to_thread
 
 from engine.models.generation import StreamEvent
 
 _END = object()
+API_THREADS = 16
+_limiter: anyio.CapacityLimiter | None = None
+
+
+async def in_api_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a blocking step on the API's own threads: requests waiting for the model never take the threads
+    Gradio's page events run on (anyio's default pool), so a burst of API calls cannot freeze the page."""
+    global _limiter
+    if _limiter is None:
+        _limiter = anyio.CapacityLimiter(API_THREADS)
+    return await anyio.to_thread.run_sync(fn, *args, limiter=_limiter)
 
 
 def _next(events: Iterator[StreamEvent]) -> Any:
@@ -32,7 +44,7 @@ class EventPump:
     async def __anext__(self) -> StreamEvent:
         if self.done is not None:
             raise StopAsyncIteration
-        event = await run_in_threadpool(_next, self.events)
+        event = await in_api_thread(_next, self.events)
         if event is _END:
             raise StopAsyncIteration
         if event.kind == "done":
@@ -43,7 +55,7 @@ class EventPump:
         self._stop()
         close = getattr(self.events, "close", None)
         if close is not None:
-            await run_in_threadpool(close)
+            await in_api_thread(close)
 
 
 class StopHoldback:
