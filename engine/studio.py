@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from engine.models.service import ModelService
     from engine.rag.service import RagService
     from engine.ratelimit import RateLimiter
+    from engine.training.service import TrainingService
 
 log = logging.getLogger(__name__)
 
@@ -102,15 +103,7 @@ class Studio:
             return WeaviateStatus(running=False, managed=False, url="", error="turned off (--no-weaviate)")
         return self.weaviate.status()
 
-    # --- services (created on first use; each module imports its heavy libraries itself) ------------
-    # Each issue area owns one of these. Keep them here so the facade stays the one entry point.
-    # @cached_property
-    # def models(self):    engine.models.service.ModelService      (load/unload, stream chat/completion)
-    # def chats(self):     engine.chats.ChatStore                  (chats and messages in SQLite)
-    # def adapters(self):  engine.adapters.registry.AdapterRegistry (data/adapters, hot-swap)
-    # def rag(self):       engine.rag.service.RagService           (collections, ingestion, retrieval)
-    # def training(self):  engine.training.service.TrainingService (datasets, jobs, worker processes)
-
+    # --- services: created on first use; each module imports its heavy libraries itself ---------------
     @cached_property
     def models(self) -> "ModelService":
         from engine.models.service import ModelService
@@ -136,6 +129,13 @@ class Studio:
         from engine.rag.service import RagService
 
         return RagService(self)
+
+    @cached_property
+    def training(self) -> "TrainingService":
+        """Datasets, preview, recipes and training jobs (workers run in their own processes)."""
+        from engine.training.service import TrainingService
+
+        return TrainingService(self)
 
     @cached_property
     def limiter(self) -> "RateLimiter":

@@ -7,6 +7,7 @@ as a normal model folder (safetensors + tokenizer + chat template) that loads li
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -32,9 +33,20 @@ def demo_gguf_path() -> Path:
     return path
 
 
+def _drop_gguf_quantization_entry(folder: Path) -> None:
+    """The weights are saved dequantized, but the config still says `quant_method: gguf`, which makes
+    transformers refuse to train the folder. Folders converted before this fix are mended in place."""
+    path = folder / "config.json"
+    config = json.loads(path.read_text())
+    if (config.get("quantization_config") or {}).get("quant_method") == "gguf":
+        del config["quantization_config"]
+        path.write_text(json.dumps(config, indent=2))
+
+
 def import_gguf(gguf_file: Path, dest: Path) -> Path:
     """Convert a GGUF model file into a normal model folder at `dest` (skipped when already there)."""
     if (dest / "config.json").exists() and (dest / "model.safetensors").exists():
+        _drop_gguf_quantization_entry(dest)
         return dest
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -48,6 +60,7 @@ def import_gguf(gguf_file: Path, dest: Path) -> Path:
     model.generation_config = gguf_model.generation_config
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
+    _drop_gguf_quantization_entry(tmp)
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
     return dest

@@ -126,15 +126,15 @@ def test_two_requests_at_once_each_get_their_own_answer(service):
     assert alone[0] and alone[1] and alone[0] != alone[1]
     results: dict[int, str] = {}
 
-    def run(i):
-        results[i] = collect(service.stream_chat(prompts[i], GREEDY, request_id=f"r{i}"))[1].answer
+    def run(n, i):  # one request id per request: a repeated id means "the same page asked again"
+        results[n] = collect(service.stream_chat(prompts[i], GREEDY, request_id=f"r{n}"))[1].answer
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in (0, 1, 0, 1)]
+    threads = [threading.Thread(target=run, args=(n, i)) for n, i in enumerate((0, 1, 0, 1))]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
-    assert results == {0: alone[0], 1: alone[1]}
+    assert results == {0: alone[0], 1: alone[1], 2: alone[0], 3: alone[1]}
 
 
 def test_abandoned_stream_frees_the_model(service):

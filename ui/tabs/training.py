@@ -1,17 +1,344 @@
-"""Training tab: upload a JSONL dataset, fill the form, run and watch a LoRA fine-tune."""
+"""Training tab: upload a JSONL dataset, see it through the base model's template, fill the form, run and watch a
+LoRA fine-tune. All state lives in the engine (data/datasets, data/jobs, SQLite): a reload re-attaches to jobs."""
 
 from __future__ import annotations
 
+import json
+import re
+from typing import Any
+
 import gradio as gr
 
+from engine.errors import LoragError
 from engine.studio import Studio
+from ui.errors import shows_errors
+from ui.tabs.training_view import JOB_HEADERS, job_rows, loss_curve_svg, preview_html, progress_html
+
+POLL_S = 2.0
+LOG_LINES = 14
+RECIPE_FIELDS = ["lora_rank", "lora_alpha", "lora_dropout", "target_modules", "learning_rate", "epochs", "max_steps",
+                 "batch_size", "grad_accum", "max_length", "packing", "assistant_only", "validation_split", "seed",
+                 "quantization", "save_steps", "warmup_ratio", "lr_scheduler", "weight_decay", "logging_steps",
+                 "eval_steps", "cpu_threads", "gradient_checkpointing"]
+FORM_FIELDS = ["base_model", "adapter_name", "dataset", "drop_bad_rows", "placeholders", "recipe", *RECIPE_FIELDS,
+               "device"]
+INTS = {"lora_rank", "max_steps", "batch_size", "grad_accum", "max_length", "seed", "save_steps", "logging_steps",
+        "eval_steps", "cpu_threads"}
+
+
+def parse_placeholders(text: str) -> dict[str, str]:
+    """'name=Lorag, author=Me' -> {'name': 'Lorag', 'author': 'Me'}."""
+    out = {}
+    for part in (text or "").replace("\n", ",").split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise LoragError(f"Placeholder values look like name=Lorag, author=Me; {part.strip()!r} has no '='.")
+        key, value = part.split("=", 1)
+        out[key.strip().strip("{}").strip()] = value.strip()
+    return out
+
+
+def placeholders_text(values: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (values or {}).items())
+
+
+def suggest_adapter_name(filename: str) -> str:
+    """identity.json -> identity-lora (a valid adapter name the person can change)."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", filename.rsplit(".", 1)[0]).strip("-._")[:50] or "adapter"
+    return f"{stem}-lora"
 
 
 def create_training_tab(studio: Studio) -> None:
     with gr.Tab("Training", id="training", elem_id="tab-training"):
-        gr.Markdown(
-            "### Training\nNo training jobs yet. Here you will upload a .jsonl or .json dataset, see its format "
-            "detected and a preview through the model's chat template, fill in a form and fine-tune a LoRA "
-            "adapter, with a live loss curve. Jobs keep running when you close the tab.",
-            elem_classes="lorag-empty",
-        )
+        _TrainingTab(studio).build()
+
+
+class _TrainingTab:
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
+        self.f: dict[str, gr.components.Component] = {}
+
+    @property
+    def service(self):
+        return self.studio.training
+
+    # --- layout ------------------------------------------------------------------------------------------------
+    def build(self) -> None:
+        gr.Markdown("### Fine-tune a LoRA adapter\nUpload a dataset, check how the base model will see it, pick a "
+                    "recipe and start. Jobs run in their own process: close the tab or restart the studio and they "
+                    "keep going.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                upload = gr.File(label="1. Upload a .jsonl or .json file", file_types=[".jsonl", ".json"],
+                                 type="filepath", elem_id="training-upload")
+                self.f["dataset"] = gr.Dropdown(label="…or pick an earlier upload", choices=[], value=None,
+                                                elem_id="training-dataset")
+                self.f["drop_bad_rows"] = gr.Checkbox(label="Drop bad rows (train without them)", value=True)
+                self.f["placeholders"] = gr.Textbox(label="Fill placeholders", placeholder="name=Lorag, author=Me",
+                                                    info="Values for {{name}}-style placeholders in the rows.")
+            with gr.Column(scale=1):
+                self.f["base_model"] = gr.Dropdown(label="2. Base model", choices=[], value=None,
+                                                   elem_id="training-base")
+                base_custom = gr.Textbox(label="…or a hub id / local folder", placeholder="Qwen/Qwen3-0.6B or "
+                                         "/models/my-qwen", elem_id="training-base-custom")
+                refresh_preview = gr.Button("Preview", size="sm")
+        report = gr.Markdown(elem_id="training-report")
+        stats = gr.Markdown(elem_id="training-stats")
+        preview = gr.HTML(elem_id="training-preview-box")
+
+        gr.Markdown("#### 3. Settings")
+        with gr.Row():
+            recipes = self.service.recipes.names()
+            self.f["recipe"] = gr.Dropdown(label="Recipe", choices=recipes, value="balanced" if "balanced" in recipes
+                                           else None, elem_id="training-recipe")
+            recipe_info = gr.Markdown()
+            self.f["adapter_name"] = gr.Textbox(label="Adapter name", placeholder="my-adapter",
+                                                elem_id="training-adapter-name")
+        defaults = self.service.default_config()
+        help_text = {n: f.metadata["help"] for n, f in type(defaults).__dataclass_fields__.items()}
+
+        def number(name: str, label: str) -> None:
+            self.f[name] = gr.Number(label=label, value=getattr(defaults, name), info=help_text[name],
+                                     precision=0 if name in INTS else None, elem_id=f"training-{name}")
+
+        with gr.Row():
+            number("lora_rank", "LoRA rank")
+            number("lora_alpha", "LoRA alpha")
+            number("lora_dropout", "LoRA dropout")
+            self.f["target_modules"] = gr.Textbox(label="Target modules", value=defaults.target_modules,
+                                                  info=help_text["target_modules"])
+        with gr.Row():
+            number("learning_rate", "Learning rate")
+            number("epochs", "Epochs")
+            number("max_steps", "Max steps")
+            number("batch_size", "Batch size")
+            number("grad_accum", "Gradient accumulation")
+        with gr.Row():
+            number("max_length", "Max length")
+            number("validation_split", "Validation split")
+            number("seed", "Seed")
+            number("save_steps", "Save every N steps")
+        with gr.Row():
+            self.f["packing"] = gr.Checkbox(label="Packing", value=defaults.packing, info=help_text["packing"])
+            self.f["assistant_only"] = gr.Checkbox(label="Train only on assistant turns",
+                                                   value=defaults.assistant_only, info=help_text["assistant_only"])
+            self.f["quantization"] = gr.Radio(["none", "8bit", "4bit"], value=defaults.quantization,
+                                              label="Quantization", info=help_text["quantization"])
+        with gr.Accordion("Advanced", open=False):
+            with gr.Row():
+                number("warmup_ratio", "Warmup ratio")
+                self.f["lr_scheduler"] = gr.Dropdown(["cosine", "linear", "constant"], value=defaults.lr_scheduler,
+                                                     label="LR schedule")
+                number("weight_decay", "Weight decay")
+                number("logging_steps", "Log every N steps")
+                number("eval_steps", "Eval every N steps")
+            with gr.Row():
+                self.f["device"] = gr.Radio(["auto", "cuda", "cpu"], value="auto", label="Device",
+                                            info=help_text["device"])
+                number("cpu_threads", "CPU threads")
+                self.f["gradient_checkpointing"] = gr.Radio(["auto", "on", "off"], label="Gradient checkpointing",
+                                                            value=defaults.gradient_checkpointing)
+        with gr.Row():
+            start = gr.Button("Start training", variant="primary", elem_id="training-start")
+            show = gr.Button("Show config", elem_id="training-show-config")
+            recipe_name = gr.Textbox(label="Save these settings as recipe", placeholder="my-recipe", scale=1)
+            save = gr.Button("Save recipe")
+            load = gr.File(label="Load a recipe (.yaml)", file_types=[".yaml", ".yml"], type="filepath")
+        device_note = gr.Markdown(elem_id="training-device-note")
+        with gr.Row(visible=False, elem_id="training-gpu-busy") as busy_row:
+            unload = gr.Button("Unload the chat model and start")
+            wait = gr.Button("Start when the GPU is free")
+            on_cpu = gr.Button("Train on the CPU instead")
+        config_code = gr.Code(label="The exact config the job will run", language="yaml", visible=False,
+                              elem_id="training-config")
+
+        gr.Markdown("#### Jobs")
+        jobs_table = gr.Dataframe(headers=JOB_HEADERS, value=[], interactive=False, elem_id="training-jobs")
+        with gr.Row():
+            job_pick = gr.Dropdown(label="Job", choices=[], value=None, elem_id="training-job-pick", scale=3)
+            cancel = gr.Button("Cancel (saves a checkpoint)", elem_id="training-cancel", scale=1)
+            resume = gr.Button("Resume from the last checkpoint", elem_id="training-resume", scale=1)
+        job_status = gr.HTML(progress_html(None), elem_id="training-job-status-box")
+        curve = gr.HTML(elem_id="training-curve-box")
+        log_tail = gr.Textbox(label="Log (last lines)", lines=LOG_LINES, max_lines=LOG_LINES + 2, interactive=False,
+                              elem_id="training-log")
+        timer = gr.Timer(POLL_S)
+
+        # --- wiring --------------------------------------------------------------------------------------------
+        form = [self.f[name] for name in FORM_FIELDS]
+        base_inputs = [self.f["base_model"], base_custom]
+        analysis_inputs = [self.f["dataset"], *base_inputs, self.f["max_length"], self.f["assistant_only"],
+                           self.f["placeholders"]]
+        analysis_outputs = [report, stats, preview]
+        recipe_outputs = [self.f[name] for name in RECIPE_FIELDS] + [recipe_info]
+        panel = [jobs_table, job_pick, job_status, curve, log_tail]
+
+        upload.upload(self.on_upload, [upload, self.f["adapter_name"]],
+                      [self.f["dataset"], report, self.f["adapter_name"]]).then(
+            self.on_analyze, analysis_inputs, analysis_outputs)
+        for trigger in (self.f["dataset"].input, self.f["base_model"].input, base_custom.submit,
+                        self.f["assistant_only"].input, self.f["max_length"].submit, self.f["placeholders"].submit,
+                        refresh_preview.click):
+            trigger(self.on_analyze, analysis_inputs, analysis_outputs)
+        self.f["recipe"].input(self.on_recipe, [self.f["recipe"]], recipe_outputs)
+        show.click(self.on_show, [*form, base_custom], [config_code])
+        save.click(self.on_save_recipe, [recipe_name, *form, base_custom], [device_note, self.f["recipe"]])
+        load.upload(self.on_load_recipe, [load], recipe_outputs)
+        start.click(self.on_start("ask"), [*form, base_custom], [device_note, busy_row, job_pick]).then(
+            self.on_poll, [job_pick], panel)
+        for button, mode in ((unload, "unload"), (wait, "wait"), (on_cpu, "cpu")):
+            button.click(self.on_start(mode), [*form, base_custom], [device_note, busy_row, job_pick]).then(
+                self.on_poll, [job_pick], panel)
+        job_pick.input(self.on_poll, [job_pick], panel)
+        cancel.click(self.on_cancel, [job_pick], [device_note]).then(self.on_poll, [job_pick], panel)
+        resume.click(self.on_resume, [job_pick], [device_note]).then(self.on_poll, [job_pick], panel)
+        timer.tick(self.on_poll, [job_pick], panel, show_progress="hidden")
+        # On page load (no triggers, no inputs): fill the choices from disk, so a reload sees new uploads and jobs.
+        gr.on(None, self.on_open, None, [self.f["dataset"], self.f["base_model"], self.f["recipe"], recipe_info]) \
+            .then(self.on_poll, [job_pick], panel)
+        gr.api(self.api_start, api_name="training_start")
+        gr.api(self.api_job, api_name="training_job")
+
+    # --- handlers ----------------------------------------------------------------------------------------------
+    def _dataset_choices(self) -> list[tuple[str, str]]:
+        return [(d.label, d.sha256) for d in self.service.stored_datasets()]
+
+    @shows_errors
+    def on_open(self):
+        bases = self.service.base_choices()
+        recipes = self.service.recipes.names()
+        _, description = self.service.recipes.load("balanced") if "balanced" in recipes else ({}, "")
+        return (gr.update(choices=self._dataset_choices()), gr.update(choices=bases, value=bases[0][1] if bases
+                                                                      else None),
+                gr.update(choices=recipes), description)
+
+    @shows_errors
+    def on_upload(self, path: str | None, adapter_name: str):
+        if not path:
+            return gr.update(), "", gr.update()
+        stored, report = self.service.upload(path)
+        suggestion = gr.update() if (adapter_name or "").strip() else suggest_adapter_name(stored.filename)
+        return gr.update(choices=self._dataset_choices(), value=stored.sha256), report.summary(), suggestion
+
+    @shows_errors
+    def on_analyze(self, sha: str | None, base: str | None, custom: str, max_length: Any, assistant_only: bool,
+                   placeholders: str):
+        if not sha:
+            return "Upload a dataset or pick an earlier upload.", "", preview_html(None)
+        values = parse_placeholders(placeholders)
+        base_choice = (custom or "").strip() or base
+        if not base_choice:
+            return self.service.inspect(sha, values).summary() + "\n\nPick a base model to see the preview.", "", \
+                preview_html(None)
+        length = int(max_length or 1024)
+        report, analysis = self.service.analyze(sha, base_choice, length, bool(assistant_only), values)
+        text = report.summary()
+        if analysis.error_count:
+            text += (f"\n\nWith this base model's chat template, {analysis.error_count} more row(s) cannot be "
+                     "trained:\n" + "\n".join(f"- {e}" for e in analysis.errors))
+        return text, analysis.stats.summary(length), preview_html(analysis)
+
+    @shows_errors
+    def on_recipe(self, name: str):
+        values, description = self.service.recipes.load(name)
+        config = self.service.default_config(name)
+        return [getattr(config, field) for field in RECIPE_FIELDS] + [description]
+
+    @shows_errors
+    def on_load_recipe(self, path: str | None):
+        if not path:
+            return [gr.update() for _ in RECIPE_FIELDS] + [""]
+        with open(path, encoding="utf-8") as fh:
+            values, description = self.service.recipes.parse(fh.read(), "the recipe file")
+        config = self.service.default_config().merged({**values, "recipe": "loaded"})
+        return [getattr(config, field) for field in RECIPE_FIELDS] + [description or "Loaded from the file."]
+
+    def _config(self, values: list[Any], custom: str):
+        data = dict(zip(FORM_FIELDS, values, strict=True))
+        data["placeholders"] = parse_placeholders(data.get("placeholders") or "")
+        data["base_model"] = (custom or "").strip() or data.get("base_model") or ""
+        data["dataset"] = data.get("dataset") or ""
+        data["adapter_name"] = (data.get("adapter_name") or "").strip()
+        data["recipe"] = data.get("recipe") or ""
+        for key, value in list(data.items()):
+            if value is None:
+                data.pop(key)
+        from engine.training.config import TrainingConfig
+
+        return TrainingConfig.from_dict(data, "the form").validate()
+
+    @shows_errors
+    def on_show(self, *values):
+        config = self._config(list(values[:-1]), values[-1])
+        return gr.update(value=config.to_yaml(), visible=True)
+
+    @shows_errors
+    def on_save_recipe(self, name: str, *values):
+        config = self._config(list(values[:-1]), values[-1])
+        path = self.service.recipes.save(name, config)
+        return f"Saved the recipe **{path.stem}** ({path}).", gr.update(choices=self.service.recipes.names(),
+                                                                         value=path.stem)
+
+    def on_start(self, mode: str):
+        @shows_errors
+        def start(*values):
+            from engine.training.service import GpuBusy
+
+            config = self._config(list(values[:-1]), values[-1])
+            try:
+                job = self.service.start(config, on_busy=mode)
+            except GpuBusy as exc:
+                return f"⚠️ {exc}", gr.update(visible=True), gr.update()
+            note = self.service.device_check(config).message if mode == "ask" else f"Started ({mode})."
+            choices = [(f"{j.title} · {j.id}", j.id) for j in self.service.list_jobs()]
+            return f"Started job {job.id}. {note}", gr.update(visible=False), gr.update(choices=choices,
+                                                                                         value=job.id)
+        return start
+
+    @shows_errors
+    def on_cancel(self, job_id: str | None):
+        if not job_id:
+            raise LoragError("Pick a job first.")
+        job = self.service.cancel(job_id)
+        return f"Job {job.id}: {job.message or job.status}"
+
+    @shows_errors
+    def on_resume(self, job_id: str | None):
+        if not job_id:
+            raise LoragError("Pick a job first.")
+        job = self.service.resume(job_id)
+        return f"Job {job.id}: {job.message}"
+
+    @shows_errors
+    def on_poll(self, job_id: str | None):
+        views = self.service.job_views()
+        choices = [(f"{v.job.title} · {v.job.id}", v.job.id) for v in views]
+        ids = [v.job.id for v in views]
+        if job_id not in ids:
+            active = [v.job.id for v in views if v.job.active]
+            job_id = active[0] if active else (ids[0] if ids else None)
+        table = job_rows(views)
+        if job_id is None:
+            return table, gr.update(choices=choices, value=None), progress_html(None), loss_curve_svg([], []), ""
+        view = self.service.view(job_id, log_lines=LOG_LINES)
+        train, evals = view.loss_points()
+        return (table, gr.update(choices=choices, value=job_id), progress_html(view), loss_curve_svg(train, evals),
+                view.log_tail)
+
+    # --- API for scripts (gradio_client) -------------------------------------------------------------------------
+    def api_start(self, config_yaml: str, on_busy: str = "ask") -> str:
+        """Start a training job from the YAML that "Show config" displays; returns the job id."""
+        from engine.training.config import TrainingConfig
+
+        try:
+            return self.service.start(TrainingConfig.from_yaml(config_yaml, "the config"), on_busy=on_busy).id
+        except LoragError as exc:
+            raise gr.Error(str(exc)) from None
+
+    def api_job(self, job_id: str) -> str:
+        """A training job as JSON: status, progress, state, loss history, log tail."""
+        try:
+            return json.dumps(self.service.view(job_id).as_dict(), default=str)
+        except LoragError as exc:
+            raise gr.Error(str(exc)) from None

@@ -1,0 +1,66 @@
+"""The rows a job trains on: the stored file, validated, encoded with the base's template, split for eval."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import LoragError
+from engine.training.config import TrainingConfig
+from engine.training.datasets import ERRORS_SHOWN, DatasetReport, DatasetStore, RowError
+from engine.training.encoding import Encoded, Encoder, TemplatePlan
+from engine.training.formats import RowProblem
+
+
+@dataclass
+class Prepared:
+    train: list[Encoded]
+    eval: list[Encoded]
+    report: DatasetReport
+    plan: TemplatePlan
+    dropped: list[RowError] = field(default_factory=list)   # the first ones, by line
+    dropped_count: int = 0
+
+    @property
+    def rows(self) -> int:
+        return len(self.train) + len(self.eval)
+
+
+def _refuse_bad_rows(count: int, errors: list[RowError]) -> None:
+    shown = "; ".join(str(e) for e in errors[:5])
+    raise LoragError(f"{count} row(s) have problems ({shown}{'; …' if count > 5 else ''}).",
+                     hint="Fix the file, or tick 'Drop bad rows' to train without them.")
+
+
+def split(items: list[Any], fraction: float, seed: int) -> tuple[list[Any], list[Any]]:
+    if fraction <= 0 or len(items) < 2:
+        return items, []
+    order = list(range(len(items)))
+    random.Random(seed).shuffle(order)
+    n_eval = min(len(items) - 1, max(1, round(fraction * len(items))))
+    held = set(order[:n_eval])
+    return [x for i, x in enumerate(items) if i not in held], [x for i, x in enumerate(items) if i in held]
+
+
+def prepare(config: TrainingConfig, datasets: DatasetStore, tokenizer: Any) -> Prepared:
+    loaded = datasets.load(config.dataset, config.placeholders)
+    encoder = Encoder(tokenizer, config.assistant_only)
+    kinds = {e.kind for e in loaded.examples}
+    for kind in kinds:
+        encoder.check_format(kind)
+    encoded: list[Encoded] = []
+    encode_errors: list[RowError] = []
+    for example in loaded.examples:
+        try:
+            encoded.append(encoder.encode(example))
+        except RowProblem as exc:
+            encode_errors.append(RowError(example.line, str(exc)))
+    count = loaded.report.error_count + len(encode_errors)
+    first = sorted(loaded.report.errors + encode_errors[:ERRORS_SHOWN], key=lambda e: e.line)[:ERRORS_SHOWN]
+    if count and not config.drop_bad_rows:
+        _refuse_bad_rows(count, first)
+    if not encoded:
+        raise LoragError("No usable rows are left to train on.", hint="Check the problems listed under the dataset.")
+    train, held_out = split(encoded, config.validation_split, config.seed)
+    return Prepared(train, held_out, loaded.report, encoder.plan, first, count)

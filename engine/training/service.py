@@ -1,0 +1,297 @@
+"""TrainingService: what the Training tab (and scripts) call. Datasets, preview, recipes, and training jobs that
+run in worker processes. Lives in the studio process; never loads a model (only tokenizers, for the preview)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import LoragError
+from engine.jobs import Job
+from engine.safety import validate_name
+from engine.training.base_models import ResolvedBase, base_choices, resolve_base
+from engine.training.config import TrainingConfig
+from engine.training.datasets import DatasetReport, DatasetStore, StoredDataset
+from engine.training.encoding import Encoder
+from engine.training.jobfiles import JobFiles, JobSpec, format_eta
+from engine.training.preview import Analysis, analyze
+from engine.training.recipes import Recipes
+from engine.training.runner import KIND, WorkerRunner
+
+if TYPE_CHECKING:
+    from engine.studio import Studio
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RECIPE = "balanced"
+GPU_POLL_S = 2.0
+ON_BUSY = ("ask", "unload", "wait", "cpu")
+
+
+class GpuBusy(LoragError):
+    """The chat model holds the GPU: the person chooses to unload it, wait, or train on the CPU."""
+
+
+@dataclass
+class DeviceCheck:
+    device: str                      # cuda | cpu: where the job will train
+    chat_device: str | None          # where the chat model is, if loaded
+    conflict: bool
+    message: str
+
+
+@dataclass
+class JobView:
+    """Everything the Training tab shows about one job."""
+
+    job: Job
+    adapter_name: str
+    base: str
+    state: dict[str, Any]
+    metrics: list[dict[str, Any]]
+    log_tail: str
+    eta: str
+    tokens_per_s: float | None
+    can_cancel: bool
+    can_resume: bool
+    checkpoint: str = ""
+    result: dict[str, Any] = field(default_factory=dict)
+
+    def loss_points(self) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+        train = [(m["step"], m["loss"]) for m in self.metrics if m.get("loss") is not None]
+        evals = [(m["step"], m["eval_loss"]) for m in self.metrics if m.get("eval_loss") is not None]
+        return train, evals
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["job"] = asdict(self.job)
+        return data
+
+
+def gpu_present() -> bool:
+    """A cheap look for an NVIDIA GPU that does not import torch into the studio process."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return Path("/dev/nvidia0").exists() or (gpus.is_dir() and any(gpus.iterdir()))
+
+
+class TrainingService:
+    def __init__(self, studio: "Studio") -> None:
+        self.studio = studio
+        self.settings = studio.settings
+        self.jobs = studio.jobs
+        self.datasets = DatasetStore(self.settings.path("datasets"), self.settings.max_upload_mb * 1024 * 1024)
+        self.recipes = Recipes(self.settings.path("recipes", "training"))
+        self.runner = WorkerRunner(self.jobs)
+        self._tokenizers: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self.reattach()
+
+    # --- datasets --------------------------------------------------------------------------------------------
+    def upload(self, path: Path, filename: str | None = None) -> tuple[StoredDataset, DatasetReport]:
+        stored = self.datasets.add(Path(path), filename)
+        return stored, self.datasets.load(stored.sha256).report
+
+    def stored_datasets(self) -> list[StoredDataset]:
+        return self.datasets.list()
+
+    def inspect(self, sha256: str, placeholders: dict[str, str] | None = None) -> DatasetReport:
+        return self.datasets.load(sha256, placeholders).report
+
+    # --- base models and preview -------------------------------------------------------------------------------
+    def base_choices(self) -> list[tuple[str, str]]:
+        return base_choices(self.settings.path("models"))
+
+    def resolve_base(self, choice: str) -> ResolvedBase:
+        return resolve_base(choice, self.settings.path("models"))
+
+    def tokenizer(self, source: str):
+        with self._lock:
+            if source not in self._tokenizers:
+                from transformers import AutoTokenizer
+
+                try:
+                    self._tokenizers[source] = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+                except (OSError, ValueError) as exc:
+                    raise LoragError(f"The tokenizer of {source} cannot be loaded: {exc}") from None
+            return self._tokenizers[source]
+
+    def analyze(self, sha256: str, base_choice: str, max_length: int = 1024, assistant_only: bool = True,
+                placeholders: dict[str, str] | None = None, preview_rows: int = 3) -> tuple[DatasetReport, Analysis]:
+        """The file report plus rows rendered through the base's own template, trained tokens marked, and stats."""
+        loaded = self.datasets.load(sha256, placeholders)
+        base = self.resolve_base(base_choice)
+        encoder = Encoder(self.tokenizer(base.source), assistant_only)
+        for kind in {e.kind for e in loaded.examples}:
+            encoder.check_format(kind)
+        return loaded.report, analyze(loaded.examples, encoder, max_length, preview_rows)
+
+    # --- recipes and config ------------------------------------------------------------------------------------
+    def default_config(self, recipe: str = DEFAULT_RECIPE) -> TrainingConfig:
+        return self.recipes.apply(TrainingConfig(), recipe)
+
+    def check_config(self, config: TrainingConfig) -> ResolvedBase:
+        """Everything that can be refused before a worker starts, with a message for the person."""
+        config.validate()
+        validate_name(config.adapter_name, "adapter name")
+        if (self.settings.path("adapters") / config.adapter_name).exists():
+            raise LoragError(f"An adapter named {config.adapter_name!r} already exists.",
+                             hint="Pick another name (adapters are never overwritten).")
+        for job in self.jobs.list(KIND):
+            if job.active and job.config.get("adapter_name") == config.adapter_name:
+                raise LoragError(f"Job {job.id} is already training an adapter named {config.adapter_name!r}.")
+        if not config.dataset:
+            raise LoragError("Upload a dataset (or pick an earlier upload) first.")
+        report = self.datasets.load(config.dataset, config.placeholders).report
+        if report.error_count and not config.drop_bad_rows:
+            first = "; ".join(str(e) for e in report.errors[:3])
+            raise LoragError(f"{report.error_count} row(s) of {report.filename} have problems ({first}).",
+                             hint="Fix the file, or tick 'Drop bad rows' to train without them.")
+        if not report.valid:
+            raise LoragError(f"{report.filename} has no usable rows.")
+        return self.resolve_base(config.base_model)
+
+    # --- GPU arbitration ---------------------------------------------------------------------------------------
+    def device_check(self, config: TrainingConfig) -> DeviceCheck:
+        wanted = config.device if config.device != "auto" else ("cuda" if gpu_present() else "cpu")
+        if wanted == "cuda" and not gpu_present():
+            raise LoragError("No GPU is visible to the studio: set device to auto or cpu.")
+        chat = self.studio.chat_model_device()
+        if wanted == "cpu":
+            note = "No GPU here: training runs on the CPU (slow for big models; the ETA is measured as it runs)." \
+                if not gpu_present() else "Training on the CPU as asked."
+            return DeviceCheck("cpu", chat, False, note)
+        if chat and chat.startswith("cuda"):
+            return DeviceCheck("cuda", chat, True, f"The chat model is loaded on the GPU ({chat}). Training there "
+                                                   "too would fight it for memory. Unload the chat model, wait "
+                                                   "until it is unloaded, or train on the CPU.")
+        return DeviceCheck("cuda", chat, False, "Training on the GPU.")
+
+    # --- jobs ----------------------------------------------------------------------------------------------------
+    def start(self, config: TrainingConfig, on_busy: str = "ask") -> Job:
+        """Create a training job and start its worker (or queue it until the GPU is free)."""
+        if on_busy not in ON_BUSY:
+            raise ValueError(on_busy)
+        base = self.check_config(config)
+        check = self.device_check(config)
+        device = check.device
+        if check.conflict:
+            if on_busy == "ask":
+                raise GpuBusy(check.message)
+            if on_busy == "unload":
+                self.studio.models.unload()
+            elif on_busy == "cpu":
+                device = "cpu"
+        job = self.jobs.create(KIND, f"{config.adapter_name} on {base.label}", config.to_dict())
+        spec = JobSpec(job_id=job.id, data_dir=str(Path(self.settings.data_dir).resolve()), base_source=base.source,
+                       base_label=base.label, device=device, config=config.to_dict())
+        files = self.runner.files(job.id)
+        files.write_json(files.config, asdict(spec))
+        self.jobs.append_log(job.id, f"Job {job.id}: {check.message}")
+        if check.conflict and on_busy == "wait":
+            self.jobs.update(job.id, message=f"Waiting for the GPU: the chat model holds it ({check.chat_device}). "
+                                             "It starts when the chat model is unloaded.")
+            self._wait_for_gpu(job.id)
+        else:
+            self.runner.spawn(job.id)
+        return self.jobs.get(job.id)
+
+    def _wait_for_gpu(self, job_id: str) -> None:
+        def wait() -> None:
+            while True:
+                job = self.jobs.get(job_id)
+                if job.status != "queued":
+                    return
+                chat = self.studio.chat_model_device()
+                if not (chat and chat.startswith("cuda")):
+                    self.jobs.append_log(job_id, "The GPU is free: starting.")
+                    self.runner.spawn(job_id)
+                    return
+                time.sleep(GPU_POLL_S)
+
+        threading.Thread(target=wait, daemon=True, name=f"gpu-wait-{job_id}").start()
+
+    def cancel(self, job_id: str) -> Job:
+        job = self._training_job(job_id)
+        if job.status == "queued":
+            self.jobs.finish(job_id, "cancelled", "Cancelled before it started.")
+        elif job.active:
+            self.runner.cancel(job)
+        return self.jobs.get(job_id)
+
+    def resume(self, job_id: str) -> Job:
+        job = self.runner.check(self._training_job(job_id))
+        if job.active:
+            raise LoragError("This job is still running.")
+        if job.status == "completed":
+            raise LoragError("This job has completed; start a new one to train further.")
+        files = self.runner.files(job_id)
+        checkpoint = files.last_checkpoint()
+        if checkpoint is None:
+            raise LoragError("This job saved no checkpoint, so it cannot resume.", hint="Start it again instead.")
+        adapter = files.read_json(files.config).get("config", {}).get("adapter_name", "")
+        if adapter and (self.settings.path("adapters") / adapter).exists():
+            raise LoragError(f"An adapter named {adapter!r} exists now; the resumed job would save under another "
+                             "name.", hint="Rename or delete that adapter first.")
+        self.jobs.update(job_id, status="queued", finished_at=None, message=f"Resuming from {checkpoint.name}…")
+        self.jobs.append_log(job_id, f"Resuming from {checkpoint.name}.")
+        self.runner.spawn(job_id, resume=True)
+        return self.jobs.get(job_id)
+
+    def list_jobs(self, limit: int = 50) -> list[Job]:
+        return [self.runner.check(job) for job in self.jobs.list(KIND, limit)]
+
+    def job_views(self, limit: int = 50) -> list[JobView]:
+        return [self.view(job.id, details=False) for job in self.jobs.list(KIND, limit)]
+
+    def job(self, job_id: str) -> Job:
+        return self.runner.check(self._training_job(job_id))
+
+    def _training_job(self, job_id: str) -> Job:
+        job = self.jobs.get(job_id)
+        if job.kind != KIND:
+            raise LoragError(f"{job_id} is not a training job.")
+        return job
+
+    def view(self, job_id: str, log_lines: int = 30, details: bool = True) -> JobView:
+        """The job as the tab shows it; details=False skips the metrics and the log (for the jobs table)."""
+        job = self.job(job_id)
+        files = self.runner.files(job_id)
+        state = files.read_state()
+        eta_s = state.get("eta_s")
+        if job.status == "running" and eta_s is not None:
+            eta_s -= time.time() - state.get("updated_at", time.time())
+        eta = format_eta(eta_s) if job.status == "running" else "—"
+        checkpoint = files.last_checkpoint()
+        return JobView(job=job, adapter_name=job.config.get("adapter_name", ""),
+                       base=str(job.config.get("base_model", "")), state=state,
+                       metrics=files.read_metrics() if details else [],
+                       log_tail=self.jobs.log_tail(job_id, log_lines) if details else "", eta=eta,
+                       tokens_per_s=state.get("tokens_per_s"), can_cancel=job.active,
+                       can_resume=job.status in ("cancelled", "failed", "interrupted") and checkpoint is not None,
+                       checkpoint=checkpoint.name if checkpoint else "", result=job.result)
+
+    def wait(self, job_id: str, timeout: float = 600.0) -> Job:
+        return self.runner.wait(job_id, timeout)
+
+    def reattach(self) -> None:
+        """After a studio (re)start: mark workers that died meanwhile; restart GPU waits for queued jobs."""
+        for job in self.jobs.list(KIND, 200):
+            if job.status == "queued" and not job.pid:
+                self._wait_for_gpu(job.id)
+            elif job.active:
+                self.runner.check(job)
+
+    def config_yaml(self, config: TrainingConfig) -> str:
+        return config.to_yaml()
+
+    def job_config(self, job_id: str) -> dict[str, Any]:
+        files = JobFiles(self.jobs.folder(job_id))
+        return json.loads(files.config.read_text()) if files.config.exists() else {}

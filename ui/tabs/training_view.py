@@ -1,0 +1,143 @@
+"""HTML pieces of the Training tab: the marked preview, the progress bar, the loss curve (inline SVG), job rows.
+
+Pure functions of engine data (no gradio, no torch), so they are cheap to test and to re-render every poll.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import time
+from typing import Any
+
+TRAIN_COLOR, EVAL_COLOR = "#2563eb", "#ea580c"
+MAX_LINE_POINTS, MAX_MARKERS = 600, 200
+STATUS_COLORS = {"running": "#2563eb", "queued": "#6b7280", "cancelling": "#d97706", "completed": "#16a34a",
+                 "failed": "#dc2626", "interrupted": "#d97706", "cancelled": "#6b7280"}
+
+
+def _visible(text: str) -> str:
+    """Escape, and show line breaks as ↵ so the template's whitespace is visible."""
+    return html.escape(text).replace("\n", "<span style='opacity:.45'>↵</span>\n")
+
+
+def preview_html(analysis: Any) -> str:
+    if analysis is None or not analysis.preview:
+        return "<p class='lorag-empty'>No preview yet.</p>"
+    legend = ("<p style='font-size:.9em'><mark style='background:#bbf7d0;padding:0 3px'>green: trained "
+              "(the loss is computed on these tokens)</mark> · plain: context only · "
+              "<s style='opacity:.6'>struck through: cut by the max length</s></p>")
+    rows = []
+    for row in analysis.preview:
+        parts = []
+        for seg in row.segments:
+            text = _visible(seg.text)
+            if seg.cut:
+                parts.append(f"<s style='opacity:.55'>{text}</s>")
+            elif seg.trained:
+                parts.append(f"<mark class='lorag-trained' style='background:#bbf7d0;padding:0'>{text}</mark>")
+            else:
+                parts.append(f"<span>{text}</span>")
+        rows.append(f"<div class='lorag-preview-row' data-line='{row.line}'><b>Line {row.line}</b> · {row.tokens} "
+                    f"tokens, {row.trained_tokens} trained<pre style='white-space:pre-wrap;font-size:.85em;"
+                    f"border:1px solid #ddd;border-radius:6px;padding:.5em'>{''.join(parts)}</pre></div>")
+    note = f"<p style='font-size:.9em'>{html.escape(analysis.note)}</p>"
+    return f"<div id='lorag-training-preview'>{note}{legend}{''.join(rows)}</div>"
+
+
+def progress_html(view: Any) -> str:
+    if view is None:
+        return "<p class='lorag-empty'>No training job yet. Fill in the form above and press Start.</p>"
+    job = view.job
+    pct = 100.0 * (job.progress or 0)
+    color = STATUS_COLORS.get(job.status, "#6b7280")
+    speed = f"{view.tokens_per_s:.0f} tokens/s" if view.tokens_per_s else "— tokens/s"
+    state = view.state
+    step = f"step {state.get('step', 0)}/{state.get('max_steps', '?')}" if state else "not started"
+    device = f" · {state['device']}" if state.get("device") else ""
+    checkpoint = f" · last checkpoint: {view.checkpoint}" if view.checkpoint else ""
+    return (f"<div id='lorag-job-status' data-status='{job.status}'>"
+            f"<b>{html.escape(view.adapter_name)}</b> on {html.escape(view.base)} · "
+            f"<span style='color:{color};font-weight:600'>{job.status}</span> · {step} · {speed} · "
+            f"ETA {view.eta}{device}{checkpoint}"
+            f"<div style='background:#e5e7eb;border-radius:6px;height:14px;margin:.4em 0'>"
+            f"<div class='lorag-progress' style='width:{pct:.1f}%;background:{color};height:14px;"
+            f"border-radius:6px'></div></div>"
+            f"<div style='font-size:.9em'>{html.escape(job.message or '')}</div></div>")
+
+
+def thin(series: list[tuple[int, float]], limit: int) -> list[tuple[int, float]]:
+    """At most about `limit` points, evenly spaced, always keeping the last one."""
+    if len(series) <= limit:
+        return series
+    stride = math.ceil(len(series) / limit)
+    return series[::stride] + ([series[-1]] if (len(series) - 1) % stride else [])
+
+
+def _scale(value: float, lo: float, hi: float, size: float) -> float:
+    return 0.0 if hi <= lo else (value - lo) / (hi - lo) * size
+
+
+def loss_curve_svg(train: list[tuple[int, float]], evals: list[tuple[int, float]], width: int = 640,
+                   height: int = 240) -> str:
+    """Train (blue) and eval (orange) loss against the step, as inline SVG."""
+    points = train + evals
+    if not points:
+        return ("<div id='lorag-loss-curve' data-train-points='0' data-eval-points='0' class='lorag-empty'>"
+                "The loss curve appears after the first logged step.</div>")
+    left, right, top, bottom = 56, 12, 12, 30
+    inner_w, inner_h = width - left - right, height - top - bottom
+    steps = [p[0] for p in points]
+    losses = [p[1] for p in points]
+    x_lo, x_hi = min(steps), max(max(steps), min(steps) + 1)
+    y_lo, y_hi = min(losses), max(losses)
+    pad = (y_hi - y_lo) * 0.08 or abs(y_hi) * 0.05 or 1.0
+    y_lo, y_hi = y_lo - pad, y_hi + pad
+
+    def xy(step: int, loss: float) -> tuple[float, float]:
+        return left + _scale(step, x_lo, x_hi, inner_w), top + inner_h - _scale(loss, y_lo, y_hi, inner_h)
+
+    parts = [f"<rect x='{left}' y='{top}' width='{inner_w}' height='{inner_h}' fill='none' stroke='#d1d5db'/>"]
+    decimals = min(6, max(0, 1 - math.floor(math.log10((y_hi - y_lo) / 4))))  # enough to tell the ticks apart
+    for i in range(5):
+        value = y_lo + (y_hi - y_lo) * i / 4
+        _, y = xy(x_lo, value)
+        parts.append(f"<text x='{left - 6}' y='{y + 4:.1f}' font-size='11' text-anchor='end' fill='#6b7280'>"
+                     f"{value:.{decimals}f}</text>")
+    for step in sorted({x_lo, (x_lo + x_hi) // 2, x_hi}):
+        x, _ = xy(step, y_lo)
+        parts.append(f"<text x='{x:.1f}' y='{height - 10}' font-size='11' text-anchor='middle' fill='#6b7280'>"
+                     f"{step}</text>")
+    for series, color, css in ((train, TRAIN_COLOR, "train-point"), (evals, EVAL_COLOR, "eval-point")):
+        if not series:
+            continue
+        series = thin(series, MAX_LINE_POINTS)
+        coords = [xy(s, v) for s, v in series]
+        if len(coords) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+            parts.append(f"<polyline points='{path}' fill='none' stroke='{color}' stroke-width='2'/>")
+        if len(series) > MAX_MARKERS:
+            continue  # a long run reads better as a line; the hover titles would be noise
+        for (s, v), (x, y) in zip(series, coords, strict=True):
+            parts.append(f"<circle class='{css}' cx='{x:.1f}' cy='{y:.1f}' r='2.5' fill='{color}'>"
+                         f"<title>step {s}: {v:.4f}</title></circle>")
+    legend = (f"<span style='color:{TRAIN_COLOR}'>● train loss</span>"
+              + (f" &nbsp; <span style='color:{EVAL_COLOR}'>● eval loss</span>" if evals else ""))
+    return (f"<div id='lorag-loss-curve' data-train-points='{len(train)}' data-eval-points='{len(evals)}'>"
+            f"<div style='font-size:.9em'>{legend} (x: step)</div>"
+            f"<svg width='{width}' height='{height}' viewBox='0 0 {width} {height}' role='img' "
+            f"aria-label='loss curve'>{''.join(parts)}</svg></div>")
+
+
+def job_rows(views: list[Any]) -> list[list[Any]]:
+    rows = []
+    for view in views:
+        job = view.job
+        started = time.strftime("%m-%d %H:%M", time.localtime(job.started_at or job.created_at))
+        speed = f"{view.tokens_per_s:.0f}" if view.tokens_per_s else ""
+        rows.append([job.id, view.adapter_name, job.status, f"{100 * (job.progress or 0):.0f}%", speed, view.eta,
+                     started])
+    return rows
+
+
+JOB_HEADERS = ["Job", "Adapter", "Status", "Progress", "Tokens/s", "ETA", "Started"]
