@@ -1,6 +1,7 @@
 """Two people signed in at once (two browser contexts) on one studio serving SmolLM2: each sees only their own
-chats, even after a reload or when asking for the other's chat id; when both generate, the second sees their
-place in the queue; past the rate limit the page says so. Screenshots go to test-output/."""
+chats, even after a reload or when asking for the other's chat id, and only their own collections plus shared
+ones; when both generate, the second sees their place in the queue; past the rate limit the page says so.
+Screenshots go to test-output/."""
 
 from __future__ import annotations
 
@@ -21,8 +22,7 @@ STATS = "#chat-stats"
 def studio(tmp_path_factory, smollm2_dir):
     data = tmp_path_factory.mktemp("two-users") / "data"
     logins = ",".join(f"{u}:{p}" for u, p in USERS.items())
-    server = StudioProcess(data, args=["--no-weaviate", "--auth", logins, "--model", str(smollm2_dir),
-                                       "--rate-limit", "3"]).start()
+    server = StudioProcess(data, args=["--auth", logins, "--model", str(smollm2_dir), "--rate-limit", "3"]).start()
     yield server
     server.stop()
 
@@ -151,3 +151,43 @@ def test_another_persons_chat_id_is_refused(studio):
         assert "not in the list of choices" in str(exc) or "no longer exists" in str(exc)
         return
     assert seen[0] is None and seen[2] == []                          # bob gets no chat, no messages
+
+
+def create_collection(page, name: str, shared: bool) -> None:
+    open_tab(page, "Documents")
+    forms = page.locator("#doc-collection-forms")
+    if not forms.get_by_label("New collection name").is_visible():
+        forms.get_by_text("New collection, rename, delete").click()
+    forms.get_by_label("New collection name").fill(name)
+    if shared:
+        forms.get_by_label("Shared with everyone who signs in (else private to you)").check()
+    forms.get_by_role("button", name="Create collection").click()
+    page.locator("#doc-summary").get_by_text(name).wait_for()
+
+
+def collection_choices(page) -> list[str]:
+    page.locator("#doc-collection input").click()
+    options = page.get_by_role("option")
+    options.first.wait_for()
+    texts = sorted(t.strip().lstrip("✓").strip() for t in options.all_inner_texts())   # (✓ marks the chosen one)
+    page.keyboard.press("Escape")
+    return texts
+
+
+def test_collections_are_private_unless_shared(studio, browser, test_output):
+    ann_context, ann = sign_in(browser, studio.url, "ann")
+    bob_context, bob = sign_in(browser, studio.url, "bob")
+    try:
+        create_collection(ann, "ann-notes", shared=False)
+        create_collection(bob, "bob-papers", shared=True)
+        ann.reload()
+        bob.reload()
+        for page in (ann, bob):
+            page.locator("[data-testid=status-user]").wait_for()
+            open_tab(page, "Documents")
+        assert collection_choices(ann) == ["ann-notes (private)", "bob-papers (shared by bob)"]
+        assert collection_choices(bob) == ["bob-papers (shared)"]
+        ann.screenshot(path=str(test_output / "users-ann-collections.png"), full_page=True)
+    finally:
+        ann_context.close()
+        bob_context.close()
