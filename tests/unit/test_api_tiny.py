@@ -226,3 +226,23 @@ def test_documents_without_weaviate_are_503(client, base):
     assert asked.json()["error"]["param"] == "lorag.collection"
     embedded = client.post("/v1/embeddings", json={"model": "papers", "input": "x"})
     assert embedded.status_code == 503
+
+
+def test_reasoning_goes_to_reasoning_content_never_content(tmp_path, tiny_qwen3):
+    from tests.conftest import need_shared
+    from tests.unit.test_models_service import with_template
+
+    folder = with_template(tiny_qwen3, tmp_path / "thinking-model",
+                           need_shared("fixtures", "chat-templates", "qwen3_thinking_2507.jinja").read_text())
+    studio = Studio(Settings(data_dir=tmp_path / "data", no_weaviate=True, api=True))
+    studio.models.load(str(folder))
+    body = chat_body(studio.models.current.name)
+    with TestClient(Starlette(routes=api_routes(studio))) as http:
+        message = http.post("/v1/chat/completions", json=body).json()["choices"][0]["message"]
+        streamed = events(http.post("/v1/chat/completions", json={**body, "stream": True}))
+    # A random model never closes </think>: everything it says is reasoning.
+    assert message["reasoning_content"] and message["content"] == "" and "think>" not in message["reasoning_content"]
+    deltas = [c["choices"][0]["delta"] for c in streamed[1:-1]]
+    assert deltas and all(set(d) == {"reasoning_content"} for d in deltas)
+    assert "".join(d["reasoning_content"] for d in deltas).strip() == message["reasoning_content"]
+    studio.close()
