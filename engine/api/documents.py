@@ -110,14 +110,16 @@ def embed(rag: "RagService", model: str, texts: list[str], caller: Caller,
     if model in presets:
         key = model
     else:
+        unknown = ApiError(404, f"{model!r} is neither a collection nor an embedding model here"
+                                + (" (collections are unavailable: --no-weaviate)" if rag.studio.weaviate is None
+                                   else "") + f". Embedding models: {', '.join(sorted(presets))}.",
+                           NOT_FOUND, param="model", code="model_not_found")
+        if rag.studio.weaviate is None:
+            raise unknown
         try:
             key = _collection(rag, model, viewer_of(caller, logins_on), "model").index.model
         except ApiError as exc:
-            if exc.status != 404:
-                raise
-            raise ApiError(404, f"{model!r} is neither a collection nor an embedding model here. Embedding "
-                                f"models: {', '.join(sorted(presets))}.", NOT_FOUND, param="model",
-                           code="model_not_found") from None
+            raise (unknown if exc.status == 404 else exc) from None
     try:
         embedder = rag.embedders.get(key)
         vectors = embedder.encode(texts)

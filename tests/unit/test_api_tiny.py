@@ -225,7 +225,7 @@ def test_documents_without_weaviate_are_503(client, base):
     assert asked.status_code == 503 and "--no-weaviate" in asked.json()["error"]["message"]
     assert asked.json()["error"]["param"] == "lorag.collection"
     embedded = client.post("/v1/embeddings", json={"model": "papers", "input": "x"})
-    assert embedded.status_code == 503
+    assert embedded.status_code == 404 and "--no-weaviate" in embedded.json()["error"]["message"]
 
 
 def test_reasoning_goes_to_reasoning_content_never_content(tmp_path, tiny_qwen3):
