@@ -37,8 +37,13 @@ def _share_failure_reason() -> str:
 
 
 def _announce(studio, access) -> None:
+    from engine.api.mount import api_summary
+
     share = studio.share
     print(f"* Lorag is serving at {share.local_url}", flush=True)
+    api = api_summary(studio, share.local_url, share.url)
+    if api:
+        print(f"* {api}", flush=True)
     if share.requested:
         print(f"* {share.summary()}", flush=True)
     if access.generated:
@@ -85,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         except LoragError as exc:
             log.error("Could not load --model %s: %s", settings.model, exc)
 
+    from engine.api.mount import api_app_kwargs
     from ui.app import build_app, launch_options
 
     app = build_app(studio)
@@ -98,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             max_file_size=f"{settings.max_upload_mb}mb",
             show_error=True,
             prevent_thread_lock=True,
+            app_kwargs=api_app_kwargs(studio),
             **launch_options(),
         )
         studio.share.local_url = app.local_url

@@ -2,7 +2,9 @@
 
 `ChatStore` (`studio.chats`):
 - `create(title, settings, owner) -> Chat`, `list(owner=None) -> list[ChatSummary]` (newest first),
-  `get(chat_id) -> Chat` (with its messages), `rename`, `delete`, `update_settings(chat_id, **changes)`.
+  `get(chat_id, owner=None) -> Chat` (with its messages; with `owner`, another person's chat is refused),
+  `exists(chat_id, owner=None)`, `rename`, `delete`, `update_settings(chat_id, **changes)`.
+  With logins on, the Chat tab passes the signed-in user as `owner` everywhere; without, owner is None / ''.
 - Messages: `append(chat_id, role, content, reasoning, meta) -> Message`, `edit(chat_id, position, content)`,
   `update_message(...)`, `truncate(chat_id, position)` (drops that message and everything after it).
 - `history(chat_id) -> list[dict]`: what is sent to the model (system prompt from the chat's settings, then the
@@ -93,15 +95,20 @@ class ChatStore:
         rows = self.store.all(sql + " ORDER BY updated_at DESC, created_at DESC", params)
         return [ChatSummary(**row) for row in rows]
 
-    def get(self, chat_id: str) -> Chat:
+    def get(self, chat_id: str, owner: str | None = None) -> Chat:
+        """The chat with its messages. With `owner`, another person's chat is refused as if it did not exist."""
         row = self.store.one("SELECT * FROM chats WHERE id = ?", (chat_id,))
-        if row is None:
+        if row is None or (owner is not None and row["owner"] != owner):
             raise LoragError("This chat no longer exists.", hint="Pick another one in the list.")
         messages = self.store.all("SELECT * FROM messages WHERE chat_id = ? ORDER BY position", (chat_id,))
         return Chat(**row, messages=[Message(**m) for m in messages])
 
-    def exists(self, chat_id: str | None) -> bool:
-        return bool(chat_id) and self.store.one("SELECT 1 AS x FROM chats WHERE id = ?", (chat_id,)) is not None
+    def exists(self, chat_id: str | None, owner: str | None = None) -> bool:
+        """True when the chat exists (and, with `owner`, belongs to that person)."""
+        if not chat_id:
+            return False
+        row = self.store.one("SELECT owner FROM chats WHERE id = ?", (chat_id,))
+        return row is not None and (owner is None or row["owner"] == owner)
 
     def rename(self, chat_id: str, title: str) -> Chat:
         self._require(chat_id)

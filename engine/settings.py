@@ -39,6 +39,10 @@ class Settings:
     insecure_no_auth: bool = _opt(False, "Allow --listen/--share without a login. Dangerous.", group="server")
     api: bool = _opt(False, "Serve the OpenAI-compatible API under /v1 on the same port.", group="server")
     api_key: str = _opt("", "Require this bearer key on every /v1 request.", group="server")
+    api_max_tokens: int = _opt(4096, "Most tokens one API request may ask to generate (max_tokens above it: "
+                                     "HTTP 400).", group="server")
+    rate_limit: int = _opt(30, "Generation requests per minute per person (chat, notebook and API); over it: a "
+                               "message / HTTP 429 with Retry-After. 0 turns the limit off.", group="server")
     max_upload_mb: int = _opt(200, "Largest file a person may upload, in MB.", group="server")
     weaviate_url: str = _opt("", "Use this Weaviate server (http://host:port) instead of starting one.",
                              group="weaviate")

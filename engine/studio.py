@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from engine.chats import ChatStore
     from engine.models.service import ModelService
     from engine.rag.service import RagService
+    from engine.ratelimit import RateLimiter
     from engine.training.service import TrainingService
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,13 @@ class Studio:
         from engine.training.service import TrainingService
 
         return TrainingService(self)
+
+    @cached_property
+    def limiter(self) -> "RateLimiter":
+        """Generation requests per minute per person (UI and API share it)."""
+        from engine.ratelimit import RateLimiter
+
+        return RateLimiter(self.settings.rate_limit)
 
     # --- status -----------------------------------------------------------------------------------
     def model_summary(self) -> str:

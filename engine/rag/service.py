@@ -4,9 +4,14 @@ Contract (other areas code against these names):
 
 Collections (SQLite table `collections`; each one a Weaviate collection with self-provided vectors and
 BM25 on the text):
-    list_collections() -> list[Collection]
-    collection(name_or_id) -> Collection
-    create_collection(name, embedding_model=None, chunk_size=None, chunk_overlap=None, parse_strategy=None)
+    list_collections(viewer=None) -> list[Collection]
+    collection(name_or_id, viewer=None) -> Collection
+    create_collection(name, embedding_model=None, chunk_size=None, chunk_overlap=None, parse_strategy=None,
+                      owner="", shared=True)
+    set_shared(name_or_id, shared, viewer=None) -> Collection
+    check_owner(collection, viewer) -> None     (only its owner changes a collection; '' owned ones: anyone)
+  Who sees what: `viewer` None means everything (no logins); a user name (or '' for the API key) sees their own
+  collections and the shared ones; another person's private collection is "not there".
     rename_collection(name_or_id, new_name) -> Collection
     update_collection(name_or_id, **settings) -> Collection    (a new embedding model marks it needs-reindex)
     delete_collection(name_or_id) -> None                       (its Weaviate collection and uploads too)
@@ -133,17 +138,30 @@ class RagService:
                           {"settings": settings, "needs_reindex": int(settings.get("embedding_model") != info.model)})
 
     # --- collections ------------------------------------------------------------------------------------
-    def list_collections(self) -> list[Collection]:
+    def list_collections(self, viewer: str | None = None) -> list[Collection]:
         rows = self.store.all("SELECT * FROM collections ORDER BY name COLLATE NOCASE")
-        return [self._collection(row) for row in rows]
+        return [self._collection(row) for row in rows if _visible(row, viewer)]
 
-    def collection(self, name_or_id: str | Collection) -> Collection:
+    def collection(self, name_or_id: str | Collection, viewer: str | None = None) -> Collection:
         if isinstance(name_or_id, Collection):
             name_or_id = name_or_id.id
         row = self.store.one("SELECT * FROM collections WHERE id = ? OR name = ?", (name_or_id, name_or_id))
-        if row is None:
+        if row is None or not _visible(row, viewer):
             raise LoragError(f"There is no collection {name_or_id!r}.", hint="Create it in the Documents tab.")
         return self._collection(row)
+
+    def check_owner(self, collection: str | Collection, viewer: str | None) -> Collection:
+        """The collection, when `viewer` may change it (its owner; anyone for one made without logins)."""
+        current = self.collection(collection, viewer=viewer)
+        if viewer is not None and current.owner not in ("", viewer):
+            raise LoragError(f"The collection {current.name!r} is shared with you by {current.owner}: you can "
+                             "search it and ask about it, but only they can change it.")
+        return current
+
+    def set_shared(self, collection: str | Collection, shared: bool, viewer: str | None = None) -> Collection:
+        current = self.check_owner(collection, viewer)
+        self.store.update("collections", "id", current.id, {"shared": int(bool(shared))})
+        return self.collection(current.id)
 
     def _collection(self, row: dict[str, Any]) -> Collection:
         stats = self.store.one("SELECT COUNT(*) AS n, COALESCE(SUM(chunks), 0) AS chunks FROM documents "
@@ -151,10 +169,12 @@ class RagService:
         settings = row["settings"]
         return Collection(id=row["id"], name=row["name"], settings=CollectionSettings.from_dict(settings),
                           index=IndexInfo(**settings["index"]), needs_reindex=bool(row["needs_reindex"]),
-                          created_at=row["created_at"], documents=stats["n"], chunks=stats["chunks"])
+                          created_at=row["created_at"], documents=stats["n"], chunks=stats["chunks"],
+                          owner=row["owner"], shared=bool(row["shared"]))
 
     def create_collection(self, name: str, embedding_model: str | None = None, chunk_size: int | None = None,
-                          chunk_overlap: int | None = None, parse_strategy: str | None = None) -> Collection:
+                          chunk_overlap: int | None = None, parse_strategy: str | None = None, owner: str = "",
+                          shared: bool = True) -> Collection:
         name = validate_name(name, "collection name")
         if self.store.one("SELECT id FROM collections WHERE name = ?", (name,)):
             raise LoragError(f"A collection named {name!r} exists already.")
@@ -167,7 +187,7 @@ class RagService:
         info = IndexInfo(name=weaviate_name(collection_id, 1), model=settings.embedding_model,
                          dimensions=self._dimensions(settings.embedding_model))
         self.chunk_index(info.name).create()
-        self.store.insert("collections", {"id": collection_id, "name": name,
+        self.store.insert("collections", {"id": collection_id, "name": name, "owner": owner, "shared": int(shared),
                                           "settings": {**settings.to_dict(), "index": info.__dict__.copy()},
                                           "needs_reindex": 0, "created_at": now()})
         log.info("created collection %s (%s)", name, info.name)
@@ -427,9 +447,10 @@ class RagService:
 
         return prepare_turn(self, messages, collection, document_ids=document_ids, k=k, alpha=alpha)
 
-    def source(self, chunk_id: str, collection: str | Collection | None = None) -> Source:
+    def source(self, chunk_id: str, collection: str | Collection | None = None,
+               viewer: str | None = None) -> Source:
         """The chunk's text, file, pages and rendered page images, for the source viewer."""
-        candidates = self.list_collections()
+        candidates = self.list_collections(viewer)
         if collection:  # look where the citation says first; it may have been renamed since
             named = [c for c in candidates if collection in (c.id, c.name, getattr(collection, "id", None))]
             candidates = named + [c for c in candidates if c not in named]
@@ -449,6 +470,10 @@ class RagService:
                           section=props.get("section") or "", page_images=images,
                           file_path=doc.path if doc else None)
         raise LoragError("That source is no longer in the index (its document was deleted or re-indexed).")
+
+
+def _visible(row: dict[str, Any], viewer: str | None) -> bool:
+    return viewer is None or bool(row["shared"]) or row["owner"] == viewer
 
 
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:

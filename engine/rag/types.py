@@ -56,6 +56,8 @@ class Collection:
     created_at: float
     documents: int = 0
     chunks: int = 0
+    owner: str = ""          # who created it ('' without logins)
+    shared: bool = True      # visible to every signed-in person (private: its owner only)
 
 
 @dataclass

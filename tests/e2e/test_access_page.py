@@ -3,11 +3,12 @@
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+import httpx
 import pytest
 
+from tests.support.rag import wait_for
 from tests.support.studio_process import StudioProcess
 
 pytestmark = pytest.mark.browser
@@ -21,18 +22,16 @@ def _login(page, user, password):
 
 
 def test_share_offline_keeps_serving_behind_a_generated_login(tmp_path, page, test_output):
-    studio = StudioProcess(tmp_path / "data", args=["--share", "--no-weaviate"]).start()
+    studio = StudioProcess(tmp_path / "data", args=["--share", "--no-weaviate", "--api"]).start()
     try:
-        found = None
-        for _ in range(100):  # the page answers a moment before launch.py prints the login
-            log = studio.log_tail(80)
-            found = re.search(r"Login \(generated for this run\): user 'lorag', password '([^']+)'", log)
-            if found:
-                break
-            time.sleep(0.2)
-        assert found, log
-        password = found.group(1)
+        wait_for(lambda: "Login (generated" in studio.log_tail(80), timeout=60)
+        log = studio.log_tail(80)
+        password = re.search(r"Login \(generated for this run\): user 'lorag', password '([^']+)'", log).group(1)
         assert "Share link unavailable" in log and "Serving locally at http://127.0.0.1" in log
+        # The API, on the same server, asks for the same login.
+        assert httpx.get(f"{studio.url}/v1/models").status_code == 401
+        assert httpx.get(f"{studio.url}/v1/models", auth=("lorag", "wrong")).status_code == 401
+        assert httpx.get(f"{studio.url}/v1/models", auth=("lorag", password)).json() == {"object": "list", "data": []}
         page.goto(studio.url)
         _login(page, "lorag", "wrong-password")
         page.get_by_text(re.compile("Incorrect credentials", re.I)).wait_for()

@@ -20,6 +20,7 @@ import gradio as gr
 from engine.rag.types import Citation, Hit, pages_label
 from engine.studio import Studio
 from ui.errors import shows_errors
+from ui.people import viewer
 
 SEPARATOR = "::"
 SNIPPET = 160
@@ -87,11 +88,11 @@ class SourcesPanel:
         choices = [(source_label(item, n), source_value(item)) for n, item in enumerate(items, start=1)]
         return (gr.update(choices=choices, value=None), gr.update(visible=False), "", "", [])
 
-    def open(self, value: str | None) -> tuple:
+    def open(self, value: str | None, request: gr.Request | None = None) -> tuple:
         if not value:
             return gr.update(visible=False), "", "", []
         chunk_id, _, collection = value.partition(SEPARATOR)
-        source = self.studio.rag.source(chunk_id, collection or None)
+        source = self.studio.rag.source(chunk_id, collection or None, viewer=viewer(self.studio, request))
         where = " · ".join(p for p in (source.filename, source.pages_label) if p)
         section = f"\n\nSection: *{html.escape(source.section)}*" if source.section else ""
         title = f"#### {html.escape(where)}{section}"

@@ -20,8 +20,10 @@ import gradio as gr
 from engine.chats import CONTINUE, NEW, NO_MODEL_REPLY, REGENERATE, Chat, stream_reply
 from engine.errors import LoragError
 from engine.models.generation import GenerationParams, generation_presets
+from engine.ratelimit import RateLimited
 from engine.studio import Studio
 from ui.errors import shows_errors
+from ui.people import GENERATION_QUEUE, count_generation, over_limit, owner, viewer, warn_limited
 from ui.tabs.chat_documents import ChatDocuments, sources_message
 
 NONE_ADAPTER = "none"
@@ -160,20 +162,21 @@ def model_line(studio: Studio) -> str:
     return f"**Model:** {html.escape(current.summary())}{extra}"
 
 
-def chat_choices(studio: Studio) -> list[tuple[str, str]]:
-    return [(c.title, c.id) for c in studio.chats.list()]
+def chat_choices(studio: Studio, who: str | None = None) -> list[tuple[str, str]]:
+    """The chats `who` may open (everyone's when None: no logins)."""
+    return [(c.title, c.id) for c in studio.chats.list(owner=who)]
 
 
 # --- the one path a reply takes --------------------------------------------------------------------------
 def stream_reply_view(studio: Studio, chat_id: str, mode: str, request_id: str,
                       prepare: Callable[[list[dict[str, Any]]], tuple[list[dict[str, Any]], dict[str, Any]]]
-                      | None = None) -> Iterator[tuple[list[dict[str, Any]], str]]:
+                      | None = None, who: str | None = None) -> Iterator[tuple[list[dict[str, Any]], str]]:
     """Stream a reply into the chatbot and save it: yields (chatbot messages, stats line).
 
     `prepare` (engine.chats.stream_reply) is where documents plug in: retrieval adds passages to the messages
     and returns {"sources": [...]}, saved in the reply's meta for a sources panel under the answer.
     """
-    chat = studio.chats.get(chat_id)
+    chat = studio.chats.get(chat_id, owner=who)
     if mode == REGENERATE:
         cut = max((m.position for m in chat.messages if m.role == "user"), default=-1) + 1
         chat.messages = [m for m in chat.messages if m.position < cut]
@@ -241,27 +244,39 @@ def create_chat_tab(studio: Studio) -> None:
         inputs = controls.all()
 
         # --- page load, tab selection, chat selection ------------------------------------------------------
-        def open_chat(selected: str | None):
-            chat = studio.chats.get(selected) if studio.chats.exists(selected) else None
+        def mine(selected: str | None, who: str | None) -> str:
+            """The chat id when this person may use it; else a refusal (another person's id included)."""
+            if not studio.chats.exists(selected, who):
+                raise LoragError("Open a chat first.")
+            return selected
+
+        def open_chat(selected: str | None, who: str | None):
+            chat = studio.chats.get(selected, who) if studio.chats.exists(selected, who) else None
             shown, _ = chat_display(chat)
             settings = chat.settings if chat else {}
             last = chat.messages[-1].meta if chat and chat.messages else {}
-            return [chat.id if chat else None, gr.update(choices=chat_choices(studio), value=chat.id if chat else None),
+            return [chat.id if chat else None,
+                    gr.update(choices=chat_choices(studio, who), value=chat.id if chat else None),
                     shown, chat.title if chat else "", model_line(studio), stats_line(last),
                     *controls_from_settings(studio, settings), adapter_choices(studio, compare.value_of(settings))]
 
         outputs_open = [chat_id, chat_list, chatbot, title, model_info, stats, *inputs, compare.adapter]
 
-        def on_page_load():
-            chats = studio.chats.list()
-            return open_chat(chats[0].id if chats else None)
+        def on_page_load(request: gr.Request):
+            who = viewer(studio, request)
+            chats = studio.chats.list(owner=who)
+            return open_chat(chats[0].id if chats else None, who)
+
+        def pick_chat(request: gr.Request, selected: str | None):
+            return open_chat(selected, viewer(studio, request))
 
         gr.on(triggers=None, fn=shows_errors(on_page_load), inputs=[], outputs=outputs_open, queue=False)
-        chat_list.input(shows_errors(open_chat), [chat_list], outputs_open, queue=False)
+        chat_list.input(shows_errors(pick_chat), [chat_list], outputs_open, queue=False)
 
-        def on_tab_select(selected: str | None):
+        def on_tab_select(request: gr.Request, selected: str | None):
             """Back from the Models tab: re-list adapters; an empty chat takes the new model's sampling."""
-            chat = studio.chats.get(selected) if studio.chats.exists(selected) else None
+            who = viewer(studio, request)
+            chat = studio.chats.get(selected, who) if studio.chats.exists(selected, who) else None
             settings = chat.settings if chat is not None and chat.messages else {}
             return [model_line(studio), *controls_from_settings(studio, settings),
                     adapter_choices(studio, compare.value_of(settings))]
@@ -271,8 +286,8 @@ def create_chat_tab(studio: Studio) -> None:
                                queue=False)
 
         # --- settings are saved with the chat as they change ---------------------------------------------------
-        def save_settings(selected: str | None, *values: Any):
-            if studio.chats.exists(selected):
+        def save_settings(request: gr.Request, selected: str | None, *values: Any):
+            if studio.chats.exists(selected, viewer(studio, request)):
                 studio.chats.update_settings(selected, **settings_from_controls(*values))
 
         for control in inputs:
@@ -286,39 +301,50 @@ def create_chat_tab(studio: Studio) -> None:
             shows_errors(save_settings), [chat_id, *inputs], None, queue=False)
 
         # --- new chat, send, reply -------------------------------------------------------------------------
-        def new_chat_fn(*values: Any):
-            chat = studio.chats.create(settings=settings_from_controls(*values))
-            return open_chat(chat.id)
+        def new_chat_fn(request: gr.Request, *values: Any):
+            chat = studio.chats.create(settings=settings_from_controls(*values), owner=owner(studio, request))
+            return open_chat(chat.id, viewer(studio, request))
 
         new_chat.click(shows_errors(new_chat_fn), inputs, outputs_open, queue=False)
 
-        def add_user_message(selected: str | None, text: str, *values: Any):
+        def add_user_message(request: gr.Request, selected: str | None, text: str, *values: Any):
             text = (text or "").strip()
             if not text:
                 raise LoragError("Write a message first.")
             if studio.models.current is None:
                 raise LoragError("No model is loaded.", hint="Load one in the Models tab.")
+            if over_limit(studio, request) is not None:   # keep the text in the box; the reply step says why
+                return (gr.skip(),) * 5
+            who = viewer(studio, request)
             settings = settings_from_controls(*values)
-            if not studio.chats.exists(selected):
-                selected = studio.chats.create(settings=settings).id
+            if not studio.chats.exists(selected, who):
+                selected = studio.chats.create(settings=settings, owner=owner(studio, request)).id
             else:
                 studio.chats.update_settings(selected, **settings)
             studio.chats.append(selected, "user", text)
-            chat = studio.chats.get(selected)
-            return selected, "", chat_display(chat)[0], gr.update(choices=chat_choices(studio), value=selected), \
-                chat.title
+            chat = studio.chats.get(selected, who)
+            return selected, "", chat_display(chat)[0], gr.update(choices=chat_choices(studio, who),
+                                                                  value=selected), chat.title
 
         def reply(mode: str):
-            def run(selected: str | None, request_id: str, collection: str | None, documents: list[str] | None):
-                if not studio.chats.exists(selected):
+            def run(request: gr.Request, selected: str | None, request_id: str, collection: str | None,
+                    documents: list[str] | None):
+                who = viewer(studio, request)
+                try:
+                    count_generation(studio, request)
+                except RateLimited as exc:
+                    yield gr.skip(), warn_limited(exc)
+                    return
+                if not studio.chats.exists(selected, who):
                     raise LoragError("Start a chat first.")
-                yield from stream_reply_view(studio, selected, mode, request_id,
-                                             prepare=docs.prepare(selected, collection, documents))
+                yield from stream_reply_view(studio, selected, mode, request_id, who=who,
+                                             prepare=docs.prepare(selected, collection, documents, who))
             return shows_errors(run)
 
         user_step = dict(fn=shows_errors(add_user_message), inputs=[chat_id, message, *inputs],
                          outputs=[chat_id, message, chatbot, chat_list, title], queue=False)
-        reply_step = dict(inputs=[chat_id, session, docs.collection, docs.documents], outputs=[chatbot, stats])
+        reply_step = dict(inputs=[chat_id, session, docs.collection, docs.documents], outputs=[chatbot, stats],
+                          **GENERATION_QUEUE)
         for trigger in (send.click, message.submit):
             trigger(**user_step).success(reply(NEW), **reply_step).then(
                 lambda: model_line(studio), None, model_info, queue=False).then(**docs.after_reply(chat_id))
@@ -326,7 +352,8 @@ def create_chat_tab(studio: Studio) -> None:
         cont.click(reply(CONTINUE), **reply_step).then(**docs.after_reply(chat_id))
         stop.click(lambda request_id: studio.models.stop(request_id) and None, [session], None, queue=False)
 
-        def on_edit(selected: str | None, data: gr.EditData):
+        def on_edit(request: gr.Request, selected: str | None, data: gr.EditData):
+            selected = mine(selected, viewer(studio, request))
             chat = studio.chats.get(selected)
             _, positions = chat_display(chat)
             index = data.index if isinstance(data.index, int) else data.index[0]
@@ -340,32 +367,31 @@ def create_chat_tab(studio: Studio) -> None:
             **docs.after_reply(chat_id))
 
         # --- show prompt ----------------------------------------------------------------------------------
-        def prompt_of(selected: str | None, *values: Any):
+        def prompt_of(request: gr.Request, selected: str | None, *values: Any):
+            if not studio.chats.exists(selected, viewer(studio, request)):
+                selected = None
             return gr.update(visible=True, open=True), render_last_prompt(studio, selected, settings_from_controls(
                 *values))
 
         show_prompt.click(shows_errors(prompt_of), [chat_id, *inputs], [prompt_box, prompt_text], queue=False)
 
         # --- rename, delete, export, import -----------------------------------------------------------------
-        def rename_fn(selected: str | None, new_title: str):
-            if not studio.chats.exists(selected):
-                raise LoragError("Open a chat first.")
-            studio.chats.rename(selected, new_title)
-            return gr.update(choices=chat_choices(studio), value=selected)
+        def rename_fn(request: gr.Request, selected: str | None, new_title: str):
+            who = viewer(studio, request)
+            studio.chats.rename(mine(selected, who), new_title)
+            return gr.update(choices=chat_choices(studio, who), value=selected)
 
         rename.click(shows_errors(rename_fn), [chat_id, title], [chat_list], queue=False)
 
-        def delete_fn(selected: str | None):
-            if studio.chats.exists(selected):
+        def delete_fn(request: gr.Request, selected: str | None):
+            if studio.chats.exists(selected, viewer(studio, request)):
                 studio.chats.delete(selected)
-            return on_page_load()
+            return on_page_load(request)
 
         delete.click(shows_errors(delete_fn), [chat_id], outputs_open, queue=False)
 
-        def export_fn(selected: str | None):
-            if not studio.chats.exists(selected):
-                raise LoragError("Open a chat first.")
-            chat = studio.chats.get(selected)
+        def export_fn(request: gr.Request, selected: str | None):
+            chat = studio.chats.get(mine(selected, viewer(studio, request)))
             folder = Path(tempfile.mkdtemp(prefix="lorag-export-"))
             safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in chat.title)[:40].strip("-") or "chat"
             path = folder / f"{safe}.json"
@@ -374,12 +400,12 @@ def create_chat_tab(studio: Studio) -> None:
 
         export.click(shows_errors(export_fn), [chat_id], [export_file], queue=False)
 
-        def import_fn(upload: str):
+        def import_fn(request: gr.Request, upload: str):
             data = Path(upload).read_bytes()
             if len(data) > 50 * 1024 * 1024:
                 raise LoragError("That chat export is larger than 50 MB.")
-            chat = studio.chats.import_chat(data)
-            return open_chat(chat.id)
+            chat = studio.chats.import_chat(data, owner=owner(studio, request))
+            return open_chat(chat.id, viewer(studio, request))
 
         importer.upload(shows_errors(import_fn), [importer], outputs_open, queue=False)
         compare.wire(studio, inputs)
@@ -444,14 +470,20 @@ class ComparePanel:
         return settings.get("compare_adapter") or settings.get("adapter") or NONE_ADAPTER
 
     def wire(self, studio: Studio, inputs: list[gr.components.Component]) -> None:
-        def run(adapter: str, prompt: str, *values: Any):
+        def run(request: gr.Request, adapter: str, prompt: str, *values: Any):
             if not adapter or adapter == NONE_ADAPTER:
                 raise LoragError("Pick the adapter to compare with the base model.")
             if not (prompt or "").strip():
                 raise LoragError("Write the prompt to compare.")
+            try:
+                count_generation(studio, request)
+            except RateLimited as exc:
+                yield warn_limited(exc), gr.skip()
+                return
             yield from compare_stream(studio, adapter, prompt, settings_from_controls(*values))
 
-        self.run.click(shows_errors(run), [self.adapter, self.prompt, *inputs], [self.base_out, self.adapter_out])
+        self.run.click(shows_errors(run), [self.adapter, self.prompt, *inputs], [self.base_out, self.adapter_out],
+                       **GENERATION_QUEUE)
         self.adapter.focus(lambda v: adapter_choices(studio, v), [self.adapter], [self.adapter], queue=False)
 
 

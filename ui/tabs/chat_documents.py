@@ -24,6 +24,7 @@ from engine.rag.types import DONE, pages_label
 from engine.studio import Studio
 from ui.components.sources import SourcesPanel, citations_markdown
 from ui.errors import shows_errors
+from ui.people import viewer
 
 NO_COLLECTION = ""
 TITLE_ENTRIES = 3
@@ -95,9 +96,9 @@ class ChatDocuments:
         return [self.box, *self.panel.outputs]
 
     # --- reading the engine ---------------------------------------------------------------------------
-    def collection_choices(self, value: str | None) -> tuple[list[tuple[str, str]], str]:
-        """The dropdown's choices and `value` as a current collection id ('' when none or gone)."""
-        collections = self.studio.rag.list_collections()
+    def collection_choices(self, value: str | None, who: str | None = None) -> tuple[list[tuple[str, str]], str]:
+        """The dropdown's choices (what `who` may see) and `value` as a current collection id ('' when none)."""
+        collections = self.studio.rag.list_collections(viewer=who)
         ids = {c.id for c in collections}
         by_name = {c.name: c.id for c in collections}
         value = by_name.get(value, value) if value else NO_COLLECTION   # a name (API, imports) or an id
@@ -115,15 +116,17 @@ class ChatDocuments:
         return gr.update(choices=[(d.filename, d.id) for d in docs], value=[v for v in value or [] if v in ids],
                          visible=True)
 
-    def choose(self, collection: str | None, documents: list[str] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    def choose(self, collection: str | None, documents: list[str] | None,
+               who: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         """Both controls set to this choice (with fresh lists)."""
-        choices, value = self.collection_choices(collection)
+        choices, value = self.collection_choices(collection, who)
         return gr.update(choices=choices, value=value), self.document_choices(value, documents)
 
-    def relist(self, collection: str | None, documents: list[str] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    def relist(self, request: gr.Request, collection: str | None,
+               documents: list[str] | None) -> tuple[dict[str, Any], dict[str, Any]]:
         """Fresh lists; the values change only when what they name is gone (focus and tab selection may race
         with opening a chat, so an unchanged choice is never written back)."""
-        choices, value = self.collection_choices(collection)
+        choices, value = self.collection_choices(collection, viewer(self.studio, request))
         if value != (collection or NO_COLLECTION):
             return gr.update(choices=choices, value=value), self.document_choices(value, [])
         if not value:
@@ -149,14 +152,20 @@ class ChatDocuments:
             self.studio.chats.update_settings(chat_id, **choice)
         return choice
 
-    def prepare(self, chat_id: str, collection: str | None, documents: list[str] | None) -> Callable | None:
-        """The chat's retrieval hook for stream_reply_view (None without a collection)."""
+    def prepare(self, chat_id: str, collection: str | None, documents: list[str] | None,
+                who: str | None = None) -> Callable | None:
+        """The chat's retrieval hook for stream_reply_view (None without a collection). With logins on, a
+        collection `who` may not see is refused like one that does not exist."""
         from engine.rag.chat import chat_prepare
 
         choice = self.save(chat_id, collection, documents)
-        return chat_prepare(self.studio.rag, choice) if choice["collection"] else None
+        if not choice["collection"]:
+            return None
+        self.studio.rag.collection(choice["collection"], viewer=who)
+        return chat_prepare(self.studio.rag, choice)
 
-    def on_chat(self, chat_id: str | None, collection: str | None, documents: list[str] | None) -> tuple:
+    def on_chat(self, request: gr.Request, chat_id: str | None, collection: str | None,
+                documents: list[str] | None) -> tuple:
         """Another chat is open: show its choice and its last sources. A chat that never chose (a new one)
         takes the current choice, so picking a collection before '+ New chat' or the first message works."""
         chat = self.studio.chats.get(chat_id) if self.studio.chats.exists(chat_id) else None
@@ -166,7 +175,7 @@ class ChatDocuments:
             self.save(chat.id, collection, documents)
         elif chat is not None:
             collection, documents = chat.settings.get("collection"), chat.settings.get("documents")
-        return (*self.choose(collection, documents), *self.show_last(chat_id))
+        return (*self.choose(collection, documents, viewer(self.studio, request)), *self.show_last(chat_id))
 
     def on_select(self, chat_id: str | None, data: gr.SelectData) -> tuple:
         """A click on a message in the chat shows the sources of that answer."""

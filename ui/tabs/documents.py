@@ -18,6 +18,7 @@ from engine.errors import LoragError
 from engine.studio import Studio
 from ui.components.sources import SourcesPanel
 from ui.errors import shows_errors
+from ui.people import owner, viewer
 
 POLL_SECONDS = 1.0
 DOC_HEADERS = ["Name", "Pages", "Chunks", "Size", "Status", "Added", "Note"]
@@ -32,11 +33,27 @@ def _rag(studio: Studio):
     return studio.rag
 
 
-def _collection_names(studio: Studio) -> list[str]:
+def _collection_names(studio: Studio, who: str | None = None) -> list[str]:
+    """The collections `who` may see (everything when None: no logins)."""
     try:
-        return [c.name for c in _rag(studio).list_collections()]
+        return [c.name for c in _rag(studio).list_collections(who)]
     except LoragError:
         return []
+
+
+def _collection_choices(studio: Studio, who: str | None) -> list[tuple[str, str]]:
+    try:
+        collections = _rag(studio).list_collections(who)
+    except LoragError:
+        return []
+    if who is None:
+        return [(c.name, c.name) for c in collections]
+
+    def label(c) -> str:
+        if c.owner and c.owner != who:
+            return f"{c.name} (shared by {c.owner})"
+        return f"{c.name} ({'shared' if c.shared else 'private'})"
+    return [(label(c), c.name) for c in collections]
 
 
 def _size(n: int) -> str:
@@ -144,11 +161,16 @@ class _Widgets:
     def _collection_forms(self) -> None:
         from engine.rag.config import embedding_presets
 
-        first_visit = not _collection_names(self.studio)
+        first_visit = not _collection_names(self.studio, "" if self.studio.access.login_required else None)
         with gr.Accordion("New collection, rename, delete", open=first_visit, elem_id="doc-collection-forms"):
             with gr.Row():
                 self.new_name = gr.Textbox(label="New collection name", placeholder="papers", elem_id="doc-new-name")
                 self.create = gr.Button("Create collection", variant="primary", elem_id="doc-create")
+            logins = self.studio.access.login_required
+            with gr.Row(visible=logins):
+                self.shared = gr.Checkbox(label="Shared with everyone who signs in (else private to you)",
+                                          value=False, elem_id="doc-shared")
+                self.apply_shared = gr.Button("Apply to the selected collection", elem_id="doc-apply-shared")
             with gr.Row():
                 self.rename_to = gr.Textbox(label="Rename the selected collection to", elem_id="doc-rename-to")
                 self.rename = gr.Button("Rename", elem_id="doc-rename")
@@ -229,21 +251,36 @@ class _Widgets:
     def _select(self, name: str | None) -> tuple:
         return (*self._view(name), *self._settings_values(name))
 
-    def _with_collections(self, selected: str | None) -> tuple:
-        names = _collection_names(self.studio)
+    def _on_select(self, request: gr.Request, name: str | None) -> tuple:
+        return self._select(self._seen(name, request))
+
+    def _seen(self, name: str | None, request: gr.Request | None) -> str | None:
+        """`name` when this person may see it, else None."""
+        if not name:
+            return None
+        return name if name in _collection_names(self.studio, viewer(self.studio, request)) else None
+
+    def _with_collections(self, selected: str | None, request: gr.Request | None) -> tuple:
+        who = viewer(self.studio, request)
+        choices = _collection_choices(self.studio, who)
+        names = [value for _, value in choices]
         selected = selected if selected in names else (names[0] if names else None)
-        return (gr.update(choices=names, value=selected), *self._select(selected))
+        shared = _rag(self.studio).collection(selected).shared if selected else False
+        return (gr.update(choices=choices, value=selected), *self._select(selected), shared)
 
     def _wire_refresh(self) -> None:
         settings_outputs = [self.model, self.strategy, self.chunk_size, self.chunk_overlap]
-        all_outputs = [self.collection, *self._view_outputs(), *settings_outputs]
-        self.collection.input(shows_errors(self._select), inputs=self.collection,
+        all_outputs = [self.collection, *self._view_outputs(), *settings_outputs, self.shared]
+        self.collection.input(shows_errors(self._on_select), inputs=self.collection,
                               outputs=[*self._view_outputs(), *settings_outputs])
         root = Context.root_block
         if root is not None:  # on every page load: fresh collections, and re-attach to running jobs
-            root.load(shows_errors(lambda: self._with_collections(None)), outputs=all_outputs)
+            root.load(shows_errors(self._on_load), outputs=all_outputs)
 
-        self.create.click(shows_errors(self._on_create), inputs=self.new_name, outputs=[*all_outputs, self.new_name])
+        self.create.click(shows_errors(self._on_create), inputs=[self.new_name, self.shared],
+                          outputs=[*all_outputs, self.new_name])
+        self.apply_shared.click(shows_errors(self._on_apply_shared), inputs=[self.collection, self.shared],
+                                outputs=all_outputs)
         self.rename.click(shows_errors(self._on_rename), inputs=[self.collection, self.rename_to],
                           outputs=[*all_outputs, self.rename_to])
         self.delete_collection.click(shows_errors(self._on_delete_collection),
@@ -268,66 +305,82 @@ class _Widgets:
                    show_progress="hidden")
 
     # --- handlers ----------------------------------------------------------------------------------------------
-    def _on_create(self, new_name: str) -> tuple:
-        created = _rag(self.studio).create_collection(new_name)
+    def _on_load(self, request: gr.Request) -> tuple:
+        return self._with_collections(None, request)
+
+    def _on_create(self, request: gr.Request, new_name: str, shared: bool) -> tuple:
+        logins = self.studio.access.login_required
+        created = _rag(self.studio).create_collection(new_name, owner=owner(self.studio, request),
+                                                      shared=bool(shared) if logins else True)
         gr.Info(f"Collection {created.name} created.")
-        return (*self._with_collections(created.name), "")
+        return (*self._with_collections(created.name, request), "")
 
-    def _on_rename(self, name: str | None, new_name: str) -> tuple:
-        renamed = _rag(self.studio).rename_collection(self._need(name), new_name)
-        return (*self._with_collections(renamed.name), "")
+    def _on_apply_shared(self, request: gr.Request, name: str | None, shared: bool) -> tuple:
+        updated = _rag(self.studio).set_shared(self._mine(name, request), bool(shared),
+                                               viewer=viewer(self.studio, request))
+        gr.Info(f"{updated.name} is now {'shared with everyone who signs in' if updated.shared else 'private'}.")
+        return self._with_collections(updated.name, request)
 
-    def _on_delete_collection(self, name: str | None, confirmed: bool) -> tuple:
+    def _on_rename(self, request: gr.Request, name: str | None, new_name: str) -> tuple:
+        renamed = _rag(self.studio).rename_collection(self._mine(name, request), new_name)
+        return (*self._with_collections(renamed.name, request), "")
+
+    def _on_delete_collection(self, request: gr.Request, name: str | None, confirmed: bool) -> tuple:
         if not confirmed:
             raise LoragError("Tick the box to confirm that the collection and its documents should be deleted.")
-        _rag(self.studio).delete_collection(self._need(name))
+        _rag(self.studio).delete_collection(self._mine(name, request))
         gr.Info(f"Collection {name} deleted.")
-        return (*self._with_collections(None), False)
+        return (*self._with_collections(None, request), False)
 
-    def _on_save_settings(self, name: str | None, model: str, strategy: str, size: float, overlap: float) -> tuple:
-        updated = _rag(self.studio).update_collection(self._need(name), embedding_model=model,
+    def _on_save_settings(self, request: gr.Request, name: str | None, model: str, strategy: str, size: float,
+                          overlap: float) -> tuple:
+        updated = _rag(self.studio).update_collection(self._mine(name, request), embedding_model=model,
                                                       parse_strategy=strategy, chunk_size=int(size or 0),
                                                       chunk_overlap=int(overlap or 0))
         gr.Info("Settings saved." + (" The collection needs a re-index." if updated.needs_reindex else ""))
         return self._view(name)
 
-    def _on_index(self, name: str | None, files: list[str] | None, password: str) -> tuple:
+    def _on_index(self, request: gr.Request, name: str | None, files: list[str] | None, password: str) -> tuple:
         if not files:
             raise LoragError("Choose one or more files first.")
-        job = _rag(self.studio).ingest(self._need(name), list(files), password=password or "")
+        job = _rag(self.studio).ingest(self._mine(name, request), list(files), password=password or "")
         gr.Info(f"Indexing {len(files)} file(s): progress below.")
         del job
         return (*self._view(name), None, "")
 
-    def _on_cancel(self, name: str | None) -> tuple:
-        active = _rag(self.studio).jobs_for(self._need(name), active_only=True)
+    def _on_cancel(self, request: gr.Request, name: str | None) -> tuple:
+        active = _rag(self.studio).jobs_for(self._mine(name, request), active_only=True)
         if not active:
             raise LoragError("Nothing is being indexed in this collection.")
         for job in active:
             _rag(self.studio).cancel(job.id)
         return self._view(name)
 
-    def _on_delete_docs(self, name: str | None, picked: list[str] | None) -> tuple:
+    def _on_delete_docs(self, request: gr.Request, name: str | None, picked: list[str] | None) -> tuple:
         if not picked:
             raise LoragError("Pick the documents to delete first.")
+        current = self._mine(name, request)
         for document_id in picked:
-            _rag(self.studio).delete_document(self._need(name), document_id)
+            _rag(self.studio).delete_document(current, document_id)
         gr.Info(f"Deleted {len(picked)} document(s).")
         return self._view(name)
 
-    def _on_reindex(self, name: str | None, picked: list[str] | None, password: str) -> tuple:
-        _rag(self.studio).reindex(self._need(name), picked or None, password=password or "")
+    def _on_reindex(self, request: gr.Request, name: str | None, picked: list[str] | None, password: str) -> tuple:
+        _rag(self.studio).reindex(self._mine(name, request), picked or None, password=password or "")
         return self._view(name)
 
-    def _on_search(self, name: str | None, query: str, k: float, alpha: float, only: list[str] | None) -> tuple:
-        hits = _rag(self.studio).search(self._need(name), query, k=int(k), alpha=float(alpha),
+    def _on_search(self, request: gr.Request, name: str | None, query: str, k: float, alpha: float,
+                   only: list[str] | None) -> tuple:
+        current = _rag(self.studio).collection(self._need(name), viewer=viewer(self.studio, request))
+        hits = _rag(self.studio).search(current, query, k=int(k), alpha=float(alpha),
                                         document_ids=only or None)
         note = (f"{len(hits)} chunk(s), best first (hybrid score; similarity is the cosine to the query)."
                 if hits else "Nothing found.")
         return (note, *self.sources.show(hits))
 
-    def _on_tick(self, name: str | None) -> tuple:
+    def _on_tick(self, request: gr.Request, name: str | None) -> tuple:
         unchanged = (gr.update(),) * 5
+        name = self._seen(name, request)
         if not name:
             return unchanged
         try:
@@ -345,6 +398,10 @@ class _Widgets:
         if not name:
             raise LoragError("Create or choose a collection first.")
         return name
+
+    def _mine(self, name: str | None, request: gr.Request | None) -> str:
+        """`name` when this person may change it (their own, or one made without logins), else a refusal."""
+        return _rag(self.studio).check_owner(self._need(name), viewer(self.studio, request)).name
 
 
 def _now() -> float:

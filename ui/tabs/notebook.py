@@ -12,8 +12,10 @@ import gradio as gr
 
 from engine.errors import LoragError
 from engine.models.generation import GenerationParams, generation_presets
+from engine.ratelimit import RateLimited
 from engine.studio import Studio
 from ui.errors import shows_errors
+from ui.people import GENERATION_QUEUE, count_generation, warn_limited
 from ui.tabs.chat import NONE_ADAPTER, adapter_choices
 
 TEXT_KEY = "notebook.text"
@@ -52,10 +54,15 @@ def create_notebook_tab(studio: Studio) -> None:
 
         preset.input(shows_errors(apply_preset), [preset], [temperature, top_p, top_k, penalty], queue=False)
 
-        def run(prompt: str, chosen: str, request_id: str, max_new: int, temp: float, p: float, k: int,
-                rep: float, seed_value: int):
+        def run(request: gr.Request, prompt: str, chosen: str, request_id: str, max_new: int, temp: float, p: float,
+                k: int, rep: float, seed_value: int):
             if not prompt:
                 raise LoragError("Write the beginning of a text first.")
+            try:
+                count_generation(studio, request)
+            except RateLimited as exc:
+                yield gr.skip(), warn_limited(exc)
+                return
             params = GenerationParams(temperature=temp, top_p=p, top_k=int(k), repetition_penalty=rep,
                                       max_new_tokens=int(max_new), seed=int(seed_value))
             prompt_tokens = studio.models.count_tokens(prompt)
@@ -76,7 +83,7 @@ def create_notebook_tab(studio: Studio) -> None:
                 studio.store.set_setting(TEXT_KEY, prompt + produced)
 
         generate.click(shows_errors(run), [text, adapter, session, max_tokens, temperature, top_p, top_k, penalty,
-                                           seed], [text, counts])
+                                           seed], [text, counts], **GENERATION_QUEUE)
         stop.click(lambda request_id: studio.models.stop(request_id) and None, [session], None, queue=False)
         text.blur(lambda value: studio.store.set_setting(TEXT_KEY, value or ""), [text], None, queue=False)
 

@@ -1,0 +1,57 @@
+"""Who is on this page: the signed-in user (gr.Request.username) as owner of chats and collections, and the key
+their generation requests count against (engine.ratelimit).
+
+With logins on (--auth, --auth-file, the generated --share login) each person sees only their own chats and
+collections (plus shared collections). Without logins the studio has one person: they see everything and
+what they create belongs to ''.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from engine.ratelimit import RateLimited, person_key
+from engine.studio import Studio
+
+
+def username(request: gr.Request | None) -> str:
+    return (getattr(request, "username", None) or "") if request is not None else ""
+
+
+def viewer(studio: Studio, request: gr.Request | None) -> str | None:
+    """The owner filter for what this page may see: the signed-in user with logins on, else None (everything)."""
+    if not studio.access.login_required:
+        return None
+    return username(request)
+
+
+def owner(studio: Studio, request: gr.Request | None) -> str:
+    """Who owns what this page creates ('' without logins)."""
+    return viewer(studio, request) or ""
+
+
+def rate_key(request: gr.Request | None) -> str:
+    client = getattr(request, "client", None) if request is not None else None
+    return person_key(username(request), getattr(client, "host", None))
+
+
+def count_generation(studio: Studio, request: gr.Request | None) -> None:
+    """Count one generation against this person's rate limit (raises RateLimited, a LoragError, when over)."""
+    studio.limiter.check(rate_key(request))
+
+
+def over_limit(studio: Studio, request: gr.Request | None) -> RateLimited | None:
+    """The refusal the next generation would get, without counting one."""
+    return studio.limiter.refusal(rate_key(request))
+
+
+def warn_limited(exc: RateLimited) -> str:
+    """Say it in a toast and return the line for the page: the person's text and chat stay as they are
+    (an error would cover the chat with Gradio's error state)."""
+    gr.Warning(str(exc))
+    return f"⚠️ {exc}"
+
+
+# One model serves everybody: generation events share this concurrency group, so Gradio's queue runs one at a
+# time and shows the others their place in the queue.
+GENERATION_QUEUE = dict(concurrency_limit=1, concurrency_id="generation")
