@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from engine.errors import LoragError
+from engine.imports import import_heavy
 from engine.models.presets import ModelPreset, model_preset, preset_for_hub_id
 
 log = logging.getLogger(__name__)
@@ -28,15 +28,9 @@ QUANTIZATIONS = ("none", "8bit", "4bit")
 ATTENTIONS = ("auto", "sdpa", "eager", "flash_attention_2")
 HUB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.jinja", "*.model", "*.tiktoken", "tokenizer*"]
-_IMPORT_LOCK = threading.Lock()
-
-
 def import_stack() -> None:
-    """Import torch and transformers' auto classes once, under a lock: transformers' lazy module is not
-    thread-safe on first import (two page events at once got "cannot import name AutoModelForCausalLM")."""
-    with _IMPORT_LOCK:
-        import torch  # noqa: F401
-        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer  # noqa: F401
+    """torch and transformers' auto classes, imported once under engine.imports' lock."""
+    import_heavy()
 
 
 def _opt(default: Any, help: str) -> Any:

@@ -64,12 +64,13 @@ class IncrementalDecoder:
         return ""
 
     def flush(self) -> str:
-        """Whatever is still held back at the end (a dangling partial character shows as-is)."""
+        """Whatever is still held back at the end, without a character cut in half by max tokens (its bytes
+        alone decode to U+FFFD, which only looks like a broken file to a person)."""
         decode = self.tokenizer.decode
         before = decode(self.ids[self._prefix:self._read], skip_special_tokens=self.skip_special_tokens)
         after = decode(self.ids[self._prefix:], skip_special_tokens=self.skip_special_tokens)
         self._prefix = self._read = len(self.ids)
-        return after[len(before):]
+        return after[len(before):].rstrip("\ufffd")
 
 
 class StopOnEvent(StoppingCriteria):

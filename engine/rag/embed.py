@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engine.errors import LoragError
+from engine.imports import import_heavy
 from engine.rag.config import EmbeddingPreset, embedding_presets
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class Embedder:
     """One loaded sentence-transformers model; `encode` is serialised (one model, many job threads)."""
 
     def __init__(self, spec: EmbeddingSpec, device: str = "cpu") -> None:
+        import_heavy("sentence_transformers")
         from sentence_transformers import SentenceTransformer
 
         self.spec = spec
