@@ -123,9 +123,9 @@ def test_relisting_never_writes_back_an_unchanged_choice(studio):
     from ui.tabs.chat_documents import ChatDocuments
 
     docs = ChatDocuments(studio)
-    collections, documents = docs.relist("", [])
+    collections, documents = docs.relist(None, "", [])
     assert collections["choices"] == [("none", "")] and "value" not in collections and "value" not in documents
-    collections, documents = docs.relist("deleted-one", ["d1"])
+    collections, documents = docs.relist(None, "deleted-one", ["d1"])
     assert collections["value"] == "" and documents["visible"] is False and documents["value"] == []
     chat = studio.chats.create()
     assert docs.save(chat.id, "deleted-one", ["d1"]) == {"collection": "deleted-one", "documents": ["d1"]}
