@@ -10,17 +10,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from engine.errors import LoragError
+from engine.fields import option
 
 ENV_PREFIX = "LORAG_"
 
 
 def _opt(default: Any, help: str, *, flag: str | None = None, group: str = "studio") -> Any:
-    return field(default=default, metadata={"help": help, "flag": flag, "group": group})
+    return option(default, help, flag=flag, group=group)
 
 
 @dataclass

@@ -11,34 +11,29 @@ A stream (ModelService.stream_chat / stream_completion) yields `StreamEvent`s: a
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from engine.errors import LoragError
+from engine.fields import option
 from engine.presets import load_preset, preset_names
 
 PRESET_KIND = "generation"
 DEFAULT_PRESET = "default"
 
 
-def _f(default: Any, help: str) -> Any:
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"help": help})
-    return field(default=default, metadata={"help": help})
-
-
 @dataclass
 class GenerationParams:
     """Sampling settings for one reply. temperature 0 means greedy decoding (deterministic)."""
 
-    temperature: float = _f(0.7, "Randomness of sampling; 0 picks the most likely token every time (greedy).")
-    top_p: float = _f(0.8, "Nucleus sampling: keep the smallest set of tokens whose probabilities sum to this.")
-    top_k: int = _f(20, "Keep only the k most likely tokens (0: no limit).")
-    min_p: float = _f(0.0, "Drop tokens less likely than this fraction of the most likely one (0: off).")
-    repetition_penalty: float = _f(1.0, "Above 1 discourages repeating tokens already in the text (1: off).")
-    max_new_tokens: int = _f(512, "Most tokens to generate for one reply.")
-    seed: int = _f(-1, "Random seed for sampling; -1 picks a new one each time.")
-    stop: list[str] = _f([], "Extra strings that end the reply (the model's own end token always does).")
+    temperature: float = option(0.7, "Randomness of sampling; 0 picks the most likely token every time (greedy).")
+    top_p: float = option(0.8, "Nucleus sampling: keep the smallest set of tokens whose probabilities sum to this.")
+    top_k: int = option(20, "Keep only the k most likely tokens (0: no limit).")
+    min_p: float = option(0.0, "Drop tokens less likely than this fraction of the most likely one (0: off).")
+    repetition_penalty: float = option(1.0, "Above 1 discourages repeating tokens already in the text (1: off).")
+    max_new_tokens: int = option(512, "Most tokens to generate for one reply.")
+    seed: int = option(-1, "Random seed for sampling; -1 picks a new one each time.")
+    stop: list[str] = option([], "Extra strings that end the reply (the model's own end token always does).")
 
     def __post_init__(self) -> None:
         self.validate()

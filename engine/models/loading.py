@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from engine.errors import LoragError
+from engine.fields import option
 from engine.imports import import_heavy
 from engine.models.presets import ModelPreset, model_preset, preset_for_hub_id
 
@@ -33,20 +34,16 @@ def import_stack() -> None:
     import_heavy()
 
 
-def _opt(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
-
-
 @dataclass
 class LoadOptions:
     """How to load a model. Every field has a safe default."""
 
-    source: str = _opt("", "Preset name, hub id (owner/name), local model folder or .gguf file.")
-    device: str = _opt("auto", "auto (GPU when there is one), cuda or cpu.")
-    dtype: str = _opt("auto", "auto (bf16 on a GPU that supports it, else fp16; fp32 on CPU), bf16, fp16, fp32.")
-    quantization: str = _opt("none", "none, 8bit or 4bit (NF4 with double quantization) via bitsandbytes.")
-    attention: str = _opt("auto", "Attention implementation: auto, sdpa, eager or flash_attention_2.")
-    token: str = _opt("", "Hugging Face token for gated repositories (used for the download, never stored).")
+    source: str = option("", "Preset name, hub id (owner/name), local model folder or .gguf file.")
+    device: str = option("auto", "auto (GPU when there is one), cuda or cpu.")
+    dtype: str = option("auto", "auto (bf16 on a GPU that supports it, else fp16; fp32 on CPU), bf16, fp16, fp32.")
+    quantization: str = option("none", "none, 8bit or 4bit (NF4 with double quantization) via bitsandbytes.")
+    attention: str = option("auto", "Attention implementation: auto, sdpa, eager or flash_attention_2.")
+    token: str = option("", "Hugging Face token for gated repositories (used for the download, never stored).")
 
     def validate(self) -> "LoadOptions":
         for name, allowed in (("device", DEVICES), ("dtype", DTYPES), ("quantization", QUANTIZATIONS),

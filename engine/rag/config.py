@@ -3,45 +3,41 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from engine.errors import LoragError
+from engine.fields import option
 from engine.presets import load_presets
 
 PARSE_STRATEGIES = ("fast", "hi_res", "auto")
 
 
-def _help(default: Any, text: str) -> Any:
-    return field(default=default, metadata={"help": text})
-
-
 @dataclass
 class EmbeddingPreset:
-    name: str = _help("", "Preset file name (without .yaml).")
-    label: str = _help("", "What the UI shows.")
-    dimensions: int = _help(384, "Length of the vectors the model makes.")
-    package: str = _help("", "A Python package shipping the model (its get_model_path() is the folder).")
-    hub_id: str = _help("", "Hugging Face hub id, used when the model is in the local cache (offline: a download "
+    name: str = option("", "Preset file name (without .yaml).")
+    label: str = option("", "What the UI shows.")
+    dimensions: int = option(384, "Length of the vectors the model makes.")
+    package: str = option("", "A Python package shipping the model (its get_model_path() is the folder).")
+    hub_id: str = option("", "Hugging Face hub id, used when the model is in the local cache (offline: a download "
                             "is needed first).")
-    needs_download: bool = _help(False, "True when the model is not shipped with Lorag.")
-    query_prefix: str = _help("", "Text put before a query (E5 models were trained with 'query: ').")
-    passage_prefix: str = _help("", "Text put before a chunk (E5: 'passage: ').")
-    min_similarity: float = _help(0.2, "Cosine similarity below which a chunk does not count as relevant.")
-    languages: list[str] = _help(None, "Languages the model was trained for.")
-    default: bool = _help(False, "The model new collections get.")
+    needs_download: bool = option(False, "True when the model is not shipped with Lorag.")
+    query_prefix: str = option("", "Text put before a query (E5 models were trained with 'query: ').")
+    passage_prefix: str = option("", "Text put before a chunk (E5: 'passage: ').")
+    min_similarity: float = option(0.2, "Cosine similarity below which a chunk does not count as relevant.")
+    languages: list[str] = option(None, "Languages the model was trained for.")
+    default: bool = option(False, "The model new collections get.")
 
 
 @dataclass
 class RetrievalDefaults:
-    alpha: float = _help(0.5, "Hybrid search weight: 0 keyword (BM25) only, 1 vector only.")
-    top_k: int = _help(5, "Chunks a search returns.")
-    chunk_size: int = _help(1000, "Default chunk size in characters.")
-    chunk_overlap: int = _help(150, "Default overlap in characters.")
-    parse_strategy: str = _help("fast", "Default parse strategy.")
-    embed_batch_size: int = _help(32, "Chunks embedded per batch.")
-    store_batch_size: int = _help(128, "Objects per Weaviate batch.")
-    parse_pages_per_step: int = _help(8, "PDF pages parsed per step (progress and cancel granularity).")
+    alpha: float = option(0.5, "Hybrid search weight: 0 keyword (BM25) only, 1 vector only.")
+    top_k: int = option(5, "Chunks a search returns.")
+    chunk_size: int = option(1000, "Default chunk size in characters.")
+    chunk_overlap: int = option(150, "Default overlap in characters.")
+    parse_strategy: str = option("fast", "Default parse strategy.")
+    embed_batch_size: int = option(32, "Chunks embedded per batch.")
+    store_batch_size: int = option(128, "Objects per Weaviate batch.")
+    parse_pages_per_step: int = option(8, "PDF pages parsed per step (progress and cancel granularity).")
 
 
 def embedding_presets() -> dict[str, EmbeddingPreset]:

@@ -6,25 +6,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.fields import option
+
 # Document statuses, in the order a file goes through them.
 IN_PROGRESS = ("queued", "parsing", "embedding", "storing")
 DONE = "indexed"
 FAILED = "failed"
 
 
-def _help(default: Any, text: str) -> Any:
-    return field(default=default, metadata={"help": text})
-
-
 @dataclass
 class CollectionSettings:
     """What a person sets per collection (stored as JSON in collections.settings)."""
 
-    embedding_model: str = _help("all-minilm-l6-v2", "Embedding model: a preset name from presets/rag "
+    embedding_model: str = option("all-minilm-l6-v2", "Embedding model: a preset name from presets/rag "
                                                      "(kind: embedding) or a local sentence-transformers folder.")
-    chunk_size: int = _help(1000, "Hard limit of a chunk in characters (unstructured's chunk_by_title).")
-    chunk_overlap: int = _help(150, "Characters carried from the end of a split chunk into the next one.")
-    parse_strategy: str = _help("fast", "fast: the PDF's text layer; hi_res: layout model (only when present on "
+    chunk_size: int = option(1000, "Hard limit of a chunk in characters (unstructured's chunk_by_title).")
+    chunk_overlap: int = option(150, "Characters carried from the end of a split chunk into the next one.")
+    parse_strategy: str = option("fast", "fast: the PDF's text layer; hi_res: layout model (only when present on "
                                         "disk); auto: hi_res when present, else fast.")
 
     @classmethod

@@ -7,62 +7,57 @@ the ones people save) hold the hyper-parameter fields only.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import yaml
 
 from engine.errors import LoragError
+from engine.fields import option
 
 QUANTIZATIONS = ("none", "8bit", "4bit")
 DEVICES = ("auto", "cuda", "cpu")
-
-
-def _f(default: Any, help: str, recipe: bool = True) -> Any:
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata={"help": help, "recipe": recipe})
-    return field(default=default, metadata={"help": help, "recipe": recipe})
 
 
 @dataclass
 class TrainingConfig:
     """Everything a training job runs with."""
 
-    base_model: str = _f("", "Base model: a folder under data/models, a local path, or a Hugging Face hub id.",
+    base_model: str = option("", "Base model: a folder under data/models, a local path, or a Hugging Face hub id.",
                          recipe=False)
-    adapter_name: str = _f("", "Name of the adapter folder written to data/adapters/<name>.", recipe=False)
-    dataset: str = _f("", "sha256 of the uploaded dataset in data/datasets.", recipe=False)
-    drop_bad_rows: bool = _f(True, "Skip rows with problems (listed by line) instead of refusing to start.",
+    adapter_name: str = option("", "Name of the adapter folder written to data/adapters/<name>.", recipe=False)
+    dataset: str = option("", "sha256 of the uploaded dataset in data/datasets.", recipe=False)
+    drop_bad_rows: bool = option(True, "Skip rows with problems (listed by line) instead of refusing to start.",
                              recipe=False)
-    placeholders: dict = _f({}, "Values for {{name}}-style placeholders in the rows (e.g. name: Lorag).",
+    placeholders: dict = option({}, "Values for {{name}}-style placeholders in the rows (e.g. name: Lorag).",
                             recipe=False)
-    recipe: str = _f("", "The recipe these settings came from (informative).")
-    lora_rank: int = _f(16, "LoRA rank r: size of the low-rank update. Higher learns more, costs more.")
-    lora_alpha: float = _f(32.0, "LoRA alpha: scale of the update (often 2 x rank).")
-    lora_dropout: float = _f(0.05, "Dropout on the LoRA input, 0-0.5.")
-    target_modules: str = _f("all-linear", "Layers that get LoRA: 'all-linear' or names separated by commas "
+    recipe: str = option("", "The recipe these settings came from (informative).")
+    lora_rank: int = option(16, "LoRA rank r: size of the low-rank update. Higher learns more, costs more.")
+    lora_alpha: float = option(32.0, "LoRA alpha: scale of the update (often 2 x rank).")
+    lora_dropout: float = option(0.05, "Dropout on the LoRA input, 0-0.5.")
+    target_modules: str = option("all-linear", "Layers that get LoRA: 'all-linear' or names separated by commas "
                                            "(q_proj,k_proj,v_proj,o_proj).")
-    learning_rate: float = _f(2e-4, "Peak learning rate (AdamW).")
-    epochs: float = _f(3.0, "Passes over the data (used when max_steps is 0).")
-    max_steps: int = _f(0, "Stop after this many optimizer steps (0: use epochs).")
-    batch_size: int = _f(4, "Rows per device per step.")
-    grad_accum: int = _f(1, "Gradient accumulation: steps of batch_size rows per optimizer step.")
-    max_length: int = _f(1024, "Longest sequence in tokens; longer rows are cut (packing: the packed length).")
-    packing: bool = _f(False, "Pack several short rows into one sequence of max_length (no padding).")
-    assistant_only: bool = _f(True, "Train only on the assistant turns (chat) or the completion; untick to train "
+    learning_rate: float = option(2e-4, "Peak learning rate (AdamW).")
+    epochs: float = option(3.0, "Passes over the data (used when max_steps is 0).")
+    max_steps: int = option(0, "Stop after this many optimizer steps (0: use epochs).")
+    batch_size: int = option(4, "Rows per device per step.")
+    grad_accum: int = option(1, "Gradient accumulation: steps of batch_size rows per optimizer step.")
+    max_length: int = option(1024, "Longest sequence in tokens; longer rows are cut (packing: the packed length).")
+    packing: bool = option(False, "Pack several short rows into one sequence of max_length (no padding).")
+    assistant_only: bool = option(True, "Train only on the assistant turns (chat) or the completion; untick to train "
                                     "on every token.")
-    validation_split: float = _f(0.0, "Fraction of rows held out to compute an eval loss (0-0.5).")
-    seed: int = _f(42, "Random seed (shuffling, the validation split, LoRA init).")
-    quantization: str = _f("none", "Load the base as: none, 8bit, or 4bit (QLoRA, nf4).")
-    save_steps: int = _f(50, "Save a checkpoint every N steps (a cancel always saves one).")
-    warmup_ratio: float = _f(0.03, "Fraction of steps with a rising learning rate.")
-    lr_scheduler: str = _f("cosine", "Learning-rate schedule: cosine, linear or constant.")
-    weight_decay: float = _f(0.0, "AdamW weight decay.")
-    logging_steps: int = _f(0, "Log loss every N steps (0: about 100 points over the run).")
-    eval_steps: int = _f(0, "Compute the eval loss every N steps (0: about 10 times over the run).")
-    device: str = _f("auto", "Where to train: auto (the GPU when there is one), cuda or cpu.", recipe=False)
-    cpu_threads: int = _f(0, "CPU threads for training on the CPU (0: all cores; 1 for tiny models).")
-    gradient_checkpointing: str = _f("auto", "Recompute activations to save memory: auto (on for GPU), on, off.")
+    validation_split: float = option(0.0, "Fraction of rows held out to compute an eval loss (0-0.5).")
+    seed: int = option(42, "Random seed (shuffling, the validation split, LoRA init).")
+    quantization: str = option("none", "Load the base as: none, 8bit, or 4bit (QLoRA, nf4).")
+    save_steps: int = option(50, "Save a checkpoint every N steps (a cancel always saves one).")
+    warmup_ratio: float = option(0.03, "Fraction of steps with a rising learning rate.")
+    lr_scheduler: str = option("cosine", "Learning-rate schedule: cosine, linear or constant.")
+    weight_decay: float = option(0.0, "AdamW weight decay.")
+    logging_steps: int = option(0, "Log loss every N steps (0: about 100 points over the run).")
+    eval_steps: int = option(0, "Compute the eval loss every N steps (0: about 10 times over the run).")
+    device: str = option("auto", "Where to train: auto (the GPU when there is one), cuda or cpu.", recipe=False)
+    cpu_threads: int = option(0, "CPU threads for training on the CPU (0: all cores; 1 for tiny models).")
+    gradient_checkpointing: str = option("auto", "Recompute activations to save memory: auto (on for GPU), on, off.")
 
     # --- conversion -----------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -72,7 +67,8 @@ class TrainingConfig:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 
     def recipe_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["recipe"] and f.name != "recipe"}
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.metadata.get("recipe", True) and f.name != "recipe"}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "the config") -> "TrainingConfig":
