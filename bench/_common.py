@@ -11,8 +11,12 @@ from pathlib import Path
 from typing import Any
 
 for _key, _value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
-                     "TOKENIZERS_PARALLELISM": "false"}.items():
+                     "TOKENIZERS_PARALLELISM": "false", "DO_NOT_TRACK": "1", "SCARF_NO_ANALYTICS": "true",
+                     "UNSTRUCTURED_DISABLE_NOTICE": "1"}.items():
     os.environ.setdefault(_key, _value)
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("LORAG_SHARED_DIR", ROOT.parent / "shared"))
 
 
 def say(message: str) -> None:

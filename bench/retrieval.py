@@ -28,13 +28,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-for _key, _value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DO_NOT_TRACK": "1",
-                     "SCARF_NO_ANALYTICS": "true", "UNSTRUCTURED_DISABLE_NOTICE": "1",
-                     "TOKENIZERS_PARALLELISM": "false"}.items():
-    os.environ.setdefault(_key, _value)
+from bench._common import ROOT, SHARED  # noqa: E402,F401  (sets the quiet offline environment)
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("LORAG_SHARED_DIR", ROOT.parent / "shared"))
 SKIP = {"libreoffice-writer-password.pdf", "imagemagick-images.pdf"}  # no text without a password / OCR
 QUESTIONS = ["How many tokens was Qwen3 pre-trained on?", "What is the thinking budget?",
              "Which benchmarks measure coding ability?", "Wie wird die Topologie definiert?",
