@@ -234,13 +234,23 @@ class _Widgets:
 
     # --- events ------------------------------------------------------------------------------------------------
     def _view_outputs(self) -> list:
-        return [self.summary, self.docs, self.doc_pick, self.search_docs, self.progress]
+        return [self.summary, self.docs, self.doc_pick, self.search_docs, self.progress, self.timer]
 
     def _view(self, name: str | None) -> tuple:
         choices = _doc_choices(self.studio, name)
         return (_collection_summary(self.studio, name), _doc_rows(self.studio, name),
                 gr.update(choices=choices, value=[]), gr.update(choices=choices, value=[]),
-                _progress_html(self.studio, name))
+                _progress_html(self.studio, name), gr.Timer(active=self._moving(name)))
+
+    def _moving(self, name: str | None) -> bool:
+        """Poll only while a job of this collection runs or has just ended (an idle page sends nothing)."""
+        if not name:
+            return False
+        try:
+            jobs = _rag(self.studio).jobs_for(name)
+        except LoragError:
+            return False
+        return any(j.active or (j.finished_at and j.finished_at > _now() - 3 * POLL_SECONDS) for j in jobs)
 
     def _settings_values(self, name: str | None) -> tuple:
         if not name:
@@ -269,6 +279,7 @@ class _Widgets:
         return (gr.update(choices=choices, value=selected), *self._select(selected), shared)
 
     def _wire_refresh(self) -> None:
+        self.timer = gr.Timer(POLL_SECONDS, active=False)
         settings_outputs = [self.model, self.strategy, self.chunk_size, self.chunk_overlap]
         all_outputs = [self.collection, *self._view_outputs(), *settings_outputs, self.shared]
         self.collection.input(shows_errors(self._on_select), inputs=self.collection,
@@ -299,10 +310,9 @@ class _Widgets:
         for trigger in (self.search.click, self.query.submit):
             trigger(shows_errors(self._on_search), inputs=search_inputs,
                     outputs=[self.results_note, *self.sources.outputs])
-        timer = gr.Timer(POLL_SECONDS)
-        timer.tick(self._on_tick, inputs=self.collection,
-                   outputs=[self.progress, self.summary, self.docs, self.doc_pick, self.search_docs],
-                   show_progress="hidden")
+        self.timer.tick(self._on_tick, inputs=self.collection,
+                        outputs=[self.progress, self.summary, self.docs, self.doc_pick, self.search_docs,
+                                 self.timer], show_progress="hidden")
 
     # --- handlers ----------------------------------------------------------------------------------------------
     def _on_load(self, request: gr.Request) -> tuple:
@@ -379,19 +389,13 @@ class _Widgets:
         return (note, *self.sources.show(hits))
 
     def _on_tick(self, request: gr.Request, name: str | None) -> tuple:
-        unchanged = (gr.update(),) * 5
         name = self._seen(name, request)
-        if not name:
-            return unchanged
-        try:
-            jobs = _rag(self.studio).jobs_for(name)
-        except LoragError:
-            return unchanged
-        if not any(j.active or (j.finished_at and j.finished_at > _now() - 3 * POLL_SECONDS) for j in jobs):
-            return unchanged  # nothing moving: leave the page alone
+        if not self._moving(name):
+            return (*(gr.update(),) * 5, gr.Timer(active=False))  # nothing moving: stop polling
         choices = _doc_choices(self.studio, name)
         return (_progress_html(self.studio, name), _collection_summary(self.studio, name),
-                _doc_rows(self.studio, name), gr.update(choices=choices), gr.update(choices=choices))
+                _doc_rows(self.studio, name), gr.update(choices=choices), gr.update(choices=choices),
+                gr.Timer(active=True))
 
     @staticmethod
     def _need(name: str | None) -> str:

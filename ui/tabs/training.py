@@ -15,6 +15,7 @@ from ui.errors import shows_errors
 from ui.tabs.training_view import JOB_HEADERS, job_rows, loss_curve_svg, preview_html, progress_html
 
 POLL_S = 2.0
+IDLE_POLL_S = 15.0
 LOG_LINES = 14
 RECIPE_FIELDS = ["lora_rank", "lora_alpha", "lora_dropout", "target_modules", "learning_rate", "epochs", "max_steps",
                  "batch_size", "grad_accum", "max_length", "packing", "assistant_only", "validation_split", "seed",
@@ -163,7 +164,7 @@ class _TrainingTab:
         curve = gr.HTML(elem_id="training-curve-box")
         log_tail = gr.Textbox(label="Log (last lines)", lines=LOG_LINES, max_lines=LOG_LINES + 2, interactive=False,
                               elem_id="training-log")
-        timer = gr.Timer(POLL_S)
+        timer = gr.Timer(IDLE_POLL_S)
 
         # --- wiring --------------------------------------------------------------------------------------------
         form = [self.f[name] for name in FORM_FIELDS]
@@ -172,7 +173,7 @@ class _TrainingTab:
                            self.f["placeholders"]]
         analysis_outputs = [report, stats, preview]
         recipe_outputs = [self.f[name] for name in RECIPE_FIELDS] + [recipe_info]
-        panel = [jobs_table, job_pick, job_status, curve, log_tail]
+        panel = [jobs_table, job_pick, job_status, curve, log_tail, timer]
 
         upload.upload(self.on_upload, [upload, self.f["adapter_name"]],
                       [self.f["dataset"], report, self.f["adapter_name"]]).then(
@@ -319,12 +320,15 @@ class _TrainingTab:
             active = [v.job.id for v in views if v.job.active]
             job_id = active[0] if active else (ids[0] if ids else None)
         table = job_rows(views)
+        # Poll fast while a job runs, slowly otherwise (a job started elsewhere still shows up).
+        timer = gr.Timer(POLL_S if any(v.job.active for v in views) else IDLE_POLL_S)
         if job_id is None:
-            return table, gr.update(choices=choices, value=None), progress_html(None), loss_curve_svg([], []), ""
+            return (table, gr.update(choices=choices, value=None), progress_html(None), loss_curve_svg([], []), "",
+                    timer)
         view = self.service.view(job_id, log_lines=LOG_LINES)
         train, evals = view.loss_points()
         return (table, gr.update(choices=choices, value=job_id), progress_html(view), loss_curve_svg(train, evals),
-                view.log_tail)
+                view.log_tail, timer)
 
     # --- API for scripts (gradio_client) -------------------------------------------------------------------------
     def api_start(self, config_yaml: str, on_busy: str = "ask") -> str:
