@@ -51,33 +51,18 @@ def _announce(studio, access) -> None:
         print(f"* Login (generated for this run): user {user!r}, password {password!r}", flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    from engine.errors import LoragError
-    from engine.settings import load_settings
-
-    try:
-        settings = load_settings(argv)
-    except LoragError as exc:
-        print(f"lorag: {exc}", file=sys.stderr)
-        return 2
-    for key, value in QUIET_ENV.items():
-        os.environ.setdefault(key, value)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
+def _open_studio(settings):
+    """The Studio with its login plan, Weaviate started and --model loaded (a failure of either is logged and the
+    studio serves anyway: chat works without documents, and a model can be loaded from the page)."""
     from engine.access import ShareState, plan_access
+    from engine.errors import LoragError
     from engine.studio import Studio
 
-    try:
-        access = plan_access(settings)
-        studio = Studio(settings)
-    except LoragError as exc:
-        print(f"lorag: {exc}", file=sys.stderr)
-        return 2
+    access = plan_access(settings)
+    studio = Studio(settings)
     studio.access = access
     studio.share = ShareState(requested=settings.share)
     atexit.register(studio.close)
-    # SIGTERM (systemd, `kill`, test harnesses) must stop the Weaviate child too, not just this process.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         studio.start()
     except LoragError as exc:
@@ -89,10 +74,15 @@ def main(argv: list[str] | None = None) -> int:
             studio.models.load(settings.model)
         except LoragError as exc:
             log.error("Could not load --model %s: %s", settings.model, exc)
+    return studio
 
+
+def _serve(studio) -> None:
+    """Launch the page (and the API) and block until SIGTERM / Ctrl-C."""
     from engine.api.mount import api_app_kwargs
     from ui.app import build_app, launch_options
 
+    settings, access = studio.settings, studio.access
     app = build_app(studio)
     try:
         app.queue(default_concurrency_limit=4).launch(
@@ -112,12 +102,33 @@ def main(argv: list[str] | None = None) -> int:
         if settings.share and not app.share_url:
             studio.share.error = _share_failure_reason()
         _announce(studio, access)
-        while True:  # serve until SIGTERM / Ctrl-C
+        while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:
         app.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    from engine.errors import LoragError
+    from engine.settings import load_settings
+
+    try:
+        settings = load_settings(argv)
+        for key, value in QUIET_ENV.items():
+            os.environ.setdefault(key, value)
+        logging.basicConfig(level=settings.log_level.upper(),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # SIGTERM (systemd, `kill`, test harnesses) must stop the Weaviate child too, not just this process.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        studio = _open_studio(settings)
+    except LoragError as exc:
+        print(f"lorag: {exc}", file=sys.stderr)
+        return 2
+    try:
+        _serve(studio)
+    finally:
         studio.close()
     return 0
 
