@@ -179,7 +179,7 @@ class ChatDocuments:
 
     def on_select(self, chat_id: str | None, data: gr.SelectData) -> tuple:
         """A click on a message in the chat shows the sources of that answer."""
-        from ui.tabs.chat import chat_display
+        from ui.tabs.chat_view import chat_display
 
         if not self.studio.chats.exists(chat_id):
             return self.show([], "")

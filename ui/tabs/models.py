@@ -1,13 +1,12 @@
 """Models tab: load a model (Qwen preset, hub id, local folder, GGUF file, or the offline demo) with device,
 precision, quantization and attention; see the memory it needs first; unload; manage LoRA adapters (import,
-load into memory, delete, merge and export)."""
+load into memory, delete, merge and export: ui.tabs.models_adapters)."""
 
 from __future__ import annotations
 
 import html
 import time
-from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 
 import gradio as gr
 
@@ -16,11 +15,10 @@ from engine.models.loading import ATTENTIONS, DEVICES, DTYPES, QUANTIZATIONS, Lo
 from engine.models.presets import model_presets
 from engine.studio import Studio
 from ui.errors import shows_errors
+from ui.tabs.models_adapters import AdaptersSection, adapter_names, adapter_rows
 
 KINDS = ("Preset", "Hub id", "Local folder", "GGUF file")
 DEMO_PRESET = "smollm2-135m-demo"
-ADAPTER_COLUMNS = ["Name", "Made for", "Rank", "Alpha", "Targets", "Source", "Created", "Fits loaded model",
-                   "In memory", "MB"]
 
 
 def loaded_status(studio: Studio) -> str:
@@ -56,121 +54,132 @@ def preset_notes(name: str) -> str:
             f"{thinking} · sampling preset: {preset.generation_preset()}")
 
 
-def adapter_rows(studio: Studio) -> list[list[Any]]:
-    rows = []
-    for info in studio.adapters.list():
-        meta = info.meta
-        if info.error:
-            fits = f"✗ {info.error}"
-        elif info.compatible is None:
-            fits = "— (no model loaded)"
-        else:
-            fits = "✓" if info.compatible else f"✗ {info.reason}"
-        created = datetime.fromtimestamp(meta.created_at).strftime("%Y-%m-%d %H:%M") if meta.created_at else ""
-        rows.append([info.name, meta.base.model or meta.base.architecture or "?", meta.rank, meta.alpha,
-                     ", ".join(meta.target_modules), meta.source, created, fits, "yes" if info.resident else "",
-                     round(info.size_bytes / 1e6, 1)])
-    return rows
-
-
-def adapter_names(studio: Studio, value: str | None = None) -> dict[str, Any]:
-    names = [info.name for info in studio.adapters.list()]
-    return gr.update(choices=names, value=value if value in names else (names[0] if names else None))
-
-
 def create_models_tab(studio: Studio) -> None:
-    presets = model_presets()
-    with gr.Tab("Models", id="models", elem_id="tab-models") as tab:
-        gr.Markdown("### Models")
-        status = gr.Markdown(lambda: loaded_status(studio), elem_id="models-status")
-        with gr.Row():
-            with gr.Column(scale=3):
-                kind = gr.Radio(list(KINDS), value="Preset", label="Load from", elem_id="model-kind")
-                preset = gr.Dropdown(choices=[(p.label, n) for n, p in presets.items()], value=DEMO_PRESET,
-                                     label="Model preset", elem_id="model-preset")
-                notes = gr.Markdown(preset_notes(DEMO_PRESET), elem_id="model-preset-notes")
-                hub = gr.Textbox(label="Hub id", placeholder="Qwen/Qwen3-0.6B", visible=False, elem_id="model-hub")
-                token = gr.Textbox(label="Hugging Face token (only for gated repositories; never stored)",
-                                   type="password", visible=False)
-                folder = gr.Textbox(label="Model folder (with config.json and .safetensors)", visible=False,
-                                    elem_id="model-folder")
-                gguf = gr.Textbox(label="GGUF file (converted once into data/models)", visible=False,
-                                  elem_id="model-gguf")
-            with gr.Column(scale=2):
-                device = gr.Radio(list(DEVICES), value=studio.settings.device if studio.settings.device in DEVICES
-                                  else "auto", label="Device")
-                dtype = gr.Radio(list(DTYPES), value="auto", label="Precision")
-                quant = gr.Radio(list(QUANTIZATIONS), value="none", label="Quantization (bitsandbytes: 8-bit, "
-                                 "4-bit NF4 with double quantization)")
-                attention = gr.Dropdown(list(ATTENTIONS), value="auto", label="Attention implementation")
-        estimate = gr.Markdown(elem_id="model-estimate")
-        with gr.Row():
-            load = gr.Button("Load", variant="primary", elem_id="model-load")
-            unload = gr.Button("Unload", elem_id="model-unload")
-        progress = gr.Markdown(elem_id="model-progress")
+    ModelsTab(studio).build()
 
-        source_inputs = [kind, preset, hub, folder, gguf]
-        option_inputs = [device, dtype, quant, attention]
 
-        def show_fields(selected: str):
-            return [gr.update(visible=selected == "Preset"), gr.update(visible=selected == "Preset"),
-                    gr.update(visible=selected == "Hub id"), gr.update(visible=selected == "Hub id"),
-                    gr.update(visible=selected == "Local folder"), gr.update(visible=selected == "GGUF file")]
+class ModelsTab:
+    """The layout methods make the components, the _wire methods connect them, the handlers answer (they keep
+    the names Gradio gives their API endpoints)."""
 
-        kind.change(show_fields, [kind], [preset, notes, hub, token, folder, gguf], queue=False)
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
+        self.presets = model_presets()
+        self.adapters = AdaptersSection(studio)
 
-        def on_preset(name: str):
-            chosen = presets.get(name)
-            if chosen is None:
-                return preset_notes(name), gr.update(), gr.update()
-            free_gb = _free_gb(studio)
-            advice = chosen.recommend(free_gb)
-            return preset_notes(name), advice.get("dtype", "auto"), advice.get("quantization", "none")
+    # --- layout --------------------------------------------------------------------------------------------
+    def build(self) -> None:
+        with gr.Tab("Models", id="models", elem_id="tab-models") as self.tab:
+            gr.Markdown("### Models")
+            self.status = gr.Markdown(lambda: loaded_status(self.studio), elem_id="models-status")
+            with gr.Row():
+                with gr.Column(scale=3):
+                    self._source_fields()
+                with gr.Column(scale=2):
+                    self._option_fields()
+            self.estimate = gr.Markdown(elem_id="model-estimate")
+            with gr.Row():
+                self.load = gr.Button("Load", variant="primary", elem_id="model-load")
+                self.unload = gr.Button("Unload", elem_id="model-unload")
+            self.progress = gr.Markdown(elem_id="model-progress")
+            self._wire_form()
+            self.adapters.build()
+            self._wire_loading()
 
-        preset.input(on_preset, [preset], [notes, dtype, quant], queue=False)
+    def _source_fields(self) -> None:
+        self.kind = gr.Radio(list(KINDS), value="Preset", label="Load from", elem_id="model-kind")
+        self.preset = gr.Dropdown(choices=[(p.label, n) for n, p in self.presets.items()], value=DEMO_PRESET,
+                                  label="Model preset", elem_id="model-preset")
+        self.notes = gr.Markdown(preset_notes(DEMO_PRESET), elem_id="model-preset-notes")
+        self.hub = gr.Textbox(label="Hub id", placeholder="Qwen/Qwen3-0.6B", visible=False, elem_id="model-hub")
+        self.token = gr.Textbox(label="Hugging Face token (only for gated repositories; never stored)",
+                                type="password", visible=False)
+        self.folder = gr.Textbox(label="Model folder (with config.json and .safetensors)", visible=False,
+                                 elem_id="model-folder")
+        self.gguf = gr.Textbox(label="GGUF file (converted once into data/models)", visible=False,
+                               elem_id="model-gguf")
 
-        def estimate_fn(*values: Any) -> str:
-            source = source_of(*values[:5])
-            if not source:
-                return ""
-            try:
-                return "**Memory:** " + studio.models.estimate(_options(source, *values[5:9])).summary()
-            except LoragError as exc:
-                return f"**Memory:** {html.escape(str(exc))}"
+    def _option_fields(self) -> None:
+        device = self.studio.settings.device
+        self.device = gr.Radio(list(DEVICES), value=device if device in DEVICES else "auto", label="Device")
+        self.dtype = gr.Radio(list(DTYPES), value="auto", label="Precision")
+        self.quant = gr.Radio(list(QUANTIZATIONS), value="none", label="Quantization (bitsandbytes: 8-bit, "
+                              "4-bit NF4 with double quantization)")
+        self.attention = gr.Dropdown(list(ATTENTIONS), value="auto", label="Attention implementation")
 
-        gr.on([kind.change, preset.change, device.change, dtype.change, quant.change, hub.blur, folder.blur,
-               gguf.blur], estimate_fn, [*source_inputs, *option_inputs], [estimate])
+    # --- events --------------------------------------------------------------------------------------------
+    def _wire_form(self) -> None:
+        """The fields shown for each source, a preset's advice, the memory estimate."""
+        self.source_inputs = [self.kind, self.preset, self.hub, self.folder, self.gguf]
+        self.option_inputs = [self.device, self.dtype, self.quant, self.attention]
+        self.kind.change(self.show_fields, [self.kind], [self.preset, self.notes, self.hub, self.token, self.folder,
+                                                         self.gguf], queue=False)
+        self.preset.input(self.on_preset, [self.preset], [self.notes, self.dtype, self.quant], queue=False)
+        # One handler object for both estimate events: Gradio queues them in one concurrency group.
+        self.estimate_handler = self.estimate_fn
+        gr.on([self.kind.change, self.preset.change, self.device.change, self.dtype.change, self.quant.change,
+               self.hub.blur, self.folder.blur, self.gguf.blur], self.estimate_handler,
+              [*self.source_inputs, *self.option_inputs], [self.estimate])
 
-        table, chosen = _adapters_section(studio)
+    def _wire_loading(self) -> None:
+        """Load, unload, and a fresh view when the tab is selected."""
+        table, chosen = self.adapters.table, self.adapters.chosen
+        self.load.click(shows_errors(self.load_fn), [*self.source_inputs, self.token, *self.option_inputs],
+                        [self.progress, self.status, table], concurrency_limit=1, concurrency_id="model-load")
+        self.unload.click(shows_errors(self.unload_fn), None, [self.progress, self.status, table],
+                          concurrency_id="model-load")
+        self.tab.select(lambda v: (loaded_status(self.studio), adapter_rows(self.studio),
+                                   adapter_names(self.studio, v)), [chosen], [self.status, table, chosen],
+                        queue=False)
+        self.tab.select(self.estimate_handler, [*self.source_inputs, *self.option_inputs], [self.estimate])
 
-        def load_fn(*values: Any):
-            source = source_of(*values[:5])
-            token_value = values[5]
-            options = _options(source, *values[6:10], token=token_value)
-            resolved = studio.models.resolve(source)
-            if resolved.kind == "hub" and not resolved.ready:
-                for line in _download(studio, resolved.hub_id, token_value):
-                    yield line, loaded_status(studio), gr.update()
-            note = " (the first time, the demo model is converted from GGUF: about 40 s)" \
-                if resolved.kind == "demo" and not resolved.ready else ""
-            yield f"Loading {html.escape(resolved.name)}…{note}", loaded_status(studio), gr.update()
-            started = time.perf_counter()
-            info = studio.models.load(options)
-            yield (f"Loaded **{html.escape(info.name)}** in {time.perf_counter() - started:.1f} s.",
-                   loaded_status(studio), adapter_rows(studio))
+    # --- handlers ------------------------------------------------------------------------------------------
+    @staticmethod
+    def show_fields(selected: str) -> list[dict[str, Any]]:
+        return [gr.update(visible=selected == "Preset"), gr.update(visible=selected == "Preset"),
+                gr.update(visible=selected == "Hub id"), gr.update(visible=selected == "Hub id"),
+                gr.update(visible=selected == "Local folder"), gr.update(visible=selected == "GGUF file")]
 
-        load.click(shows_errors(load_fn), [*source_inputs, token, *option_inputs], [progress, status, table],
-                   concurrency_limit=1, concurrency_id="model-load")
+    def on_preset(self, name: str) -> tuple:
+        """The preset's notes, and the precision and quantization it advises for the free memory."""
+        chosen = self.presets.get(name)
+        if chosen is None:
+            return preset_notes(name), gr.update(), gr.update()
+        free_gb = _free_gb(self.studio)
+        advice = chosen.recommend(free_gb)
+        return preset_notes(name), advice.get("dtype", "auto"), advice.get("quantization", "none")
 
-        def unload_fn():
-            report = studio.models.unload()
-            return (report.summary() if report else "Nothing was loaded."), loaded_status(studio), \
-                adapter_rows(studio)
+    def estimate_fn(self, *values: Any) -> str:
+        source = source_of(*values[:5])
+        if not source:
+            return ""
+        try:
+            return "**Memory:** " + self.studio.models.estimate(_options(source, *values[5:9])).summary()
+        except LoragError as exc:
+            return f"**Memory:** {html.escape(str(exc))}"
 
-        unload.click(shows_errors(unload_fn), None, [progress, status, table], concurrency_id="model-load")
-        tab.select(lambda v: (loaded_status(studio), adapter_rows(studio), adapter_names(studio, v)), [chosen],
-                   [status, table, chosen], queue=False)
-        tab.select(estimate_fn, [*source_inputs, *option_inputs], [estimate])
+    def load_fn(self, *values: Any) -> Iterator[tuple]:
+        """Download first when a hub model is missing, then load; yields (progress, status, adapters table)."""
+        studio = self.studio
+        source = source_of(*values[:5])
+        token_value = values[5]
+        options = _options(source, *values[6:10], token=token_value)
+        resolved = studio.models.resolve(source)
+        if resolved.kind == "hub" and not resolved.ready:
+            for line in _download(studio, resolved.hub_id, token_value):
+                yield line, loaded_status(studio), gr.update()
+        note = " (the first time, the demo model is converted from GGUF: about 40 s)" \
+            if resolved.kind == "demo" and not resolved.ready else ""
+        yield f"Loading {html.escape(resolved.name)}…{note}", loaded_status(studio), gr.update()
+        started = time.perf_counter()
+        info = studio.models.load(options)
+        yield (f"Loaded **{html.escape(info.name)}** in {time.perf_counter() - started:.1f} s.",
+               loaded_status(studio), adapter_rows(studio))
+
+    def unload_fn(self) -> tuple:
+        report = self.studio.models.unload()
+        return (report.summary() if report else "Nothing was loaded."), loaded_status(self.studio), \
+            adapter_rows(self.studio)
 
 
 def _options(source: str, device: str, dtype: str, quant: str, attention: str, token: str = "") -> LoadOptions:
@@ -198,96 +207,3 @@ def _download(studio: Studio, hub_id: str, token: str):
         time.sleep(1.0)
     if job.status != "completed":
         raise LoragError(job.message or f"The download of {hub_id} did not finish ({job.status}).")
-
-
-def _adapters_section(studio: Studio) -> tuple[gr.Dataframe, gr.Dropdown]:
-    gr.Markdown("### LoRA adapters\nAdapters live in `data/adapters/<name>/` (safetensors only). Several stay in "
-                "memory at once and are swapped per chat message in the **Chat** tab, with no reload.")
-    table = gr.Dataframe(value=lambda: adapter_rows(studio), headers=ADAPTER_COLUMNS, interactive=False, wrap=True,
-                         elem_id="adapters-table")
-    with gr.Row():
-        with gr.Column():
-            gr.Markdown("#### Import")
-            new_name = gr.Textbox(label="Name for the adapter", placeholder="my-adapter", elem_id="adapter-new-name")
-            with gr.Tab("From a folder"):
-                src_folder = gr.Textbox(label="Folder with adapter_config.json + adapter_model.safetensors")
-                from_folder = gr.Button("Import folder", size="sm")
-            with gr.Tab("Zip upload"):
-                src_zip = gr.File(label="Adapter zip", file_types=[".zip"], type="filepath")
-                from_zip = gr.Button("Import zip", size="sm")
-            with gr.Tab("From the hub"):
-                src_hub = gr.Textbox(label="Hub id", placeholder="someone/qwen3-lora")
-                hub_token = gr.Textbox(label="Token (gated repositories)", type="password")
-                from_hub = gr.Button("Import from hub", size="sm")
-        with gr.Column():
-            gr.Markdown("#### Manage")
-            chosen = gr.Dropdown(choices=[], label="Adapter", elem_id="adapter-chosen")
-            with gr.Row():
-                refresh = gr.Button("Refresh", size="sm")
-                to_memory = gr.Button("Load into memory", size="sm")
-                from_memory = gr.Button("Unload from memory", size="sm")
-                delete = gr.Button("Delete", size="sm", variant="stop")
-            merged_name = gr.Textbox(label="Merged model name (saved in data/models/<name>)")
-            merge = gr.Button("Merge into the base and export", size="sm")
-            result = gr.Markdown(elem_id="adapter-result")
-
-    outputs = [table, chosen, result]
-
-    def done(message: str, selected: str | None = None):
-        return adapter_rows(studio), adapter_names(studio, selected), message
-
-    def import_from(kind: str):
-        def run(name: str, source: Any, extra: str = ""):
-            if kind == "folder":
-                info = studio.adapters.import_folder(source or "", name)
-            elif kind == "zip":
-                if not source:
-                    raise LoragError("Choose a zip file first.")
-                info = studio.adapters.import_zip(source, name)
-            else:
-                info = studio.adapters.import_hub((source or "").strip(), name, token=extra)
-            return done(f"Imported **{html.escape(info.name)}**.", info.name)
-        return shows_errors(run)
-
-    from_folder.click(import_from("folder"), [new_name, src_folder], outputs)
-    from_zip.click(import_from("zip"), [new_name, src_zip], outputs)
-    from_hub.click(import_from("hub"), [new_name, src_hub, hub_token], outputs)
-    refresh.click(lambda v: done("", v), [chosen], outputs, queue=False)
-    chosen.focus(lambda v: adapter_names(studio, v), [chosen], [chosen], queue=False)
-
-    def need(name: str | None) -> str:
-        if not name:
-            raise LoragError("Choose an adapter first.")
-        return name
-
-    def activate(name: str | None):
-        seconds = studio.adapters.activate(need(name))
-        what = f"loaded in {seconds:.2f} s" if seconds else "already in memory"
-        return done(f"**{html.escape(name)}** {what}.", name)
-
-    def drop(name: str | None):
-        removed = studio.adapters.unload(need(name))
-        return done(f"**{html.escape(name)}** {'unloaded from memory' if removed else 'was not in memory'}.", name)
-
-    def remove(name: str | None):
-        studio.adapters.delete(need(name))
-        return done(f"Deleted **{html.escape(name)}**.")
-
-    def merge_fn(name: str | None, out_name: str):
-        job = studio.adapters.start_merge_export(need(name), (out_name or "").strip())
-        while True:
-            job = studio.jobs.get(job.id)
-            if not job.active:
-                break
-            yield adapter_rows(studio), gr.update(), f"Merging… {job.progress * 100:.0f}% {html.escape(job.message)}"
-            time.sleep(1.0)
-        if job.status != "completed":
-            raise LoragError(job.message or "The merge did not finish.")
-        yield done(f"Merged model saved in `{html.escape(job.result.get('folder', ''))}`; load it as a local "
-                   "folder.", name)
-
-    to_memory.click(shows_errors(activate), [chosen], outputs)
-    from_memory.click(shows_errors(drop), [chosen], outputs)
-    delete.click(shows_errors(remove), [chosen], outputs)
-    merge.click(shows_errors(merge_fn), [chosen, merged_name], outputs)
-    return table, chosen

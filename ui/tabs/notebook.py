@@ -16,7 +16,7 @@ from engine.ratelimit import RateLimited
 from engine.studio import Studio
 from ui.errors import shows_errors
 from ui.people import GENERATION_QUEUE, count_generation, warn_limited
-from ui.tabs.chat import NONE_ADAPTER, adapter_choices
+from ui.tabs.chat_settings import NONE_ADAPTER, adapter_choices
 
 TEXT_KEY = "notebook.text"
 

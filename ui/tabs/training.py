@@ -69,10 +69,22 @@ class _TrainingTab:
         gr.Markdown("### Fine-tune a LoRA adapter\nUpload a dataset, check how the base model will see it, pick a "
                     "recipe and start. Jobs run in their own process: close the tab or restart the studio and they "
                     "keep going.")
+        self._dataset_section()
+        self._settings_section()
+        self._start_section()
+        self._jobs_section()
+        self._wire_dataset()
+        self._wire_config()
+        self._wire_jobs()
+        gr.api(self.api_start, api_name="training_start")
+        gr.api(self.api_job, api_name="training_job")
+
+    def _dataset_section(self) -> None:
+        """1. the dataset, 2. the base model, and how the one looks through the other's template."""
         with gr.Row():
             with gr.Column(scale=1):
-                upload = gr.File(label="1. Upload a .jsonl or .json file", file_types=[".jsonl", ".json"],
-                                 type="filepath", elem_id="training-upload")
+                self.upload = gr.File(label="1. Upload a .jsonl or .json file", file_types=[".jsonl", ".json"],
+                                      type="filepath", elem_id="training-upload")
                 self.f["dataset"] = gr.Dropdown(label="…or pick an earlier upload", choices=[], value=None,
                                                 elem_id="training-dataset")
                 self.f["drop_bad_rows"] = gr.Checkbox(label="Drop bad rows (train without them)", value=True)
@@ -81,28 +93,35 @@ class _TrainingTab:
             with gr.Column(scale=1):
                 self.f["base_model"] = gr.Dropdown(label="2. Base model", choices=[], value=None,
                                                    elem_id="training-base")
-                base_custom = gr.Textbox(label="…or a hub id / local folder", placeholder="Qwen/Qwen3-0.6B or "
-                                         "/models/my-qwen", elem_id="training-base-custom")
-                refresh_preview = gr.Button("Preview", size="sm")
-        report = gr.Markdown(elem_id="training-report")
-        stats = gr.Markdown(elem_id="training-stats")
-        preview = gr.HTML(elem_id="training-preview-box")
+                self.base_custom = gr.Textbox(label="…or a hub id / local folder", placeholder="Qwen/Qwen3-0.6B or "
+                                              "/models/my-qwen", elem_id="training-base-custom")
+                self.preview_button = gr.Button("Preview", size="sm")
+        self.report = gr.Markdown(elem_id="training-report")
+        self.stats = gr.Markdown(elem_id="training-stats")
+        self.preview = gr.HTML(elem_id="training-preview-box")
 
+    def _settings_section(self) -> None:
+        """3. the recipe and every field of the training config, each with its help text."""
         gr.Markdown("#### 3. Settings")
         with gr.Row():
             recipes = self.service.recipes.names()
             self.f["recipe"] = gr.Dropdown(label="Recipe", choices=recipes, value="balanced" if "balanced" in recipes
                                            else None, elem_id="training-recipe")
-            recipe_info = gr.Markdown()
+            self.recipe_info = gr.Markdown()
             self.f["adapter_name"] = gr.Textbox(label="Adapter name", placeholder="my-adapter",
                                                 elem_id="training-adapter-name")
-        defaults = self.service.default_config()
-        help_text = {n: f.metadata["help"] for n, f in type(defaults).__dataclass_fields__.items()}
+        self.defaults = self.service.default_config()
+        self.help_text = {n: f.metadata["help"] for n, f in type(self.defaults).__dataclass_fields__.items()}
+        self._main_fields()
+        with gr.Accordion("Advanced", open=False):
+            self._advanced_fields()
 
-        def number(name: str, label: str) -> None:
-            self.f[name] = gr.Number(label=label, value=getattr(defaults, name), info=help_text[name],
-                                     precision=0 if name in INTS else None, elem_id=f"training-{name}")
+    def _number(self, name: str, label: str) -> None:
+        self.f[name] = gr.Number(label=label, value=getattr(self.defaults, name), info=self.help_text[name],
+                                 precision=0 if name in INTS else None, elem_id=f"training-{name}")
 
+    def _main_fields(self) -> None:
+        defaults, help_text, number = self.defaults, self.help_text, self._number
         with gr.Row():
             number("lora_rank", "LoRA rank")
             number("lora_alpha", "LoRA alpha")
@@ -126,80 +145,103 @@ class _TrainingTab:
                                                    value=defaults.assistant_only, info=help_text["assistant_only"])
             self.f["quantization"] = gr.Radio(["none", "8bit", "4bit"], value=defaults.quantization,
                                               label="Quantization", info=help_text["quantization"])
-        with gr.Accordion("Advanced", open=False):
-            with gr.Row():
-                number("warmup_ratio", "Warmup ratio")
-                self.f["lr_scheduler"] = gr.Dropdown(["cosine", "linear", "constant"], value=defaults.lr_scheduler,
-                                                     label="LR schedule")
-                number("weight_decay", "Weight decay")
-                number("logging_steps", "Log every N steps")
-                number("eval_steps", "Eval every N steps")
-            with gr.Row():
-                self.f["device"] = gr.Radio(["auto", "cuda", "cpu"], value="auto", label="Device",
-                                            info=help_text["device"])
-                number("cpu_threads", "CPU threads")
-                self.f["gradient_checkpointing"] = gr.Radio(["auto", "on", "off"], label="Gradient checkpointing",
-                                                            value=defaults.gradient_checkpointing)
-        with gr.Row():
-            start = gr.Button("Start training", variant="primary", elem_id="training-start")
-            show = gr.Button("Show config", elem_id="training-show-config")
-            recipe_name = gr.Textbox(label="Save these settings as recipe", placeholder="my-recipe", scale=1)
-            save = gr.Button("Save recipe")
-            load = gr.File(label="Load a recipe (.yaml)", file_types=[".yaml", ".yml"], type="filepath")
-        device_note = gr.Markdown(elem_id="training-device-note")
-        with gr.Row(visible=False, elem_id="training-gpu-busy") as busy_row:
-            unload = gr.Button("Unload the chat model and start")
-            wait = gr.Button("Start when the GPU is free")
-            on_cpu = gr.Button("Train on the CPU instead")
-        config_code = gr.Code(label="The exact config the job will run", language="yaml", visible=False,
-                              elem_id="training-config")
 
+    def _advanced_fields(self) -> None:
+        defaults, help_text, number = self.defaults, self.help_text, self._number
+        with gr.Row():
+            number("warmup_ratio", "Warmup ratio")
+            self.f["lr_scheduler"] = gr.Dropdown(["cosine", "linear", "constant"], value=defaults.lr_scheduler,
+                                                 label="LR schedule")
+            number("weight_decay", "Weight decay")
+            number("logging_steps", "Log every N steps")
+            number("eval_steps", "Eval every N steps")
+        with gr.Row():
+            self.f["device"] = gr.Radio(["auto", "cuda", "cpu"], value="auto", label="Device",
+                                        info=help_text["device"])
+            number("cpu_threads", "CPU threads")
+            self.f["gradient_checkpointing"] = gr.Radio(["auto", "on", "off"], label="Gradient checkpointing",
+                                                        value=defaults.gradient_checkpointing)
+
+    def _start_section(self) -> None:
+        """Start, show or save the config, load a recipe; the choices offered when the GPU is busy."""
+        with gr.Row():
+            self.start_button = gr.Button("Start training", variant="primary", elem_id="training-start")
+            self.show_button = gr.Button("Show config", elem_id="training-show-config")
+            self.recipe_name = gr.Textbox(label="Save these settings as recipe", placeholder="my-recipe", scale=1)
+            self.save_button = gr.Button("Save recipe")
+            self.recipe_file = gr.File(label="Load a recipe (.yaml)", file_types=[".yaml", ".yml"], type="filepath")
+        self.device_note = gr.Markdown(elem_id="training-device-note")
+        with gr.Row(visible=False, elem_id="training-gpu-busy") as self.busy_row:
+            self.unload_button = gr.Button("Unload the chat model and start")
+            self.wait_button = gr.Button("Start when the GPU is free")
+            self.cpu_button = gr.Button("Train on the CPU instead")
+        self.config_code = gr.Code(label="The exact config the job will run", language="yaml", visible=False,
+                                   elem_id="training-config")
+
+    def _jobs_section(self) -> None:
         gr.Markdown("#### Jobs")
-        jobs_table = gr.Dataframe(headers=JOB_HEADERS, value=[], interactive=False, elem_id="training-jobs")
+        self.jobs_table = gr.Dataframe(headers=JOB_HEADERS, value=[], interactive=False, elem_id="training-jobs")
         with gr.Row():
-            job_pick = gr.Dropdown(label="Job", choices=[], value=None, elem_id="training-job-pick", scale=3)
-            cancel = gr.Button("Cancel (saves a checkpoint)", elem_id="training-cancel", scale=1)
-            resume = gr.Button("Resume from the last checkpoint", elem_id="training-resume", scale=1)
-        job_status = gr.HTML(progress_html(None), elem_id="training-job-status-box")
-        curve = gr.HTML(elem_id="training-curve-box")
-        log_tail = gr.Textbox(label="Log (last lines)", lines=LOG_LINES, max_lines=LOG_LINES + 2, interactive=False,
-                              elem_id="training-log")
-        timer = gr.Timer(IDLE_POLL_S)
+            self.job_pick = gr.Dropdown(label="Job", choices=[], value=None, elem_id="training-job-pick", scale=3)
+            self.cancel_button = gr.Button("Cancel (saves a checkpoint)", elem_id="training-cancel", scale=1)
+            self.resume_button = gr.Button("Resume from the last checkpoint", elem_id="training-resume", scale=1)
+        self.job_status = gr.HTML(progress_html(None), elem_id="training-job-status-box")
+        self.curve = gr.HTML(elem_id="training-curve-box")
+        self.log_tail = gr.Textbox(label="Log (last lines)", lines=LOG_LINES, max_lines=LOG_LINES + 2,
+                                   interactive=False, elem_id="training-log")
+        self.timer = gr.Timer(IDLE_POLL_S)
 
-        # --- wiring --------------------------------------------------------------------------------------------
-        form = [self.f[name] for name in FORM_FIELDS]
-        base_inputs = [self.f["base_model"], base_custom]
-        analysis_inputs = [self.f["dataset"], *base_inputs, self.f["max_length"], self.f["assistant_only"],
-                           self.f["placeholders"]]
-        analysis_outputs = [report, stats, preview]
-        recipe_outputs = [self.f[name] for name in RECIPE_FIELDS] + [recipe_info]
-        panel = [jobs_table, job_pick, job_status, curve, log_tail, timer]
+    # --- wiring --------------------------------------------------------------------------------------------
+    @property
+    def _form(self) -> list[gr.components.Component]:
+        """The config's fields in FORM_FIELDS order, then the custom base (handlers take them as *values)."""
+        return [*(self.f[name] for name in FORM_FIELDS), self.base_custom]
 
-        upload.upload(self.on_upload, [upload, self.f["adapter_name"]],
-                      [self.f["dataset"], report, self.f["adapter_name"]]).then(
+    @property
+    def _panel(self) -> list[gr.components.Component]:
+        """What on_poll fills."""
+        return [self.jobs_table, self.job_pick, self.job_status, self.curve, self.log_tail, self.timer]
+
+    @property
+    def _recipe_outputs(self) -> list[gr.components.Component]:
+        return [self.f[name] for name in RECIPE_FIELDS] + [self.recipe_info]
+
+    def _wire_dataset(self) -> None:
+        """Upload or pick a dataset; any change re-analyses it against the base model."""
+        analysis_inputs = [self.f["dataset"], self.f["base_model"], self.base_custom, self.f["max_length"],
+                           self.f["assistant_only"], self.f["placeholders"]]
+        analysis_outputs = [self.report, self.stats, self.preview]
+        self.upload.upload(self.on_upload, [self.upload, self.f["adapter_name"]],
+                           [self.f["dataset"], self.report, self.f["adapter_name"]]).then(
             self.on_analyze, analysis_inputs, analysis_outputs)
-        for trigger in (self.f["dataset"].input, self.f["base_model"].input, base_custom.submit,
+        for trigger in (self.f["dataset"].input, self.f["base_model"].input, self.base_custom.submit,
                         self.f["assistant_only"].input, self.f["max_length"].submit, self.f["placeholders"].submit,
-                        refresh_preview.click):
+                        self.preview_button.click):
             trigger(self.on_analyze, analysis_inputs, analysis_outputs)
-        self.f["recipe"].input(self.on_recipe, [self.f["recipe"]], recipe_outputs)
-        show.click(self.on_show, [*form, base_custom], [config_code])
-        save.click(self.on_save_recipe, [recipe_name, *form, base_custom], [device_note, self.f["recipe"]])
-        load.upload(self.on_load_recipe, [load], recipe_outputs)
-        start.click(self.on_start("ask"), [*form, base_custom], [device_note, busy_row, job_pick]).then(
-            self.on_poll, [job_pick], panel)
-        for button, mode in ((unload, "unload"), (wait, "wait"), (on_cpu, "cpu")):
-            button.click(self.on_start(mode), [*form, base_custom], [device_note, busy_row, job_pick]).then(
-                self.on_poll, [job_pick], panel)
-        job_pick.input(self.on_poll, [job_pick], panel)
-        cancel.click(self.on_cancel, [job_pick], [device_note]).then(self.on_poll, [job_pick], panel)
-        resume.click(self.on_resume, [job_pick], [device_note]).then(self.on_poll, [job_pick], panel)
-        timer.tick(self.on_poll, [job_pick], panel, show_progress="hidden")
-        # On page load (no triggers, no inputs): fill the choices from disk, so a reload sees new uploads and jobs.
-        gr.on(None, self.on_open, None, [self.f["dataset"], self.f["base_model"], self.f["recipe"], recipe_info]) \
-            .then(self.on_poll, [job_pick], panel)
-        gr.api(self.api_start, api_name="training_start")
-        gr.api(self.api_job, api_name="training_job")
+
+    def _wire_config(self) -> None:
+        """Recipes, show config, and the four ways to start (ask, or the answer to a busy GPU)."""
+        self.f["recipe"].input(self.on_recipe, [self.f["recipe"]], self._recipe_outputs)
+        self.show_button.click(self.on_show, self._form, [self.config_code])
+        self.save_button.click(self.on_save_recipe, [self.recipe_name, *self._form], [self.device_note,
+                                                                                      self.f["recipe"]])
+        self.recipe_file.upload(self.on_load_recipe, [self.recipe_file], self._recipe_outputs)
+        starts = ((self.start_button, "ask"), (self.unload_button, "unload"), (self.wait_button, "wait"),
+                  (self.cpu_button, "cpu"))
+        for button, mode in starts:
+            button.click(self.on_start(mode), self._form, [self.device_note, self.busy_row, self.job_pick]).then(
+                self.on_poll, [self.job_pick], self._panel)
+
+    def _wire_jobs(self) -> None:
+        """Pick, cancel, resume, poll; on page load fill the choices from disk (a reload sees new uploads, jobs)."""
+        self.job_pick.input(self.on_poll, [self.job_pick], self._panel)
+        self.cancel_button.click(self.on_cancel, [self.job_pick], [self.device_note]).then(
+            self.on_poll, [self.job_pick], self._panel)
+        self.resume_button.click(self.on_resume, [self.job_pick], [self.device_note]).then(
+            self.on_poll, [self.job_pick], self._panel)
+        self.timer.tick(self.on_poll, [self.job_pick], self._panel, show_progress="hidden")
+        gr.on(None, self.on_open, None, [self.f["dataset"], self.f["base_model"], self.f["recipe"],
+                                         self.recipe_info]).then(self.on_poll, [self.job_pick], self._panel)
 
     # --- handlers ----------------------------------------------------------------------------------------------
     def _dataset_choices(self) -> list[tuple[str, str]]:

@@ -1,0 +1,99 @@
+"""The Chat tab's settings column (adapter, thinking, system prompt, sampling) and the mapping between its
+controls and a chat's settings JSON, which is where the values live (read back on every page load)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from engine.models.generation import GenerationParams, generation_presets
+from engine.studio import Studio
+
+NONE_ADAPTER = "none"
+PARAM_NAMES = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_new_tokens", "seed")
+
+
+@dataclass
+class Controls:
+    adapter: gr.Dropdown
+    thinking: gr.Checkbox
+    system: gr.Textbox
+    preset: gr.Dropdown
+    params: list[gr.components.Component]
+    stop: gr.Textbox
+
+    def all(self) -> list[gr.components.Component]:
+        return [self.adapter, self.thinking, self.system, self.preset, *self.params, self.stop]
+
+
+def settings_from_controls(adapter: str, thinking: bool, system: str, preset: str, *rest: Any) -> dict[str, Any]:
+    values, stop_text = rest[:len(PARAM_NAMES)], rest[len(PARAM_NAMES)]
+    raw = dict(zip(PARAM_NAMES, values, strict=True))
+    raw["top_k"], raw["max_new_tokens"], raw["seed"] = int(raw["top_k"]), int(raw["max_new_tokens"]), int(raw["seed"])
+    raw["stop"] = [s for s in (stop_text or "").splitlines() if s]
+    params = GenerationParams.from_dict(raw)
+    return {"adapter": "" if adapter in (None, NONE_ADAPTER) else adapter, "thinking": bool(thinking),
+            "system_prompt": system or "", "preset": preset or "", "params": params.to_dict()}
+
+
+def default_settings(studio: Studio) -> dict[str, Any]:
+    current = studio.models.current if "models" in studio.__dict__ else None
+    thinking = bool(current and current.thinking != "none")
+    preset = "default"
+    if current is not None:
+        preset = current.thinking_preset if thinking and current.thinking_preset else current.generation_preset
+    return {"adapter": "", "thinking": thinking, "system_prompt": "", "preset": preset,
+            "params": GenerationParams.from_preset(preset).to_dict()}
+
+
+def controls_from_settings(studio: Studio, settings: dict[str, Any]) -> list[Any]:
+    merged = {**default_settings(studio), **{k: v for k, v in settings.items() if v is not None}}
+    params = GenerationParams.from_dict(merged["params"])
+    return [adapter_choices(studio, merged["adapter"] or NONE_ADAPTER), thinking_control(studio, merged["thinking"]),
+            merged["system_prompt"], merged["preset"], *[getattr(params, n) for n in PARAM_NAMES],
+            "\n".join(params.stop)]
+
+
+def adapter_choices(studio: Studio, value: str | None = None) -> dict[str, Any]:
+    """The dropdown re-listed from disk: a freshly trained adapter shows without a restart."""
+    names = studio.adapters.names()
+    value = value if value in names else NONE_ADAPTER
+    return gr.update(choices=[NONE_ADAPTER, *names], value=value)
+
+
+def thinking_control(studio: Studio, value: bool) -> dict[str, Any]:
+    current = studio.models.current
+    mode = current.thinking if current is not None else "none"
+    info = {"switchable": "Qwen3: reason step by step before answering (shown folded).",
+            "always": "This model always reasons first (its template opens <think>).",
+            "none": "The loaded model has no thinking mode."}[mode]
+    return gr.update(value=bool(value) if mode != "none" else False, interactive=mode == "switchable", info=info)
+
+
+def settings_panel() -> Controls:
+    presets = generation_presets()
+    defaults = GenerationParams()
+    with gr.Group():
+        adapter = gr.Dropdown(choices=[NONE_ADAPTER], value=NONE_ADAPTER, label="LoRA adapter",
+                              info="Swapped in for the next message, no reload.", elem_id="chat-adapter",
+                              allow_custom_value=False)
+        thinking = gr.Checkbox(label="Thinking", value=False, elem_id="chat-thinking")
+        system = gr.Textbox(label="System prompt", lines=3, elem_id="chat-system",
+                            placeholder="Empty: the model's default.")
+    with gr.Accordion("Sampling", open=False):
+        preset = gr.Dropdown(choices=[(p.get("label", n), n) for n, p in presets.items()], value="default",
+                             label="Preset", elem_id="chat-preset")
+        params = [
+            gr.Slider(0, 2, value=defaults.temperature, step=0.05, label="Temperature (0 = greedy)"),
+            gr.Slider(0.05, 1, value=defaults.top_p, step=0.01, label="top_p"),
+            gr.Slider(0, 200, value=defaults.top_k, step=1, label="top_k (0 = off)"),
+            gr.Slider(0, 0.5, value=defaults.min_p, step=0.01, label="min_p (0 = off)"),
+            gr.Slider(0.8, 2, value=defaults.repetition_penalty, step=0.01, label="Repetition penalty"),
+            gr.Slider(16, 8192, value=defaults.max_new_tokens, step=16, label="Max new tokens",
+                      elem_id="chat-max-tokens"),
+            gr.Number(value=-1, precision=0, label="Seed (-1 = random)"),
+        ]
+        stop = gr.Textbox(label="Stop strings (one per line)", lines=2)
+    return Controls(adapter, thinking, system, preset, params, stop)

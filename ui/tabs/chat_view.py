@@ -1,0 +1,84 @@
+"""What the Chat tab shows: a stored chat turned into chatbot messages (answer, folded reasoning, sources,
+stats) and the line about the loaded model. Pure functions of the engine's data, no components."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from engine.chats import NO_MODEL_REPLY, Chat
+from engine.studio import Studio
+from ui.tabs.chat_documents import sources_message
+
+
+def stats_line(meta: dict[str, Any]) -> str:
+    if not meta.get("completion_tokens") and not meta.get("finish_reason"):
+        return ""
+    if meta.get("finish_reason") == NO_MODEL_REPLY:
+        return "nothing relevant in the documents: the model was not asked"
+    parts = [f"{meta.get('completion_tokens', 0)} tokens", f"{meta.get('tokens_per_second', 0):.1f} tok/s",
+             f"prompt {meta.get('prompt_tokens', 0)}"]
+    if meta.get("time_to_first_token"):
+        parts.append(f"first token {meta['time_to_first_token'] * 1000:.0f} ms")
+    parts.append(f"adapter: {meta.get('adapter') or 'none'}")
+    reason = meta.get("finish_reason")
+    if reason == "length":
+        parts.append("cut at max tokens")
+    elif reason == "stopped":
+        parts.append("stopped")
+    return " · ".join(parts)
+
+
+def stats_details(meta: dict[str, Any]) -> str:
+    keys = ("model", "adapter", "seed", "finish_reason", "thinking", "seconds")
+    rows = [f"{k}: {meta[k] if meta.get(k) not in (None, '') else '—'}" for k in keys if k in meta]
+    params = meta.get("params") or {}
+    if params:
+        rows.append("sampling: " + ", ".join(f"{k}={v}" for k, v in params.items() if k != "stop" or v))
+    return "\n".join(rows)
+
+
+def thought(text: str, pending: bool = False) -> dict[str, Any]:
+    return {"role": "assistant", "content": text,
+            "metadata": {"title": "Reasoning", "status": "pending" if pending else "done"}}
+
+
+def assistant_messages(answer: str, reasoning: str, meta: dict[str, Any] | None, streaming: bool = False) -> list:
+    out = []
+    if reasoning:
+        out.append(thought(reasoning, pending=streaming and not answer))
+    if answer or not streaming:
+        out.append({"role": "assistant", "content": answer or ("*(no answer)*" if reasoning else "")})
+    sources = sources_message(meta or {}) if not streaming else None
+    if sources:
+        out.append(sources)
+    line = stats_line(meta or {})
+    if line:
+        out.append({"role": "assistant", "content": stats_details(meta), "metadata": {"title": line, "status": "done"}})
+    return out
+
+
+def chat_display(chat: Chat | None) -> tuple[list[dict[str, Any]], list[int]]:
+    """Chatbot messages and, for each, the position of the stored message it shows (edits map back with it)."""
+    shown: list[dict[str, Any]] = []
+    positions: list[int] = []
+    for m in chat.messages if chat else []:
+        if m.role == "user":
+            items = [{"role": "user", "content": m.content}]
+        elif m.role == "assistant":
+            items = assistant_messages(m.content, m.reasoning, m.meta)
+        else:
+            continue
+        shown += items
+        positions += [m.position] * len(items)
+    return shown, positions
+
+
+def model_line(studio: Studio) -> str:
+    current = studio.models.current
+    if current is None:
+        return ("**No model loaded.** Load one in the **Models** tab (the offline demo model works without "
+                "internet), then chat here.")
+    resident = studio.models.resident_adapters()
+    extra = f" · adapters in memory: {', '.join(resident)}" if resident else ""
+    return f"**Model:** {html.escape(current.summary())}{extra}"
