@@ -114,6 +114,12 @@ def test_two_users_queue_privacy_and_rate_limit(studio, browser, test_output):
         assert "capital of France" not in ann.locator("#chatbot").inner_text()
         assert "colour" not in bob.locator("#chatbot").inner_text()
         ann.screenshot(path=str(test_output / "users-ann-own-chats.png"), full_page=True)
+        for person in (ann, bob):  # the Notebook's text is kept per person too
+            open_tab(person, "Notebook")
+        ann.wait_for_function("() => document.querySelector('#notebook-text textarea')?.value?.startsWith('1, 2, 3')")
+        assert "1, 2, 3" not in bob.locator("#notebook-text textarea").input_value()
+        for person in (ann, bob):
+            open_tab(person, "Chat")
 
         # Past the limit (3 a minute: bob has used 1): two regenerations pass, the third is refused.
         for _ in range(2):
