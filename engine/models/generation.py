@@ -16,7 +16,7 @@ from typing import Any
 
 from engine.errors import LoragError
 from engine.fields import option
-from engine.presets import load_preset, preset_names
+from engine.presets import load_preset, load_presets
 
 PRESET_KIND = "generation"
 DEFAULT_PRESET = "default"
@@ -87,7 +87,7 @@ class GenerationParams:
 
 def generation_presets() -> dict[str, dict[str, Any]]:
     """name -> the preset's YAML (label, description and the fields it sets)."""
-    return {name: load_preset(PRESET_KIND, name) for name in preset_names(PRESET_KIND)}
+    return load_presets(PRESET_KIND)
 
 
 @dataclass
