@@ -135,9 +135,9 @@ async def _respond(service: OpenAIService, generation: Generation, stream: bool,
         await pump.close()
         raise
     if stream:
-        body = _chat_events(generation, pump, first, include_usage) if chat else \
+        events = _chat_events(generation, pump, first, include_usage) if chat else \
             _text_events(generation, pump, first, include_usage)
-        return StreamingResponse(body, media_type="text/event-stream", headers=SSE_HEADERS)
+        return StreamingResponse(_sse_stream(events, pump), media_type="text/event-stream", headers=SSE_HEADERS)
     try:
         if pump.done is None:
             async for _ in pump:
@@ -165,61 +165,60 @@ async def _events_from(pump: EventPump, first: Any) -> AsyncIterator[Any]:
         yield event
 
 
-async def _chat_events(generation: Generation, pump: EventPump, first: Any,
-                       include_usage: bool) -> AsyncIterator[str]:
-    reply, holdback = generation.reply, StopHoldback(generation.stops)
+async def _sse_stream(events: AsyncIterator[str], pump: EventPump) -> AsyncIterator[str]:
+    """The SSE lines of `events`, then [DONE]; an error mid-stream becomes one error event before [DONE]."""
     try:
-        yield sse(reply.chat_chunk({"role": "assistant", "content": ""}, with_usage_field=include_usage))
-        async for event in _events_from(pump, first):
-            if event.kind == "reasoning" and event.delta:
-                yield sse(reply.chat_chunk({"reasoning_content": event.delta}, with_usage_field=include_usage))
-            elif event.kind == "answer":
-                delta = holdback.push(event.answer)
-                if delta:
-                    yield sse(reply.chat_chunk({"content": delta}, with_usage_field=include_usage))
-            elif event.kind == "done":
-                rest = holdback.finish(event.answer)
-                if rest:
-                    yield sse(reply.chat_chunk({"content": rest}, with_usage_field=include_usage))
-                final = reply.chat_chunk({}, finish_reason(event.stats), with_usage_field=include_usage)
-                extra = dict(generation.extra)
-                if generation.finish_extra is not None:
-                    extra.update(generation.finish_extra(event.answer))
-                final.update(extra)
-                yield sse(final)
-                if include_usage:
-                    yield sse(reply.usage_chunk(event.stats))
+        async for line in events:
+            yield line
         yield DONE_LINE
     except LoragError as exc:
         yield sse(from_lorag(exc).body())
         yield DONE_LINE
     finally:
         await pump.close()
+
+
+async def _chat_events(generation: Generation, pump: EventPump, first: Any,
+                       include_usage: bool) -> AsyncIterator[str]:
+    reply, holdback = generation.reply, StopHoldback(generation.stops)
+    yield sse(reply.chat_chunk({"role": "assistant", "content": ""}, with_usage_field=include_usage))
+    async for event in _events_from(pump, first):
+        if event.kind == "reasoning" and event.delta:
+            yield sse(reply.chat_chunk({"reasoning_content": event.delta}, with_usage_field=include_usage))
+        elif event.kind == "answer":
+            delta = holdback.push(event.answer)
+            if delta:
+                yield sse(reply.chat_chunk({"content": delta}, with_usage_field=include_usage))
+        elif event.kind == "done":
+            rest = holdback.finish(event.answer)
+            if rest:
+                yield sse(reply.chat_chunk({"content": rest}, with_usage_field=include_usage))
+            final = reply.chat_chunk({}, finish_reason(event.stats), with_usage_field=include_usage)
+            extra = dict(generation.extra)
+            if generation.finish_extra is not None:
+                extra.update(generation.finish_extra(event.answer))
+            final.update(extra)
+            yield sse(final)
+            if include_usage:
+                yield sse(reply.usage_chunk(event.stats))
 
 
 async def _text_events(generation: Generation, pump: EventPump, first: Any,
                        include_usage: bool) -> AsyncIterator[str]:
     reply, holdback = generation.reply, StopHoldback(generation.stops)
-    try:
-        echo = generation.extra.get("echo")
-        if echo:
-            yield sse(reply.completion_chunk(echo, with_usage_field=include_usage))
-        async for event in _events_from(pump, first):
-            if event.kind == "answer":
-                delta = holdback.push(event.answer)
-                if delta:
-                    yield sse(reply.completion_chunk(delta, with_usage_field=include_usage))
-            elif event.kind == "done":
-                rest = holdback.finish(event.answer)
-                yield sse(reply.completion_chunk(rest, finish_reason(event.stats), with_usage_field=include_usage))
-                if include_usage:
-                    yield sse(reply.usage_chunk(event.stats, "text_completion"))
-        yield DONE_LINE
-    except LoragError as exc:
-        yield sse(from_lorag(exc).body())
-        yield DONE_LINE
-    finally:
-        await pump.close()
+    echo = generation.extra.get("echo")
+    if echo:
+        yield sse(reply.completion_chunk(echo, with_usage_field=include_usage))
+    async for event in _events_from(pump, first):
+        if event.kind == "answer":
+            delta = holdback.push(event.answer)
+            if delta:
+                yield sse(reply.completion_chunk(delta, with_usage_field=include_usage))
+        elif event.kind == "done":
+            rest = holdback.finish(event.answer)
+            yield sse(reply.completion_chunk(rest, finish_reason(event.stats), with_usage_field=include_usage))
+            if include_usage:
+                yield sse(reply.usage_chunk(event.stats, "text_completion"))
 
 
 def _add_error_handlers(api: FastAPI) -> None:
