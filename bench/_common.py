@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -27,6 +28,17 @@ def setup_torch(threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
+
+
+def generation_args(description: str) -> argparse.Namespace:
+    """--rounds, --new-tokens, --threads for the generation benchmarks; torch set to that many threads."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    setup_torch(args.threads)
+    return args
 
 
 def demo_models_dir() -> Path:

@@ -13,13 +13,12 @@ Target: API tokens/s >= 0.9 x direct (the HTTP, JSON and SSE layers cost little 
 
 from __future__ import annotations
 
-import argparse
 import socket
 import tempfile
 import time
 from pathlib import Path
 
-from bench._common import demo_models_dir, emit, median, say, setup_torch
+from bench._common import demo_models_dir, emit, generation_args, median, say
 
 MESSAGES = [{"role": "user", "content": "Write a short paragraph about the history of Paris."}]
 
@@ -71,12 +70,7 @@ def serve(studio):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--new-tokens", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
-    setup_torch(args.threads)
+    args = generation_args(__doc__.splitlines()[0])
 
     import openai
 

@@ -13,10 +13,9 @@ Targets: tokens/s ratio >= 0.95, time to first token within 30 ms of bare genera
 
 from __future__ import annotations
 
-import argparse
 import time
 
-from bench._common import demo_models_dir, emit, median, say, setup_torch
+from bench._common import demo_models_dir, emit, generation_args, median, say
 
 MESSAGES = [{"role": "user", "content": "Write a short paragraph about the history of Paris."}]
 
@@ -67,12 +66,7 @@ def run_bare(model, tokenizer, inputs, params, special) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--new-tokens", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
-    setup_torch(args.threads)
+    args = generation_args(__doc__.splitlines()[0])
 
     import tempfile
     from pathlib import Path
