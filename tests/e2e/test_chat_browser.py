@@ -14,6 +14,23 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 STATS = "#chat-stats"
 
+# Gradio selects the first tab as the page opens, at the same time as the page-load event. Holding back that
+# select's answer makes it land last, the order that once reset the reopened chat's adapter under CI load.
+HOLD_TAB_SELECT = """
+const realFetch = window.fetch;
+window.fetch = async (input, init) => {
+  let body = null;
+  try { body = JSON.parse(init?.body); } catch (e) {}
+  const dep = (window.gradio_config?.dependencies || []).find(d => d.id === body?.fn_index);
+  const response = await realFetch(input, init);
+  if (dep?.api_name === "on_tab_select") {
+    await new Promise(resolve => setTimeout(resolve, 1500));
+    window.heldTabSelect = (window.heldTabSelect || 0) + 1;
+  }
+  return response;
+};
+"""
+
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory, smollm2_dir):
@@ -74,9 +91,12 @@ def test_load_chat_switch_adapter_reload(studio, page, test_output, smollm2_dir)
     page.screenshot(path=str(test_output / "chat-3-adapter-switched.png"), full_page=True)
     before_reload = page.locator("#chatbot").inner_text()
 
+    page.add_init_script(HOLD_TAB_SELECT)
     page.reload(wait_until="load")
     page.wait_for_function(f"() => document.querySelector('{STATS}')?.innerText?.includes('adapter: formal')",
                            timeout=60_000)
+    page.wait_for_function("() => window.heldTabSelect >= 1", timeout=30_000)
+    page.wait_for_timeout(1000)                                              # its answer, had it one, lands
     after_reload = page.locator("#chatbot").inner_text()
     assert "What is the capital of France?" in after_reload and "capital of Germany" in after_reload
     assert after_reload.strip() == before_reload.strip()

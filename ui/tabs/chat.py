@@ -33,6 +33,7 @@ from ui.tabs.chat_settings import (
     PARAM_NAMES,
     adapter_choices,
     controls_from_settings,
+    relist_adapters,
     settings_from_controls,
     settings_panel,
 )
@@ -119,6 +120,7 @@ class ChatTab:
     def build(self) -> None:
         with gr.Tab("Chat", id="chat", elem_id="tab-chat") as self.tab:
             self.chat_id = gr.State(None)
+            self.page_ready = gr.State(False)                   # set once the page-load event has filled the tab
             self.session = gr.State(lambda: uuid.uuid4().hex)   # this page's id, so Stop stops this page's reply only
             with gr.Row(equal_height=False):
                 with gr.Column(scale=1, min_width=220):
@@ -178,11 +180,12 @@ class ChatTab:
 
     def _wire_opening(self) -> None:
         """Page load, picking a chat, coming back to the tab."""
-        gr.on(triggers=None, fn=shows_errors(self.on_page_load), inputs=[], outputs=self.outputs_open, queue=False)
+        gr.on(triggers=None, fn=shows_errors(self.on_page_load), inputs=[], outputs=self.outputs_open,
+              queue=False).then(lambda: True, None, self.page_ready, queue=False)
         self.chat_list.input(shows_errors(self.pick_chat), [self.chat_list], self.outputs_open, queue=False)
-        self.tab.select(shows_errors(self.on_tab_select), [self.chat_id],
+        self.tab.select(shows_errors(self.on_tab_select), [self.chat_id, self.page_ready],
                         [self.model_info, *self.inputs, self.compare.adapter], queue=False)
-        self.controls.adapter.focus(lambda v: adapter_choices(self.studio, v), [self.controls.adapter],
+        self.controls.adapter.focus(lambda v: relist_adapters(self.studio, v), [self.controls.adapter],
                                     [self.controls.adapter], queue=False)
 
     def _wire_settings(self) -> None:
@@ -247,9 +250,12 @@ class ChatTab:
     def pick_chat(self, request: gr.Request, selected: str | None) -> list[Any]:
         return self.open_chat(selected, viewer(self.studio, request))
 
-    def on_tab_select(self, request: gr.Request, selected: str | None) -> list[Any]:
-        """Back from the Models tab: re-list adapters; an empty chat takes the new model's sampling."""
+    def on_tab_select(self, request: gr.Request, selected: str | None, page_ready: bool) -> list[Any]:
+        """Back from the Models tab: re-list adapters; an empty chat takes the new model's sampling.
+        Gradio also selects the first tab as the page opens, racing with `on_page_load`: that one changes nothing."""
         studio = self.studio
+        if not page_ready:
+            return [gr.skip()] * (2 + len(self.inputs))
         who = viewer(studio, request)
         chat = studio.chats.get(selected, who) if studio.chats.exists(selected, who) else None
         settings = chat.settings if chat is not None and chat.messages else {}

@@ -14,7 +14,7 @@ from engine.ratelimit import RateLimited
 from engine.studio import Studio
 from ui.errors import shows_errors
 from ui.people import GENERATION_QUEUE, count_generation, warn_limited
-from ui.tabs.chat_settings import NONE_ADAPTER, adapter_choices, settings_from_controls
+from ui.tabs.chat_settings import NONE_ADAPTER, relist_adapters, settings_from_controls
 from ui.tabs.chat_view import stats_line
 
 
@@ -42,7 +42,7 @@ class ComparePanel:
         """`inputs`: the chat's settings controls (their sampling settings are used for both answers)."""
         self.button.click(shows_errors(self.run), [self.adapter, self.prompt, *inputs],
                           [self.base_out, self.adapter_out], **GENERATION_QUEUE)
-        self.adapter.focus(lambda v: adapter_choices(self.studio, v), [self.adapter], [self.adapter], queue=False)
+        self.adapter.focus(lambda v: relist_adapters(self.studio, v), [self.adapter], [self.adapter], queue=False)
 
     def run(self, request: gr.Request, adapter: str, prompt: str, *values: Any) -> Iterator[tuple[str, str]]:
         if not adapter or adapter == NONE_ADAPTER:

@@ -16,7 +16,7 @@ from engine.ratelimit import RateLimited
 from engine.studio import Studio
 from ui.errors import shows_errors
 from ui.people import GENERATION_QUEUE, count_generation, owner, warn_limited
-from ui.tabs.chat_settings import NONE_ADAPTER, adapter_choices
+from ui.tabs.chat_settings import NONE_ADAPTER, relist_adapters
 
 TEXT_KEY = "notebook.text"
 
@@ -81,8 +81,8 @@ class NotebookTab:
         self.text.blur(self.save_text, [self.text], None, queue=False)
         self.text.blur(self.count, [self.text], [self.counts], queue=False)
         gr.on(None, self.load_text, None, [self.text])  # on page load: this person's text
-        self.tab.select(lambda v: adapter_choices(self.studio, v), [self.adapter], [self.adapter], queue=False)
-        self.adapter.focus(lambda v: adapter_choices(self.studio, v), [self.adapter], [self.adapter], queue=False)
+        self.tab.select(lambda v: relist_adapters(self.studio, v), [self.adapter], [self.adapter], queue=False)
+        self.adapter.focus(lambda v: relist_adapters(self.studio, v), [self.adapter], [self.adapter], queue=False)
 
     # --- handlers ----------------------------------------------------------------------------------------------
     @staticmethod
