@@ -172,7 +172,15 @@ class ChatStore:
         return self._message(row["id"])
 
     def edit(self, chat_id: str, position: int, content: str) -> Message:
-        return self.update_message(chat_id, position, content=content)
+        """Change a message's text; a title taken from the old first question follows the edit (a name the
+        person gave stays)."""
+        chat = self._require(chat_id)
+        first = self.store.one("SELECT position, content FROM messages WHERE chat_id = ? AND role = 'user' "
+                               "ORDER BY position LIMIT 1", (chat_id,))
+        message = self.update_message(chat_id, position, content=content)
+        if first and first["position"] == position and chat["title"] == _title(first["content"]) and content.strip():
+            self.store.update("chats", "id", chat_id, {"title": _title(content)})
+        return message
 
     def truncate(self, chat_id: str, position: int) -> int:
         """Delete the message at `position` and all after it; returns how many were deleted."""

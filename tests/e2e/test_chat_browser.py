@@ -103,3 +103,44 @@ def test_load_chat_switch_adapter_reload(studio, page, test_output, smollm2_dir)
     assert page.locator("#chat-list").get_by_text("What is the capital of France?").count() == 1
     assert page.locator("#chat-adapter input").input_value() == "formal"
     page.screenshot(path=str(test_output / "chat-4-after-reload.png"), full_page=True)
+
+
+def ensure_model_loaded(page) -> None:
+    open_tab(page, "Models")
+    if "Loaded: SmolLM2-135M-Instruct" not in page.locator("#models-status").inner_text():
+        page.locator("#model-load").click()
+        page.get_by_text("Loaded: SmolLM2-135M-Instruct").wait_for(timeout=120_000)
+    open_tab(page, "Chat")
+
+
+def test_edit_a_question_replaces_it_and_its_answer(studio, page, test_output):
+    """Edit a sent question in place: the old question and its answer are gone, a new answer streams, and the
+    edited chat is what a reload shows."""
+    page.goto(studio.url, wait_until="load")
+    page.locator("#chat-new").wait_for()
+    ensure_model_loaded(page)
+    page.locator("#chat-new").click()
+    page.get_by_text("Sampling").click()
+    page.locator("#chat-preset input").click()
+    page.get_by_role("option", name="Deterministic (greedy)").click()
+    page.wait_for_timeout(300)
+    send(page, "What is the capital of France?")
+    page.wait_for_function(f"() => document.querySelector('{STATS}')?.innerText?.includes('tok/s')", timeout=120_000)
+    assert "Paris" in page.locator("#chatbot").inner_text()
+
+    question = page.locator("#chatbot").get_by_text("What is the capital of France?")
+    question.hover()
+    page.locator("#chatbot").get_by_role("button", name="Edit").first.click()
+    page.locator("#chatbot textarea.edit-textarea").fill("What is the capital of Italy?")
+    page.locator("#chatbot").get_by_role("button", name="Submit").click()
+    page.wait_for_function("() => document.querySelector('#chatbot')?.innerText?.includes('Rome')", timeout=120_000)
+    page.wait_for_function(f"() => document.querySelector('{STATS}')?.innerText?.includes('tok/s')", timeout=120_000)
+    edited = page.locator("#chatbot").inner_text()
+    assert "capital of Italy" in edited
+    assert "France" not in edited and "Paris" not in edited
+    page.locator("#chat-list").get_by_text("What is the capital of Italy?").wait_for()   # its title follows
+    page.screenshot(path=str(test_output / "chat-5-edited.png"), full_page=True)
+
+    page.reload(wait_until="load")
+    page.wait_for_function("() => document.querySelector('#chatbot')?.innerText?.includes('Rome')", timeout=60_000)
+    assert "France" not in page.locator("#chatbot").inner_text()

@@ -54,6 +54,20 @@ def test_chat_life_cycle(chats, tmp_path):
         chats.rename(other.id, "  ")
 
 
+def test_editing_the_first_question_retitles_only_an_unnamed_chat(chats):
+    chat = chats.create()
+    chats.append(chat.id, "user", "What is the capital of France?")
+    chats.append(chat.id, "assistant", "Paris.")
+    chats.append(chat.id, "user", "And of Spain?")
+    chats.edit(chat.id, 2, "And of Italy?")
+    assert chats.get(chat.id).title == "What is the capital of France?"   # not the first question
+    chats.edit(chat.id, 0, "What is the capital of Germany?")
+    assert chats.get(chat.id).title == "What is the capital of Germany?"
+    chats.rename(chat.id, "Capitals")
+    chats.edit(chat.id, 0, "What is the capital of Peru?")
+    assert chats.get(chat.id).title == "Capitals"
+
+
 def test_export_import_round_trip(chats):
     chat = chats.create(settings={"system_prompt": "S", "params": {"temperature": 0.2}})
     chats.append(chat.id, "user", "Hi")

@@ -211,7 +211,8 @@ class ChatTab:
         self.continue_.click(self.reply(CONTINUE), **reply_step).then(**self.docs.after_reply(self.chat_id))
         self.stop.click(lambda request_id: self.studio.models.stop(request_id) and None, [self.session], None,
                         queue=False)
-        self.chatbot.edit(shows_errors(self.on_edit), [self.chat_id], [self.chatbot], queue=False).success(
+        self.chatbot.edit(shows_errors(self.on_edit), [self.chat_id], [self.chatbot, self.chat_list, self.title],
+                          queue=False).success(
             self.reply(NEW), **reply_step).then(**self.docs.after_reply(self.chat_id))
 
     def _wire_chat_management(self) -> None:
@@ -318,16 +319,19 @@ class ChatTab:
         yield from stream_reply_view(self.studio, selected, mode, request_id, who=who,
                                      prepare=self.docs.prepare(selected, collection, documents, who))
 
-    def on_edit(self, request: gr.Request, selected: str | None, data: gr.EditData) -> Messages:
-        """An edited user message replaces the stored one and drops what came after it (the reply follows)."""
+    def on_edit(self, request: gr.Request, selected: str | None, data: gr.EditData) -> tuple:
+        """An edited user message replaces the stored one and drops what came after it (the reply follows);
+        the list shows the title an edited first question gives."""
         chats = self.studio.chats
-        selected = self.mine(selected, viewer(self.studio, request))
+        who = viewer(self.studio, request)
+        selected = self.mine(selected, who)
         _, positions = chat_display(chats.get(selected))
         index = data.index if isinstance(data.index, int) else data.index[0]
         position = positions[index]
         chats.edit(selected, position, str(data.value if not isinstance(data.value, list) else data.value[0]))
         chats.truncate(selected, position + 1)
-        return chat_display(chats.get(selected))[0]
+        chat = chats.get(selected)
+        return chat_display(chat)[0], gr.update(choices=chat_choices(self.studio, who), value=selected), chat.title
 
     # --- handlers: show prompt, rename, delete, export, import --------------------------------------------
     def prompt_of(self, request: gr.Request, selected: str | None, *values: Any) -> tuple[dict[str, Any], str]:
