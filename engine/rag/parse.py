@@ -6,8 +6,8 @@ instead, and `parse_file` treats "no elements from a file that has a text layer"
 text never ends up indexed as empty.
 
 PDFs are split into steps of a few pages (pikepdf) so the job can report "parsing page x of y" and stop
-between steps; a PDF that pikepdf cannot split (damaged structure that pdfminer still reads) is parsed
-in one go.
+between steps; with the fast strategy the steps run in parallel worker processes (engine.rag.parse_pool).
+A PDF that pikepdf cannot split (damaged structure that pdfminer still reads) is parsed in one go.
 """
 
 from __future__ import annotations
@@ -132,15 +132,33 @@ def check_file(filename: str, size: int, head: bytes, max_bytes: int) -> str:
 
 
 # --- parsing ---------------------------------------------------------------------------------------------
+def _no_progress(done: int, total: int) -> None:
+    pass
+
+
+def _no_cancel() -> None:
+    pass
+
+
+@dataclass
+class PdfSteps:
+    """How a PDF is cut into steps, how many processes parse them, and whom they tell."""
+
+    pages_per_step: int = 8
+    workers: int = 1
+    progress: ProgressFn = _no_progress
+    check_cancel: Callable[[], None] = _no_cancel
+
+
 def parse_file(path: Path, kind: str, filename: str, strategy: str = "fast", password: str = "",
                pages_per_step: int = 8, progress: ProgressFn | None = None,
-               check_cancel: Callable[[], None] | None = None) -> Parsed:
-    """Partition one stored file into content elements (headers/footers dropped), or raise LoragError."""
+               check_cancel: Callable[[], None] | None = None, workers: int = 1) -> Parsed:
+    """Partition one stored file into content elements (headers/footers dropped), or raise LoragError.
+    `workers` > 1 parses a PDF's steps in that many processes (fast strategy only)."""
     prepare_unstructured()
-    progress = progress or (lambda done, total: None)
-    check_cancel = check_cancel or (lambda: None)
+    steps = PdfSteps(pages_per_step, workers, progress or _no_progress, check_cancel or _no_cancel)
     if kind == "pdf":
-        return _parse_pdf(Path(path), filename, strategy, password, pages_per_step, progress, check_cancel)
+        return _parse_pdf(Path(path), filename, strategy, password, steps)
     return _parse_other(Path(path), kind, filename)
 
 
@@ -194,16 +212,16 @@ def _partition_other(path: Path, kind: str, filename: str) -> list[Any]:
     raise LoragError(f"{filename}: unsupported file type.")
 
 
-def _parse_pdf(path: Path, filename: str, strategy: str, password: str, pages_per_step: int,
-               progress: ProgressFn, check_cancel: Callable[[], None]) -> Parsed:
+def _parse_pdf(path: Path, filename: str, strategy: str, password: str, steps: PdfSteps) -> Parsed:
     used, warnings = resolve_strategy(strategy)
     pdf = _open_pikepdf(path, filename, password)
     census = page_text_census(path, password)
     total = len(pdf.pages) if pdf is not None else len(census)
+    progress = steps.progress
     progress(0, total)
     try:
         if pdf is not None:
-            elements = _partition_in_steps(pdf, filename, used, pages_per_step, total, progress, check_cancel)
+            elements = _partition_in_steps(pdf, filename, used, total, steps)
         else:
             elements = _partition_pdf(filename, used, filename_path=path, password=password)
     except (LoragError, JobCancelled):
@@ -238,23 +256,48 @@ def _open_pikepdf(path: Path, filename: str, password: str):
         return None
 
 
-def _partition_in_steps(pdf, filename: str, strategy: str, pages_per_step: int, total: int,
-                        progress: ProgressFn, check_cancel: Callable[[], None]) -> list[Any]:
+def _partition_in_steps(pdf, filename: str, strategy: str, total: int, steps: PdfSteps) -> list[Any]:
+    from concurrent.futures.process import BrokenProcessPool
+
+    from engine.rag import parse_pool
+
+    size = max(1, steps.pages_per_step)
+    starts = list(range(0, total, size))
+    parts: list[list[Any]] = [[] for _ in starts]
+
+    def keep(position: int, elements: list[Any]) -> None:
+        parts[position] = elements
+        steps.progress(min(starts[position] + size, total), total)
+
+    workers = min(parse_pool.worker_count(steps.workers), len(starts))
+    if workers > 1 and strategy == "fast":     # hi_res loads a layout model per process: not worth it
+        calls = [(_step_bytes(pdf, start, size), filename, strategy, start + 1) for start in starts]
+        try:
+            parse_pool.map_in_order(partition_pdf_bytes, calls, workers, keep, steps.check_cancel)
+            return [element for part in parts for element in part]
+        except BrokenProcessPool as exc:    # a worker died (memory?): the job's own thread still can
+            log.warning("%s: a parse worker died (%s); parsing in one process", filename, exc)
+    for position, start in enumerate(starts):
+        steps.check_cancel()
+        keep(position, partition_pdf_bytes(_step_bytes(pdf, start, size), filename, strategy, start + 1))
+    return [element for part in parts for element in part]
+
+
+def _step_bytes(pdf, start: int, size: int) -> bytes:
     import pikepdf
 
-    elements: list[Any] = []
-    step = max(1, pages_per_step)
-    for start in range(0, total, step):
-        check_cancel()
-        part = pikepdf.new()
-        part.add_pages_from(pdf, slice(start, start + step), forms="strip", outlines="ignore")
-        buffer = io.BytesIO()
-        part.save(buffer)
-        part.close()
-        buffer.seek(0)
-        elements += _partition_pdf(filename, strategy, file=buffer, starting_page_number=start + 1)
-        progress(min(start + step, total), total)
-    return elements
+    part = pikepdf.new()
+    part.add_pages_from(pdf, slice(start, start + size), forms="strip", outlines="ignore")
+    buffer = io.BytesIO()
+    part.save(buffer)
+    part.close()
+    return buffer.getvalue()
+
+
+def partition_pdf_bytes(data: bytes, filename: str, strategy: str, first_page: int) -> list[Any]:
+    """One step: a small PDF whose first page is page `first_page` of the document (runs in workers too)."""
+    prepare_unstructured()
+    return _partition_pdf(filename, strategy, file=io.BytesIO(data), starting_page_number=first_page)
 
 
 def _partition_pdf(filename: str, strategy: str, filename_path: Path | None = None, **kwargs: Any) -> list[Any]:

@@ -166,3 +166,34 @@ def test_non_utf8_text_and_empty_documents_are_reported(tmp_path):
     (tmp_path / "blank.md").write_text("\n\n   \n")
     with pytest.raises(LoragError, match="contains no text"):
         parse_file(tmp_path / "blank.md", "markdown", "blank.md")
+
+
+# --- page steps in worker processes ---------------------------------------------------------------------
+def test_steps_parsed_in_worker_processes_match_one_process():
+    """pdflatex-4-pages in 4 one-page steps: two forkserver workers give the same elements, pages and order."""
+    def seen(parsed):
+        return [(e.category, e.text, e.metadata.page_number) for e in parsed.elements]
+
+    path = pdf("pdflatex-4-pages.pdf")
+    reported = []
+    alone = parse_pdf(path, pages_per_step=1, workers=1)
+    together = parse_pdf(path, pages_per_step=1, workers=2, progress=lambda done, total: reported.append(done))
+    assert seen(together) == seen(alone) and {e.metadata.page_number for e in together.elements} == {1, 2, 3, 4}
+    assert reported == [0, 1, 2, 3, 4, 4]
+
+
+def test_a_cancel_stops_the_parse_workers():
+    import multiprocessing
+
+    from engine.jobs import JobCancelled
+
+    calls = []
+
+    def cancel_after_first_step():
+        calls.append(1)
+        if len(calls) > 2:
+            raise JobCancelled()
+
+    with pytest.raises(JobCancelled):
+        parse_pdf(pdf("pdflatex-4-pages.pdf"), pages_per_step=1, workers=2, check_cancel=cancel_after_first_step)
+    assert multiprocessing.active_children() == []

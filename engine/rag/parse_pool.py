@@ -1,0 +1,67 @@
+"""PDF page steps parsed in parallel worker processes.
+
+unstructured's fast strategy is pdfminer, pure Python: one core per parse, whatever the machine has. Workers
+fork from a forkserver that imported unstructured once (about 7 s on a slow machine), so a pool costs
+milliseconds after the first, and the studio's own process, with its threads, is never forked.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, Callable, Iterable
+
+log = logging.getLogger(__name__)
+
+MAX_AUTO_WORKERS = 4
+PRELOAD = ["engine.rag.parse", "spacy", "unstructured.partition.pdf"]
+CANCEL_POLL_S = 0.25
+
+
+def worker_count(setting: int) -> int:
+    """`setting` processes, or (0) one per CPU core up to MAX_AUTO_WORKERS."""
+    return setting if setting > 0 else min(MAX_AUTO_WORKERS, os.cpu_count() or 1)
+
+
+def _context():
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def warm_up(setting: int) -> None:
+    """Start the forkserver now: it imports unstructured in the background, so the first upload parses fast."""
+    if worker_count(setting) > 1:
+        _context()
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+def map_in_order(fn: Callable[..., Any], calls: Iterable[tuple], workers: int,
+                 on_result: Callable[[int, Any], None], check_cancel: Callable[[], None]) -> None:
+    """Run fn(*call) for each call in `workers` processes; hand results to on_result in call order.
+
+    A cancel (check_cancel raising) drops the calls not started and waits for the running ones (one step
+    each), so no worker outlives the call."""
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+        futures = [pool.submit(fn, *call) for call in calls]
+        try:
+            for position, future in enumerate(futures):
+                on_result(position, _result(future, check_cancel))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def _result(future, check_cancel: Callable[[], None]) -> Any:
+    while True:
+        check_cancel()
+        try:
+            return future.result(timeout=CANCEL_POLL_S)
+        except FutureTimeout:
+            continue
