@@ -82,6 +82,24 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL                        -- JSON
     );
     """,
+    # 1 -> 2: collection names unique per owner (two people may each have a "papers"), not across the studio.
+    # SQLite cannot drop a UNIQUE constraint: the table is rebuilt (foreign keys are off while migrating).
+    """
+    CREATE TABLE collections_v2 (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        owner TEXT NOT NULL DEFAULT '',
+        shared INTEGER NOT NULL DEFAULT 1,
+        settings TEXT NOT NULL DEFAULT '{}',
+        needs_reindex INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        UNIQUE (owner, name)
+    );
+    INSERT INTO collections_v2 (id, name, owner, shared, settings, needs_reindex, created_at)
+        SELECT id, name, owner, shared, settings, needs_reindex, created_at FROM collections;
+    DROP TABLE collections;
+    ALTER TABLE collections_v2 RENAME TO collections;
+    """,
 ]
 
 JSON_COLUMNS = {"settings", "meta", "config", "result"}
@@ -116,15 +134,25 @@ class Store:
         return self._connect().execute("PRAGMA user_version").fetchone()[0]
 
     def _migrate(self) -> None:
+        """Foreign keys are off while migrating (SQLite's way to rebuild a table that others reference, without
+        its ON DELETE CASCADE firing); the result is checked before it is committed."""
         conn = self._connect()
-        with self.transaction():
-            current = conn.execute("PRAGMA user_version").fetchone()[0]
-            if current > len(MIGRATIONS):
-                raise RuntimeError(f"{self.path} has schema {current}, newer than this Lorag ({len(MIGRATIONS)})")
-            for version in range(current, len(MIGRATIONS)):
-                for statement in _statements(MIGRATIONS[version]):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {version + 1}")
+        conn.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with self.transaction():
+                current = conn.execute("PRAGMA user_version").fetchone()[0]
+                if current > len(MIGRATIONS):
+                    raise RuntimeError(f"{self.path} has schema {current}, newer than this Lorag "
+                                       f"({len(MIGRATIONS)})")
+                for version in range(current, len(MIGRATIONS)):
+                    for statement in _statements(MIGRATIONS[version]):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {version + 1}")
+                broken = conn.execute("PRAGMA foreign_key_check").fetchall() if current < len(MIGRATIONS) else []
+                if broken:
+                    raise RuntimeError(f"{self.path}: migration left {len(broken)} broken reference(s)")
+        finally:
+            conn.execute("PRAGMA foreign_keys=ON")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -29,3 +29,17 @@ def shows_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except LoragError as exc:
             raise gr.Error(str(exc)) from None
     return wrapper
+
+
+def warns(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a form's handler: a LoragError becomes a warning toast and the page stays as it was. (gr.Error
+    would also stamp an "Error" badge over every output, covering the form until each badge is closed.)
+    The event then counts as a success: not for handlers that a `.success(...)` step follows."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except LoragError as exc:
+            gr.Warning(str(exc))
+            return gr.skip()
+    return wrapper

@@ -145,10 +145,21 @@ class RagService:
     def collection(self, name_or_id: str | Collection, viewer: str | None = None) -> Collection:
         if isinstance(name_or_id, Collection):
             name_or_id = name_or_id.id
-        row = self.store.one("SELECT * FROM collections WHERE id = ? OR name = ?", (name_or_id, name_or_id))
-        if row is None or not _visible(row, viewer):
+        rows = self.store.all("SELECT * FROM collections WHERE id = ? OR name = ? ORDER BY created_at",
+                              (name_or_id, name_or_id))
+        rows = [row for row in rows if _visible(row, viewer)]
+        if not rows:
             raise LoragError(f"There is no collection {name_or_id!r}.", hint="Create it in the Documents tab.")
-        return self._collection(row)
+        # Names are unique per person: an id first, then the viewer's own, then one shared with them.
+        return self._collection(min(rows, key=lambda row: (row["id"] != name_or_id, row["owner"] != (viewer or ""))))
+
+    def _check_name_free(self, name: str, owner: str) -> None:
+        """A name may repeat across people, never among the collections one person sees (no logins: everyone
+        sees every collection, so names are unique)."""
+        rows = self.store.all("SELECT owner, shared FROM collections WHERE name = ?", (name,))
+        viewer = owner or None
+        if any(_visible(row, viewer) for row in rows):
+            raise LoragError(f"A collection named {name!r} exists already.")
 
     def check_owner(self, collection: str | Collection, viewer: str | None) -> Collection:
         """The collection, when `viewer` may change it (its owner; anyone for one made without logins)."""
@@ -176,8 +187,7 @@ class RagService:
                           chunk_overlap: int | None = None, parse_strategy: str | None = None, owner: str = "",
                           shared: bool = True) -> Collection:
         name = validate_name(name, "collection name")
-        if self.store.one("SELECT id FROM collections WHERE name = ?", (name,)):
-            raise LoragError(f"A collection named {name!r} exists already.")
+        self._check_name_free(name, owner)
         settings = self._validated(CollectionSettings(
             embedding_model=embedding_model or default_embedding_model(),
             chunk_size=chunk_size or self.defaults.chunk_size,
@@ -215,8 +225,8 @@ class RagService:
     def rename_collection(self, name_or_id: str, new_name: str) -> Collection:
         current = self.collection(name_or_id)
         new_name = validate_name(new_name, "collection name")
-        if new_name != current.name and self.store.one("SELECT id FROM collections WHERE name = ?", (new_name,)):
-            raise LoragError(f"A collection named {new_name!r} exists already.")
+        if new_name != current.name:
+            self._check_name_free(new_name, current.owner)
         self.store.update("collections", "id", current.id, {"name": new_name})
         return self.collection(current.id)
 

@@ -165,10 +165,8 @@ def create_collection(page, name: str, shared: bool) -> None:
     if not forms.get_by_label("New collection name").is_visible():
         forms.get_by_text("New collection, rename, delete").click()
     forms.get_by_label("New collection name").fill(name)
-    if shared:
-        forms.get_by_label("Shared with everyone who signs in (else private to you)").check()
+    forms.get_by_label("Shared with everyone who signs in (else private to you)").set_checked(shared)
     forms.get_by_role("button", name="Create collection").click()
-    page.locator("#doc-summary").get_by_text(name).wait_for()
 
 
 def collection_choices(page) -> list[str]:
@@ -185,7 +183,9 @@ def test_collections_are_private_unless_shared(studio, browser, test_output):
     bob_context, bob = sign_in(browser, studio.url, "bob")
     try:
         create_collection(ann, "ann-notes", shared=False)
+        ann.locator("#doc-summary").get_by_text("ann-notes").wait_for()
         create_collection(bob, "bob-papers", shared=True)
+        bob.locator("#doc-summary").get_by_text("bob-papers").wait_for()
         ann.reload()
         bob.reload()
         for page in (ann, bob):
@@ -194,6 +194,17 @@ def test_collections_are_private_unless_shared(studio, browser, test_output):
         assert collection_choices(ann) == ["ann-notes (private)", "bob-papers (shared by bob)"]
         assert collection_choices(bob) == ["bob-papers (shared)"]
         ann.screenshot(path=str(test_output / "users-ann-collections.png"), full_page=True)
+
+        # Names are per person: bob may have his own private "ann-notes"; ann sees "bob-papers", so she may not.
+        create_collection(bob, "ann-notes", shared=False)
+        bob.locator("#doc-summary").get_by_text("ann-notes").wait_for()
+        assert collection_choices(bob) == ["ann-notes (private)", "bob-papers (shared)"]
+        create_collection(ann, "bob-papers", shared=False)
+        toast = ann.locator("[data-testid=toast-body]")
+        toast.get_by_text("A collection named 'bob-papers' exists already.").wait_for()
+        ann.wait_for_timeout(800)                                    # (the toast fades in)
+        ann.screenshot(path=str(test_output / "users-ann-name-taken.png"))
+        assert collection_choices(ann) == ["ann-notes (private)", "bob-papers (shared by bob)"]
     finally:
         ann_context.close()
         bob_context.close()

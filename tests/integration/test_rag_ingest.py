@@ -206,6 +206,32 @@ def test_collections_create_rename_update_delete(rag_studio):
     assert "crud-renamed" not in {c.name for c in service.list_collections()}
 
 
+def test_collection_names_are_unique_per_person(rag_studio):
+    """Two people may each have a private "names-notes"; a name someone sees (own or shared) is refused; a
+    name both see resolves to the viewer's own; without logins (viewer None) names stay unique."""
+    service = rag_studio.rag
+    ann = service.create_collection("names-notes", owner="ann", shared=False)
+    bob = service.create_collection("names-notes", owner="bob", shared=False)
+    assert ann.id != bob.id and ann.index.name != bob.index.name
+    assert service.collection("names-notes", viewer="ann").id == ann.id
+    assert service.collection("names-notes", viewer="bob").id == bob.id
+    with pytest.raises(LoragError, match="no collection"):
+        service.collection(bob.id, viewer="ann")
+    service.create_collection("names-shared", owner="bob", shared=True)
+    with pytest.raises(LoragError, match="exists already"):
+        service.create_collection("names-shared", owner="ann", shared=False)       # ann sees bob's
+    with pytest.raises(LoragError, match="exists already"):
+        service.rename_collection(ann.id, "names-shared")
+    with pytest.raises(LoragError, match="exists already"):
+        service.create_collection("names-notes")                                     # no logins: sees all
+    service.set_shared(bob.id, True, viewer="bob")         # ann now sees two "names-notes": hers comes first
+    assert service.collection("names-notes", viewer="ann").id == ann.id
+    assert {c.id for c in service.list_collections(viewer="ann")} >= {ann.id, bob.id}
+    for name in ("names-notes", "names-shared"):
+        for collection in [c for c in service.list_collections() if c.name == name]:
+            service.delete_collection(collection.id)
+
+
 def test_documents_left_mid_way_by_a_stopped_studio_are_marked_and_not_searched(tmp_path):
     studio = make_studio(tmp_path / "data")
     try:

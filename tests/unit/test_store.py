@@ -42,6 +42,29 @@ def test_deleting_a_chat_deletes_its_messages(tmp_path):
     assert store.all("SELECT * FROM messages") == []
 
 
+def test_a_version_1_database_migrates_keeping_collections_and_their_documents(tmp_path):
+    """Schema 1 had collection names unique across the studio; 2 makes them unique per owner. The rebuilt
+    table keeps every row, and the documents that reference it (ON DELETE CASCADE must not fire)."""
+    path = tmp_path / "lorag.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    conn.execute("INSERT INTO collections (id, name, owner, shared, created_at) VALUES ('c1', 'papers', 'ann', 0, 1)")
+    conn.execute("INSERT INTO documents (id, collection_id, sha256, filename, size, status, created_at) "
+                 "VALUES ('d1', 'c1', 'abc', 'a.pdf', 10, 'indexed', 1)")
+    conn.commit()
+    conn.close()
+
+    store = Store(path)
+    assert store.version == len(MIGRATIONS) >= 2
+    assert store.one("SELECT name, owner, shared FROM collections") == {"name": "papers", "owner": "ann", "shared": 0}
+    assert store.one("SELECT collection_id FROM documents WHERE id = 'd1'") == {"collection_id": "c1"}
+    store.insert("collections", {"id": "c2", "name": "papers", "owner": "bob", "created_at": now()})
+    with pytest.raises(sqlite3.IntegrityError):
+        store.insert("collections", {"id": "c3", "name": "papers", "owner": "bob", "created_at": now()})
+    store.execute("DELETE FROM collections WHERE id = 'c1'")      # the cascade still works after the rebuild
+    assert store.all("SELECT id FROM documents") == []
+
+
 def test_a_newer_database_is_refused(tmp_path):
     path = tmp_path / "lorag.sqlite"
     Store(path).close()

@@ -99,11 +99,11 @@ class ChatDocuments:
     def collection_choices(self, value: str | None, who: str | None = None) -> tuple[list[tuple[str, str]], str]:
         """The dropdown's choices (what `who` may see) and `value` as a current collection id ('' when none)."""
         collections = self.studio.rag.list_collections(viewer=who)
-        ids = {c.id for c in collections}
-        by_name = {c.name: c.id for c in collections}
-        value = by_name.get(value, value) if value else NO_COLLECTION   # a name (API, imports) or an id
-        choices = [("none", NO_COLLECTION)] + [(f"{c.name} ({c.documents} docs)", c.id) for c in collections]
-        return choices, value if value in ids else NO_COLLECTION
+        choices = [("none", NO_COLLECTION)] + [(_label(c, who), c.id) for c in collections]
+        try:   # a name (API, imports) or an id; a name the person has twice means their own
+            return choices, self.studio.rag.collection(value, viewer=who).id if value else NO_COLLECTION
+        except LoragError:
+            return choices, NO_COLLECTION
 
     def document_choices(self, collection: str | None, value: list[str] | None) -> dict[str, Any]:
         if not collection:
@@ -218,3 +218,8 @@ class ChatDocuments:
     def after_reply(self, chat_id: gr.State) -> dict[str, Any]:
         """Keyword arguments for a `.then(...)` after a reply: show the new answer's sources."""
         return dict(fn=shows_errors(self.show_last), inputs=[chat_id], outputs=self.outputs, queue=False)
+
+
+def _label(collection, who: str | None) -> str:
+    by = f", shared by {collection.owner}" if who and collection.owner not in ("", who) else ""
+    return f"{collection.name} ({collection.documents} docs{by})"

@@ -17,7 +17,7 @@ from gradio.context import Context
 from engine.errors import LoragError
 from engine.studio import Studio
 from ui.components.sources import SourcesPanel
-from ui.errors import shows_errors
+from ui.errors import shows_errors, warns
 from ui.people import owner, viewer
 
 POLL_SECONDS = 1.0
@@ -47,13 +47,13 @@ def _collection_choices(studio: Studio, who: str | None) -> list[tuple[str, str]
     except LoragError:
         return []
     if who is None:
-        return [(c.name, c.name) for c in collections]
+        return [(c.name, c.id) for c in collections]
 
     def label(c) -> str:
         if c.owner and c.owner != who:
             return f"{c.name} (shared by {c.owner})"
         return f"{c.name} ({'shared' if c.shared else 'private'})"
-    return [(label(c), c.name) for c in collections]
+    return [(label(c), c.id) for c in collections]   # ids: two people may each have a "papers"
 
 
 def _size(n: int) -> str:
@@ -265,10 +265,11 @@ class _Widgets:
         return self._select(self._seen(name, request))
 
     def _seen(self, name: str | None, request: gr.Request | None) -> str | None:
-        """`name` when this person may see it, else None."""
+        """The collection id `name` when this person may see it, else None."""
         if not name:
             return None
-        return name if name in _collection_names(self.studio, viewer(self.studio, request)) else None
+        seen = _collection_choices(self.studio, viewer(self.studio, request))
+        return name if name in [value for _, value in seen] else None
 
     def _with_collections(self, selected: str | None, request: gr.Request | None) -> tuple:
         who = viewer(self.studio, request)
@@ -288,27 +289,27 @@ class _Widgets:
         if root is not None:  # on every page load: fresh collections, and re-attach to running jobs
             root.load(shows_errors(self._on_load), outputs=all_outputs)
 
-        self.create.click(shows_errors(self._on_create), inputs=[self.new_name, self.shared],
+        self.create.click(warns(self._on_create), inputs=[self.new_name, self.shared],
                           outputs=[*all_outputs, self.new_name])
-        self.apply_shared.click(shows_errors(self._on_apply_shared), inputs=[self.collection, self.shared],
+        self.apply_shared.click(warns(self._on_apply_shared), inputs=[self.collection, self.shared],
                                 outputs=all_outputs)
-        self.rename.click(shows_errors(self._on_rename), inputs=[self.collection, self.rename_to],
+        self.rename.click(warns(self._on_rename), inputs=[self.collection, self.rename_to],
                           outputs=[*all_outputs, self.rename_to])
-        self.delete_collection.click(shows_errors(self._on_delete_collection),
+        self.delete_collection.click(warns(self._on_delete_collection),
                                      inputs=[self.collection, self.confirm_delete],
                                      outputs=[*all_outputs, self.confirm_delete])
-        self.save_settings.click(shows_errors(self._on_save_settings),
+        self.save_settings.click(warns(self._on_save_settings),
                                  inputs=[self.collection, *settings_outputs], outputs=self._view_outputs())
-        self.index.click(shows_errors(self._on_index), inputs=[self.collection, self.files, self.password],
+        self.index.click(warns(self._on_index), inputs=[self.collection, self.files, self.password],
                          outputs=[*self._view_outputs(), self.files, self.password])
-        self.cancel.click(shows_errors(self._on_cancel), inputs=self.collection, outputs=self._view_outputs())
-        self.delete_docs.click(shows_errors(self._on_delete_docs), inputs=[self.collection, self.doc_pick],
+        self.cancel.click(warns(self._on_cancel), inputs=self.collection, outputs=self._view_outputs())
+        self.delete_docs.click(warns(self._on_delete_docs), inputs=[self.collection, self.doc_pick],
                                outputs=self._view_outputs())
-        self.reindex.click(shows_errors(self._on_reindex), inputs=[self.collection, self.doc_pick, self.password],
+        self.reindex.click(warns(self._on_reindex), inputs=[self.collection, self.doc_pick, self.password],
                            outputs=self._view_outputs())
         search_inputs = [self.collection, self.query, self.top_k, self.alpha, self.search_docs]
         for trigger in (self.search.click, self.query.submit):
-            trigger(shows_errors(self._on_search), inputs=search_inputs,
+            trigger(warns(self._on_search), inputs=search_inputs,
                     outputs=[self.results_note, *self.sources.outputs])
         self.timer.tick(self._on_tick, inputs=self.collection,
                         outputs=[self.progress, self.summary, self.docs, self.doc_pick, self.search_docs,
@@ -323,23 +324,24 @@ class _Widgets:
         created = _rag(self.studio).create_collection(new_name, owner=owner(self.studio, request),
                                                       shared=bool(shared) if logins else True)
         gr.Info(f"Collection {created.name} created.")
-        return (*self._with_collections(created.name, request), "")
+        return (*self._with_collections(created.id, request), "")
 
     def _on_apply_shared(self, request: gr.Request, name: str | None, shared: bool) -> tuple:
         updated = _rag(self.studio).set_shared(self._mine(name, request), bool(shared),
                                                viewer=viewer(self.studio, request))
         gr.Info(f"{updated.name} is now {'shared with everyone who signs in' if updated.shared else 'private'}.")
-        return self._with_collections(updated.name, request)
+        return self._with_collections(updated.id, request)
 
     def _on_rename(self, request: gr.Request, name: str | None, new_name: str) -> tuple:
         renamed = _rag(self.studio).rename_collection(self._mine(name, request), new_name)
-        return (*self._with_collections(renamed.name, request), "")
+        return (*self._with_collections(renamed.id, request), "")
 
     def _on_delete_collection(self, request: gr.Request, name: str | None, confirmed: bool) -> tuple:
         if not confirmed:
             raise LoragError("Tick the box to confirm that the collection and its documents should be deleted.")
-        _rag(self.studio).delete_collection(self._mine(name, request))
-        gr.Info(f"Collection {name} deleted.")
+        doomed = _rag(self.studio).collection(self._mine(name, request))
+        _rag(self.studio).delete_collection(doomed.id)
+        gr.Info(f"Collection {doomed.name} deleted.")
         return (*self._with_collections(None, request), False)
 
     def _on_save_settings(self, request: gr.Request, name: str | None, model: str, strategy: str, size: float,
@@ -404,8 +406,9 @@ class _Widgets:
         return name
 
     def _mine(self, name: str | None, request: gr.Request | None) -> str:
-        """`name` when this person may change it (their own, or one made without logins), else a refusal."""
-        return _rag(self.studio).check_owner(self._need(name), viewer(self.studio, request)).name
+        """The id of `name` when this person may change it (their own, or one made without logins), else a
+        refusal."""
+        return _rag(self.studio).check_owner(self._need(name), viewer(self.studio, request)).id
 
 
 def _now() -> float:
