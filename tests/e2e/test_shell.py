@@ -38,3 +38,24 @@ def test_settings_tab_shows_weaviate_and_restarts_it(studio_server, page):
     page.get_by_role("button", name="Restart Weaviate").click()
     page.wait_for_timeout(500)
     report.get_by_text(re.compile(r"Weaviate 1\.39\.0: running")).wait_for(timeout=60_000)
+
+
+def test_sending_without_a_model_says_so_and_keeps_the_text(studio_server, page, test_output):
+    """The first thing many people try. A warning says what to do; the question stays in the box, and no
+    "Error" badge covers the chat or the box (as a gr.Error on this event would)."""
+    page.goto(studio_server.url, wait_until="load")
+    page.locator("#chat-new").wait_for()
+    page.wait_for_timeout(500)
+    page.locator("#chat-input textarea").fill("hello")
+    page.locator("#chat-send").click()
+    toast = page.locator("[data-testid=toast-body]")
+    toast.get_by_text("No model is loaded. Load one in the Models tab.").wait_for()
+    assert page.locator("#chat-input textarea").input_value() == "hello"
+    page.locator("#chat-input textarea").press("Enter")          # Enter sends too: the same answer
+    page.wait_for_timeout(1500)
+    assert page.locator("#chat-input textarea").input_value().strip() == "hello"
+    assert page.locator("#tab-chat").get_by_text("Error", exact=True).count() == 0
+    page.screenshot(path=str(test_output / "shell-send-without-model.png"))
+    page.locator("#chat-input textarea").fill("")
+    page.locator("#chat-send").click()
+    toast.get_by_text("Write a message first.").wait_for()

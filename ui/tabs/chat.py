@@ -121,6 +121,7 @@ class ChatTab:
         with gr.Tab("Chat", id="chat", elem_id="tab-chat") as self.tab:
             self.chat_id = gr.State(None)
             self.page_ready = gr.State(False)                   # set once the page-load event has filled the tab
+            self.refusal = gr.State("")                         # why the last Send added nothing ('' = it did)
             self.session = gr.State(lambda: uuid.uuid4().hex)   # this page's id, so Stop stops this page's reply only
             with gr.Row(equal_height=False):
                 with gr.Column(scale=1, min_width=220):
@@ -200,11 +201,13 @@ class ChatTab:
         """New chat, send, regenerate, continue, stop, edit a message (and reply to it)."""
         self.new_chat.click(shows_errors(self.new_chat_fn), self.inputs, self.outputs_open, queue=False)
         user_step = dict(fn=shows_errors(self.add_user_message), inputs=[self.chat_id, self.message, *self.inputs],
-                         outputs=[self.chat_id, self.message, self.chatbot, self.chat_list, self.title], queue=False)
+                         outputs=[self.chat_id, self.message, self.chatbot, self.chat_list, self.title,
+                                  self.refusal], queue=False)
         reply_step = dict(inputs=[self.chat_id, self.session, self.docs.collection, self.docs.documents],
                           outputs=[self.chatbot, self.stats], **GENERATION_QUEUE)
+        after_send = {**reply_step, "inputs": [*reply_step["inputs"], self.refusal]}
         for trigger in (self.send.click, self.message.submit):
-            trigger(**user_step).success(self.reply(NEW), **reply_step).then(
+            trigger(**user_step).success(self.reply(NEW), **after_send).then(
                 lambda: model_line(self.studio), None, self.model_info, queue=False).then(
                 **self.docs.after_reply(self.chat_id))
         self.regenerate.click(self.reply(REGENERATE), **reply_step).then(**self.docs.after_reply(self.chat_id))
@@ -279,14 +282,14 @@ class ChatTab:
         return self.open_chat(chat.id, viewer(self.studio, request))
 
     def add_user_message(self, request: gr.Request, selected: str | None, text: str, *values: Any) -> tuple:
+        """Store the question; or keep the page as it is and leave the refusal for the reply step to show
+        (a warning needs the queue, and a gr.Error here would stamp Error over the chat and the text box)."""
         studio = self.studio
         text = (text or "").strip()
-        if not text:
-            raise LoragError("Write a message first.")
-        if studio.models.current is None:
-            raise LoragError("No model is loaded.", hint="Load one in the Models tab.")
-        if over_limit(studio, request) is not None:   # keep the text in the box; the reply step says why
-            return (gr.skip(),) * 5
+        refusal = ("Write a message first." if not text else
+                   "No model is loaded. Load one in the Models tab." if studio.models.current is None else "")
+        if refusal or over_limit(studio, request) is not None:   # over the limit: the reply step says why
+            return (*(gr.skip(),) * 5, refusal)
         who = viewer(studio, request)
         settings = settings_from_controls(*values)
         if not studio.chats.exists(selected, who):
@@ -296,12 +299,16 @@ class ChatTab:
         studio.chats.append(selected, "user", text)
         chat = studio.chats.get(selected, who)
         return selected, "", chat_display(chat)[0], gr.update(choices=chat_choices(studio, who),
-                                                              value=selected), chat.title
+                                                              value=selected), chat.title, ""
 
     def reply(self, mode: str) -> Callable[..., Iterator[tuple[Any, str]]]:
         """The handler streaming a reply of `mode` (NEW, REGENERATE, CONTINUE); its endpoint is named `run`."""
         def run(request: gr.Request, selected: str | None, request_id: str, collection: str | None,
-                documents: list[str] | None):
+                documents: list[str] | None, refusal: str = ""):
+            if refusal:                 # Send added nothing: say why, answer nothing
+                gr.Warning(refusal)
+                yield gr.skip(), gr.skip()
+                return
             yield from self.stream_answer(request, selected, mode, request_id, collection, documents)
         return shows_errors(run)
 
