@@ -59,3 +59,14 @@ def test_sending_without_a_model_says_so_and_keeps_the_text(studio_server, page,
     page.locator("#chat-input textarea").fill("")
     page.locator("#chat-send").click()
     toast.get_by_text("Write a message first.").wait_for()
+
+
+def test_starting_training_with_an_empty_form_warns_and_keeps_the_form(studio_server, page):
+    page.goto(studio_server.url, wait_until="load")
+    open_tab(page, "Training")
+    page.locator("#training-start").click()
+    toast = page.locator("[data-testid=toast-body]")
+    toast.first.wait_for()
+    assert "The adapter name is empty." in toast.first.inner_text()
+    page.wait_for_timeout(500)
+    assert page.locator("#tab-training").get_by_text("Error", exact=True).count() == 0

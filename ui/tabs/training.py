@@ -11,7 +11,7 @@ import gradio as gr
 
 from engine.errors import LoragError
 from engine.studio import Studio
-from ui.errors import shows_errors
+from ui.errors import shows_errors, warns
 from ui.tabs.training_view import JOB_HEADERS, job_rows, loss_curve_svg, preview_html, progress_html
 
 POLL_S = 2.0
@@ -256,7 +256,7 @@ class _TrainingTab:
                                                                       else None),
                 gr.update(choices=recipes), description)
 
-    @shows_errors
+    @warns
     def on_upload(self, path: str | None, adapter_name: str):
         if not path:
             return gr.update(), "", gr.update()
@@ -264,7 +264,7 @@ class _TrainingTab:
         suggestion = gr.update() if (adapter_name or "").strip() else suggest_adapter_name(stored.filename)
         return gr.update(choices=self._dataset_choices(), value=stored.sha256), report.summary(), suggestion
 
-    @shows_errors
+    @warns
     def on_analyze(self, sha: str | None, base: str | None, custom: str, max_length: Any, assistant_only: bool,
                    placeholders: str):
         if not sha:
@@ -282,13 +282,13 @@ class _TrainingTab:
                      "trained:\n" + "\n".join(f"- {e}" for e in analysis.errors))
         return text, analysis.stats.summary(length), preview_html(analysis)
 
-    @shows_errors
+    @warns
     def on_recipe(self, name: str):
         values, description = self.service.recipes.load(name)
         config = self.service.default_config(name)
         return [getattr(config, field) for field in RECIPE_FIELDS] + [description]
 
-    @shows_errors
+    @warns
     def on_load_recipe(self, path: str | None):
         if not path:
             return [gr.update() for _ in RECIPE_FIELDS] + [""]
@@ -311,12 +311,12 @@ class _TrainingTab:
 
         return TrainingConfig.from_dict(data, "the form").validate()
 
-    @shows_errors
+    @warns
     def on_show(self, *values):
         config = self._config(list(values[:-1]), values[-1])
         return gr.update(value=config.to_yaml(), visible=True)
 
-    @shows_errors
+    @warns
     def on_save_recipe(self, name: str, *values):
         config = self._config(list(values[:-1]), values[-1])
         path = self.service.recipes.save(name, config)
@@ -324,7 +324,7 @@ class _TrainingTab:
                                                                          value=path.stem)
 
     def on_start(self, mode: str):
-        @shows_errors
+        @warns
         def start(*values):
             from engine.training.service import GpuBusy
 
@@ -339,21 +339,21 @@ class _TrainingTab:
                                                                                          value=job.id)
         return start
 
-    @shows_errors
+    @warns
     def on_cancel(self, job_id: str | None):
         if not job_id:
             raise LoragError("Pick a job first.")
         job = self.service.cancel(job_id)
         return f"Job {job.id}: {job.message or job.status}"
 
-    @shows_errors
+    @warns
     def on_resume(self, job_id: str | None):
         if not job_id:
             raise LoragError("Pick a job first.")
         job = self.service.resume(job_id)
         return f"Job {job.id}: {job.message}"
 
-    @shows_errors
+    @warns
     def on_poll(self, job_id: str | None):
         views = self.service.job_views()
         choices = [(f"{v.job.title} · {v.job.id}", v.job.id) for v in views]
