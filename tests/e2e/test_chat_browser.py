@@ -72,7 +72,7 @@ def test_load_chat_switch_adapter_reload(studio, page, test_output, smollm2_dir)
     page.wait_for_timeout(300)
     send(page, "What is the capital of France?")
     page.wait_for_function(f"() => document.querySelector('{STATS}')?.innerText?.includes('generating')",
-                           timeout=60_000)                                  # the reply is streaming
+                           timeout=120_000)                                  # the reply is streaming
     page.wait_for_function(f"() => document.querySelector('{STATS}')?.innerText?.includes('tok/s')", timeout=120_000)
     first_stats = stats_text(page)
     assert "adapter: none" in first_stats
@@ -94,7 +94,7 @@ def test_load_chat_switch_adapter_reload(studio, page, test_output, smollm2_dir)
     page.add_init_script(HOLD_TAB_SELECT)
     page.reload(wait_until="load")
     page.wait_for_function(f"() => document.querySelector('{STATS}')?.innerText?.includes('adapter: formal')",
-                           timeout=60_000)
+                           timeout=120_000)
     page.wait_for_function("() => window.heldTabSelect >= 1", timeout=30_000)
     page.wait_for_timeout(1000)                                              # its answer, had it one, lands
     after_reload = page.locator("#chatbot").inner_text()
@@ -142,5 +142,5 @@ def test_edit_a_question_replaces_it_and_its_answer(studio, page, test_output):
     page.screenshot(path=str(test_output / "chat-5-edited.png"), full_page=True)
 
     page.reload(wait_until="load")
-    page.wait_for_function("() => document.querySelector('#chatbot')?.innerText?.includes('Rome')", timeout=60_000)
+    page.wait_for_function("() => document.querySelector('#chatbot')?.innerText?.includes('Rome')", timeout=120_000)
     assert "France" not in page.locator("#chatbot").inner_text()

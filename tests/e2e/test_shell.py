@@ -70,3 +70,17 @@ def test_starting_training_with_an_empty_form_warns_and_keeps_the_form(studio_se
     assert "The adapter name is empty." in toast.first.inner_text()
     page.wait_for_timeout(500)
     assert page.locator("#tab-training").get_by_text("Error", exact=True).count() == 0
+
+
+def test_loading_a_missing_folder_warns_and_keeps_the_models_tab(studio_server, page, tmp_path):
+    page.goto(studio_server.url, wait_until="load")
+    open_tab(page, "Models")
+    page.locator("#model-kind").get_by_text("Local folder").click()
+    page.locator("#model-folder").locator("textarea, input").first.fill(str(tmp_path / "no-such-model"))
+    page.locator("#model-load").click()
+    toast = page.locator("[data-testid=toast-body]")
+    toast.first.wait_for()
+    assert "no-such-model" in toast.first.inner_text()
+    page.wait_for_timeout(500)
+    assert page.locator("#tab-models").get_by_text("Error", exact=True).count() == 0
+    assert "none loaded" in page.locator("[data-testid=status-model]").inner_text()

@@ -14,7 +14,7 @@ from engine.errors import LoragError
 from engine.models.loading import ATTENTIONS, DEVICES, DTYPES, QUANTIZATIONS, LoadOptions
 from engine.models.presets import model_presets
 from engine.studio import Studio
-from ui.errors import shows_errors
+from ui.errors import warns
 from ui.tabs.models_adapters import AdaptersSection, adapter_names, adapter_rows
 
 KINDS = ("Preset", "Hub id", "Local folder", "GGUF file")
@@ -124,9 +124,9 @@ class ModelsTab:
     def _wire_loading(self) -> None:
         """Load, unload, and a fresh view when the tab is selected."""
         table, chosen = self.adapters.table, self.adapters.chosen
-        self.load.click(shows_errors(self.load_fn), [*self.source_inputs, self.token, *self.option_inputs],
+        self.load.click(warns(self.load_fn), [*self.source_inputs, self.token, *self.option_inputs],
                         [self.progress, self.status, table], concurrency_limit=1, concurrency_id="model-load")
-        self.unload.click(shows_errors(self.unload_fn), None, [self.progress, self.status, table],
+        self.unload.click(warns(self.unload_fn), None, [self.progress, self.status, table],
                           concurrency_id="model-load")
         self.tab.select(lambda v: (loaded_status(self.studio), adapter_rows(self.studio),
                                    adapter_names(self.studio, v)), [chosen], [self.status, table, chosen],
@@ -172,7 +172,11 @@ class ModelsTab:
             if resolved.kind == "demo" and not resolved.ready else ""
         yield f"Loading {html.escape(resolved.name)}…{note}", loaded_status(studio), gr.update()
         started = time.perf_counter()
-        info = studio.models.load(options)
+        try:
+            info = studio.models.load(options)
+        except LoragError as exc:
+            yield f"**Not loaded:** {html.escape(str(exc))}", loaded_status(studio), adapter_rows(studio)
+            raise
         yield (f"Loaded **{html.escape(info.name)}** in {time.perf_counter() - started:.1f} s.",
                loaded_status(studio), adapter_rows(studio))
 

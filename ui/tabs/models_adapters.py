@@ -12,7 +12,7 @@ import gradio as gr
 
 from engine.errors import LoragError
 from engine.studio import Studio
-from ui.errors import shows_errors
+from ui.errors import warns
 
 ADAPTER_COLUMNS = ["Name", "Made for", "Rank", "Alpha", "Targets", "Source", "Created", "Fits loaded model",
                    "In memory", "MB"]
@@ -94,10 +94,10 @@ class AdaptersSection:
         self.from_hub.click(self.import_from("hub"), [self.new_name, self.src_hub, self.hub_token], outputs)
         self.refresh.click(lambda v: self.done("", v), [self.chosen], outputs, queue=False)
         self.chosen.focus(lambda v: adapter_names(self.studio, v), [self.chosen], [self.chosen], queue=False)
-        self.to_memory.click(shows_errors(self.activate), [self.chosen], outputs)
-        self.from_memory.click(shows_errors(self.drop), [self.chosen], outputs)
-        self.delete.click(shows_errors(self.remove), [self.chosen], outputs)
-        self.merge.click(shows_errors(self.merge_fn), [self.chosen, self.merged_name], outputs)
+        self.to_memory.click(warns(self.activate), [self.chosen], outputs)
+        self.from_memory.click(warns(self.drop), [self.chosen], outputs)
+        self.delete.click(warns(self.remove), [self.chosen], outputs)
+        self.merge.click(warns(self.merge_fn), [self.chosen, self.merged_name], outputs)
 
     # --- handlers ------------------------------------------------------------------------------------------
     def done(self, message: str, selected: str | None = None) -> tuple:
@@ -108,7 +108,7 @@ class AdaptersSection:
         """The handler importing from `kind` (folder, zip, hub); its endpoint is named `run`."""
         def run(name: str, source: Any, extra: str = ""):
             return self.import_adapter(kind, name, source, extra)
-        return shows_errors(run)
+        return warns(run)
 
     def import_adapter(self, kind: str, name: str, source: Any, token: str = "") -> tuple:
         adapters = self.studio.adapters
