@@ -13,22 +13,7 @@ from engine.errors import LoragError
 
 def shows_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap an event handler: a LoragError becomes a gr.Error the person sees (nothing else changes)."""
-    if inspect.isgeneratorfunction(fn):
-        @functools.wraps(fn)
-        def gen_wrapper(*args: Any, **kwargs: Any):
-            try:
-                yield from fn(*args, **kwargs)
-            except LoragError as exc:
-                raise gr.Error(str(exc)) from None
-        return gen_wrapper
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except LoragError as exc:
-            raise gr.Error(str(exc)) from None
-    return wrapper
+    return _catching(fn, _raise_error)
 
 
 def warns(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -36,14 +21,26 @@ def warns(fn: Callable[..., Any]) -> Callable[..., Any]:
     would also stamp an "Error" badge over every output, covering the form until each badge is closed.)
     The event then counts as a success: not for handlers that a `.success(...)` step follows. A generator
     keeps what it yielded last (make that say what happened)."""
+    return _catching(fn, _warn)
+
+
+def _raise_error(exc: LoragError) -> Any:
+    raise gr.Error(str(exc)) from None
+
+
+def _warn(exc: LoragError) -> Any:
+    gr.Warning(str(exc))
+    return gr.skip()
+
+
+def _catching(fn: Callable[..., Any], on_error: Callable[[LoragError], Any]) -> Callable[..., Any]:
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def gen_wrapper(*args: Any, **kwargs: Any):
             try:
                 yield from fn(*args, **kwargs)
             except LoragError as exc:
-                gr.Warning(str(exc))
-                yield gr.skip()
+                yield on_error(exc)
         return gen_wrapper
 
     @functools.wraps(fn)
@@ -51,6 +48,5 @@ def warns(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except LoragError as exc:
-            gr.Warning(str(exc))
-            return gr.skip()
+            return on_error(exc)
     return wrapper

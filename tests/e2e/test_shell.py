@@ -61,15 +61,20 @@ def test_sending_without_a_model_says_so_and_keeps_the_text(studio_server, page,
     toast.get_by_text("Write a message first.").wait_for()
 
 
+def warned_without_badges(page, tab: str) -> str:
+    """The first toast's text, once it shows; and no "Error" badge anywhere on the tab."""
+    toast = page.locator("[data-testid=toast-body]").first
+    toast.wait_for()
+    page.wait_for_timeout(500)
+    assert page.locator(f"#tab-{tab}").get_by_text("Error", exact=True).count() == 0
+    return toast.inner_text()
+
+
 def test_starting_training_with_an_empty_form_warns_and_keeps_the_form(studio_server, page):
     page.goto(studio_server.url, wait_until="load")
     open_tab(page, "Training")
     page.locator("#training-start").click()
-    toast = page.locator("[data-testid=toast-body]")
-    toast.first.wait_for()
-    assert "The adapter name is empty." in toast.first.inner_text()
-    page.wait_for_timeout(500)
-    assert page.locator("#tab-training").get_by_text("Error", exact=True).count() == 0
+    assert "The adapter name is empty." in warned_without_badges(page, "training")
 
 
 def test_loading_a_missing_folder_warns_and_keeps_the_models_tab(studio_server, page, tmp_path):
@@ -78,9 +83,5 @@ def test_loading_a_missing_folder_warns_and_keeps_the_models_tab(studio_server, 
     page.locator("#model-kind").get_by_text("Local folder").click()
     page.locator("#model-folder").locator("textarea, input").first.fill(str(tmp_path / "no-such-model"))
     page.locator("#model-load").click()
-    toast = page.locator("[data-testid=toast-body]")
-    toast.first.wait_for()
-    assert "no-such-model" in toast.first.inner_text()
-    page.wait_for_timeout(500)
-    assert page.locator("#tab-models").get_by_text("Error", exact=True).count() == 0
+    assert "no-such-model" in warned_without_badges(page, "models")
     assert "none loaded" in page.locator("[data-testid=status-model]").inner_text()
