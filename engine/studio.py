@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING
 from engine.access import AccessPlan, ShareState
 from engine.errors import LoragError
 from engine.jobs import Jobs
-from engine.rag import parse_pool
-from engine.rag.config import retrieval_defaults
 from engine.settings import Settings
 from engine.store import Store
 from engine.weaviate import RemoteWeaviate, WeaviateEndpoint, WeaviateStatus
@@ -77,7 +75,6 @@ class Studio:
             log.warning("%d job(s) were interrupted by the last shutdown", orphans)
         if self.weaviate is not None:
             self.weaviate.start()
-            parse_pool.warm_up(retrieval_defaults().parse_workers)
 
     def close(self) -> None:
         if "rag" in self.__dict__:

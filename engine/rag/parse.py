@@ -270,7 +270,8 @@ def _partition_in_steps(pdf, filename: str, strategy: str, total: int, steps: Pd
         steps.progress(min(starts[position] + size, total), total)
 
     workers = min(parse_pool.worker_count(steps.workers), len(starts))
-    if workers > 1 and strategy == "fast":     # hi_res loads a layout model per process: not worth it
+    # hi_res loads a layout model per process: not worth it
+    if workers > 1 and strategy == "fast" and parse_pool.ready(steps.workers):
         calls = [(_step_bytes(pdf, start, size), filename, strategy, start + 1) for start in starts]
         try:
             parse_pool.map_in_order(partition_pdf_bytes, calls, workers, keep, steps.check_cancel)

@@ -3,6 +3,9 @@
 unstructured's fast strategy is pdfminer, pure Python: one core per parse, whatever the machine has. Workers
 fork from a forkserver that imported unstructured once (about 7 s on a slow machine), so a pool costs
 milliseconds after the first, and the studio's own process, with its threads, is never forked.
+
+The forkserver starts on the first parse that could use it, in the background (not at studio start: it holds
+the import in memory, and many people never upload a PDF); until it is ready, steps parse in one process.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable, Iterable
@@ -19,6 +23,9 @@ log = logging.getLogger(__name__)
 MAX_AUTO_WORKERS = 4
 PRELOAD = ["engine.rag.parse", "spacy", "unstructured.partition.pdf"]
 CANCEL_POLL_S = 0.25
+
+_ready = threading.Event()
+_started = threading.Lock()
 
 
 def worker_count(setting: int) -> int:
@@ -32,13 +39,23 @@ def _context():
     return context
 
 
-def warm_up(setting: int) -> None:
-    """Start the forkserver now: it imports unstructured in the background, so the first upload parses fast."""
-    if worker_count(setting) > 1:
-        _context()
-        from multiprocessing import forkserver
+def ready(setting: int, wait_s: float = 0.0) -> bool:
+    """Whether workers can start now (the forkserver has imported unstructured); the first call starts that
+    in the background. `wait_s` waits for it (benchmarks and tests)."""
+    if worker_count(setting) <= 1:
+        return False
+    if _started.acquire(blocking=False):
+        threading.Thread(target=_warm_up, name="parse-pool-warm-up", daemon=True).start()
+    return _ready.wait(wait_s)
 
-        forkserver.ensure_running()
+
+def _warm_up() -> None:
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
+            pool.submit(os.getpid).result()     # answers once the forkserver has imported PRELOAD
+        _ready.set()
+    except Exception:  # noqa: BLE001 - parsing goes on in one process; the log says why
+        log.exception("the PDF parse workers could not start")
 
 
 def map_in_order(fn: Callable[..., Any], calls: Iterable[tuple], workers: int,

@@ -66,10 +66,10 @@ def adapter_choices(studio: Studio, value: str | None = None) -> dict[str, Any]:
 def relist_adapters(studio: Studio, current: str | None) -> dict[str, Any]:
     """Fresh choices on focus or tab selection. The value is written only when its adapter is gone: these
     events race with opening a chat, and a late write-back of the old value would undo the chat's adapter."""
-    names = studio.adapters.names()
-    if current in (None, NONE_ADAPTER) or current in names:
-        return gr.update(choices=[NONE_ADAPTER, *names])
-    return gr.update(choices=[NONE_ADAPTER, *names], value=NONE_ADAPTER)
+    update = adapter_choices(studio, current)
+    if update["value"] == (current or NONE_ADAPTER):
+        del update["value"]
+    return update
 
 
 def thinking_control(studio: Studio, value: bool) -> dict[str, Any]:
