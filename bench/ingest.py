@@ -110,7 +110,6 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"missing PDFs: {missing}")
 
     sys.path.insert(0, str(ROOT))
-    from engine.rag import parse_pool
     from engine.settings import Settings
     from engine.studio import Studio
 
@@ -122,7 +121,6 @@ def main(argv: list[str] | None = None) -> int:
         rag = studio.rag
         embedder = rag.embedders.get("all-minilm-l6-v2")
         embedder.encode(["warm-up"])  # model load is not part of either pipeline's time
-        parse_pool.ready(rag.defaults.parse_workers, wait_s=120)  # nor the parse workers' one-time import
         for pdf in pdfs:
             log.info("%s: Lorag pipeline", pdf.name)
             ours = lorag(studio, pdf)

@@ -38,8 +38,6 @@ class RetrievalDefaults:
     embed_batch_size: int = option(32, "Chunks embedded per batch.")
     store_batch_size: int = option(128, "Objects per Weaviate batch.")
     parse_pages_per_step: int = option(8, "PDF pages parsed per step (progress and cancel granularity).")
-    parse_workers: int = option(0, "Processes parsing a PDF's steps at once (fast strategy): 0 = one per CPU "
-                                   "core, at most 4; 1 = in the ingestion job's own thread.")
 
 
 def embedding_presets() -> dict[str, EmbeddingPreset]:

@@ -182,7 +182,6 @@ class IngestRun:
         self._set_row(task, "parsing")
         parsed = parse_file(Path(task.path), task.kind, task.name, strategy=settings.parse_strategy,
                             password=self.password, pages_per_step=defaults.parse_pages_per_step,
-                            workers=defaults.parse_workers,
                             progress=lambda done, total: self._stage(
                                 task, "parsing", done / max(total, 1), f"parsing page {done} of {total}"),
                             check_cancel=self.ctx.check_cancel)

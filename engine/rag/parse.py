@@ -1,13 +1,14 @@
 """Files -> unstructured elements, with page numbers, per-file errors a person can act on.
 
+A PDF's text layer is read page by page by PDFium (engine.rag.pdftext: label and figures stay on one line,
+10-40x faster than unstructured's pdfminer-based fast strategy). unstructured still partitions everything else
+(text, Markdown, HTML, .docx), hi_res PDFs (layout model, when present on disk) and PDFs that PDFium cannot open.
+
 Offline, unstructured's partition_pdf tries to download a spaCy model and, when that fails, silently
 returns no elements. `prepare_unstructured()` gives it a blank English spaCy pipeline with a sentencizer
-instead, and `parse_file` treats "no elements from a file that has a text layer" as an error: a PDF with
-text never ends up indexed as empty.
-
-PDFs are split into steps of a few pages (pikepdf) so the job can report "parsing page x of y" and stop
-between steps; with the fast strategy the steps run in parallel worker processes (engine.rag.parse_pool).
-A PDF that pikepdf cannot split (damaged structure that pdfminer still reads) is parsed in one go.
+instead, and "no elements from a file that has a text layer" is an error: a PDF with text never ends up
+indexed as empty. unstructured's PDF steps are a few pages each (pikepdf), so a job reports "parsing page x of
+y" and stops between steps.
 """
 
 from __future__ import annotations
@@ -145,18 +146,17 @@ class PdfSteps:
     """How a PDF is cut into steps, how many processes parse them, and whom they tell."""
 
     pages_per_step: int = 8
-    workers: int = 1
     progress: ProgressFn = _no_progress
     check_cancel: Callable[[], None] = _no_cancel
 
 
 def parse_file(path: Path, kind: str, filename: str, strategy: str = "fast", password: str = "",
                pages_per_step: int = 8, progress: ProgressFn | None = None,
-               check_cancel: Callable[[], None] | None = None, workers: int = 1) -> Parsed:
+               check_cancel: Callable[[], None] | None = None) -> Parsed:
     """Partition one stored file into content elements (headers/footers dropped), or raise LoragError.
-    `workers` > 1 parses a PDF's steps in that many processes (fast strategy only)."""
+    A PDF's text layer is read by PDFium (engine.rag.pdftext); hi_res goes through unstructured in steps."""
     prepare_unstructured()
-    steps = PdfSteps(pages_per_step, workers, progress or _no_progress, check_cancel or _no_cancel)
+    steps = PdfSteps(pages_per_step, progress or _no_progress, check_cancel or _no_cancel)
     if kind == "pdf":
         return _parse_pdf(Path(path), filename, strategy, password, steps)
     return _parse_other(Path(path), kind, filename)
@@ -214,30 +214,63 @@ def _partition_other(path: Path, kind: str, filename: str) -> list[Any]:
 
 def _parse_pdf(path: Path, filename: str, strategy: str, password: str, steps: PdfSteps) -> Parsed:
     used, warnings = resolve_strategy(strategy)
-    pdf = _open_pikepdf(path, filename, password)
+    pdf = _open_pikepdf(path, filename, password)  # says "password-protected" / "wrong password" in words
+    try:
+        if used == "fast":
+            pages = _text_layer(path, password, steps)
+            if pages is not None:
+                return _parsed_pages(pages, filename, warnings)
+        total = len(pdf.pages) if pdf is not None else len(page_text_census(path, password))
+        return _parse_with_unstructured(path, filename, used, password, pdf, total, steps, warnings)
+    finally:
+        if pdf is not None:
+            pdf.close()
+
+
+def _text_layer(path: Path, password: str, steps: PdfSteps) -> list[str] | None:
+    """Every page's text through PDFium, or None when PDFium cannot open the file (unstructured tries then)."""
+    import pypdfium2 as pdfium
+
+    from engine.rag.pdftext import drop_running_lines, read_pages
+
+    try:
+        pages = read_pages(path, password, steps.progress, steps.check_cancel)
+    except pdfium.PdfiumError as exc:
+        log.info("%s: PDFium cannot read it (%s); trying unstructured", path.name, exc)
+        return None
+    return drop_running_lines(pages)
+
+
+def _parsed_pages(pages: list[str], filename: str, warnings: list[str]) -> Parsed:
+    from engine.rag.pdftext import page_elements
+
+    census = [len("".join(text.split())) for text in pages]
+    if not any(census):
+        raise _no_text_error(filename, 0)
+    elements = page_elements(pages, filename)
+    return Parsed(elements=elements, pages=len(pages), strategy="fast",
+                  warnings=warnings + _blank_page_warning(census))
+
+
+def _parse_with_unstructured(path: Path, filename: str, strategy: str, password: str, pdf, total: int,
+                             steps: PdfSteps, warnings: list[str]) -> Parsed:
     census = page_text_census(path, password)
-    total = len(pdf.pages) if pdf is not None else len(census)
-    progress = steps.progress
-    progress(0, total)
+    steps.progress(0, total)
     try:
         if pdf is not None:
-            elements = _partition_in_steps(pdf, filename, used, total, steps)
+            elements = _partition_in_steps(pdf, filename, strategy, total, steps)
         else:
-            elements = _partition_pdf(filename, used, filename_path=path, password=password)
+            elements = _partition_pdf(filename, strategy, filename_path=path, password=password)
     except (LoragError, JobCancelled):
         raise
     except Exception as exc:
         raise LoragError(f"{filename}: the PDF is damaged and could not be read ({_short(exc)}).") from None
-    finally:
-        if pdf is not None:
-            pdf.close()
     content = _content(elements)
     total = total or max((e.metadata.page_number or 0 for e in content), default=0)
-    progress(total, total)
+    steps.progress(total, total)
     if not content:
-        raise _no_text_error(filename, census, path, password)
-    warnings += _blank_page_warning(census)
-    return Parsed(elements=content, pages=total, strategy=used, warnings=warnings)
+        raise _no_text_error(filename, _text_layer_chars(census, path, password))
+    return Parsed(elements=content, pages=total, strategy=strategy, warnings=warnings + _blank_page_warning(census))
 
 
 def _open_pikepdf(path: Path, filename: str, password: str):
@@ -257,31 +290,13 @@ def _open_pikepdf(path: Path, filename: str, password: str):
 
 
 def _partition_in_steps(pdf, filename: str, strategy: str, total: int, steps: PdfSteps) -> list[Any]:
-    from concurrent.futures.process import BrokenProcessPool
-
-    from engine.rag import parse_pool
-
     size = max(1, steps.pages_per_step)
-    starts = list(range(0, total, size))
-    parts: list[list[Any]] = [[] for _ in starts]
-
-    def keep(position: int, elements: list[Any]) -> None:
-        parts[position] = elements
-        steps.progress(min(starts[position] + size, total), total)
-
-    workers = min(parse_pool.worker_count(steps.workers), len(starts))
-    # hi_res loads a layout model per process: not worth it
-    if workers > 1 and strategy == "fast" and parse_pool.ready(steps.workers):
-        calls = [(_step_bytes(pdf, start, size), filename, strategy, start + 1) for start in starts]
-        try:
-            parse_pool.map_in_order(partition_pdf_bytes, calls, workers, keep, steps.check_cancel)
-            return [element for part in parts for element in part]
-        except BrokenProcessPool as exc:    # a worker died (memory?): the job's own thread still can
-            log.warning("%s: a parse worker died (%s); parsing in one process", filename, exc)
-    for position, start in enumerate(starts):
+    elements: list[Any] = []
+    for start in range(0, total, size):
         steps.check_cancel()
-        keep(position, partition_pdf_bytes(_step_bytes(pdf, start, size), filename, strategy, start + 1))
-    return [element for part in parts for element in part]
+        elements += partition_pdf_bytes(_step_bytes(pdf, start, size), filename, strategy, start + 1)
+        steps.progress(min(start + size, total), total)
+    return elements
 
 
 def _step_bytes(pdf, start: int, size: int) -> bytes:
@@ -296,7 +311,7 @@ def _step_bytes(pdf, start: int, size: int) -> bytes:
 
 
 def partition_pdf_bytes(data: bytes, filename: str, strategy: str, first_page: int) -> list[Any]:
-    """One step: a small PDF whose first page is page `first_page` of the document (runs in workers too)."""
+    """One step: a small PDF whose first page is page `first_page` of the document ."""
     prepare_unstructured()
     return _partition_pdf(filename, strategy, file=io.BytesIO(data), starting_page_number=first_page)
 
@@ -342,8 +357,7 @@ def _text_layer_chars(census: list[int], path: Path, password: str) -> int:
         return 0
 
 
-def _no_text_error(filename: str, census: list[int], path: Path, password: str) -> LoragError:
-    chars = _text_layer_chars(census, path, password)
+def _no_text_error(filename: str, chars: int) -> LoragError:
     if chars >= MIN_TEXT_LAYER_CHARS:
         # unstructured's silent failure (or a parser bug): never index such a file as empty.
         return LoragError(f"{filename}: the parser returned no text although the PDF has a text layer "
