@@ -19,7 +19,9 @@ from engine.errors import LoragError
 log = logging.getLogger(__name__)
 
 CHUNK_NAMESPACE = uuid.UUID("6f1c6c64-9a49-5d7e-b0a8-4c6f7261672e")  # fixed: chunk ids must never change
-TEXT_PROPERTIES = ["text"]
+# BM25 reads the chunk and its document's title (a question names the company, the report, the year).
+TEXT_PROPERTIES = ["text", "title"]
+TITLE = "title"
 
 
 def chunk_uuid(document_sha256: str, index: int, model: str) -> str:
@@ -97,6 +99,7 @@ class ChunkIndex:
         from weaviate.classes.config import Configure, DataType, Property, Tokenization, VectorDistances
 
         if self.exists():
+            self._add_title_property()
             return
 
         def meta(name: str, kind: Any, **kw: Any) -> Property:
@@ -110,6 +113,7 @@ class ChunkIndex:
             inverted_index_config=Configure.inverted_index(),
             properties=[
                 Property(name="text", data_type=DataType.TEXT, tokenization=Tokenization.WORD),
+                _title_property(),
                 meta("document_id", DataType.TEXT, tokenization=Tokenization.FIELD),
                 meta("filename", DataType.TEXT, tokenization=Tokenization.FIELD),
                 meta("section", DataType.TEXT, tokenization=Tokenization.FIELD),
@@ -120,6 +124,14 @@ class ChunkIndex:
                 Property(name="html", data_type=DataType.TEXT, index_searchable=False, index_filterable=False),
             ],
         )
+
+    def _add_title_property(self) -> None:
+        """Collections made before titles were indexed get the property (their old chunks have none)."""
+        if TITLE not in self._property_names():
+            self._collection.config.add_property(_title_property())
+
+    def _property_names(self) -> set[str]:
+        return {p.name for p in self._collection.config.get().properties}
 
     def drop(self) -> None:
         if self.exists():
@@ -184,18 +196,38 @@ class ChunkIndex:
         """(uuid, properties, hybrid score, vector) best first."""
         from weaviate.classes.query import Filter, HybridFusion, MetadataQuery
 
+        from engine.rag.context import keyword_query
+
         filters = Filter.by_property("document_id").contains_any(document_ids) if document_ids else None
+        properties = [p for p in TEXT_PROPERTIES if p != TITLE or self.has_titles()]
         result = self._collection.query.hybrid(
-            query=query, vector=vector, alpha=alpha, limit=k, filters=filters, query_properties=TEXT_PROPERTIES,
+            query=keyword_query(query), vector=vector, alpha=alpha, limit=k, filters=filters,
+            query_properties=properties,
             fusion_type=HybridFusion.RELATIVE_SCORE, return_metadata=MetadataQuery(score=True),
             include_vector=True)
         return [(str(o.uuid), o.properties, float(o.metadata.score or 0.0), _vector(o.vector)) for o in result.objects]
+
+    def has_titles(self) -> bool:
+        if self.name not in _TITLED:
+            if TITLE not in self._property_names():
+                return False
+            _TITLED.add(self.name)
+        return True
 
     def fetch(self, chunk_id: str) -> dict[str, Any] | None:
         if not self.exists():
             return None
         obj = self._collection.query.fetch_object_by_id(chunk_id)
         return dict(obj.properties) if obj is not None else None
+
+
+_TITLED: set[str] = set()  # Weaviate collections known to have the title property (it is never removed)
+
+
+def _title_property():
+    from weaviate.classes.config import DataType, Property, Tokenization
+
+    return Property(name=TITLE, data_type=DataType.TEXT, tokenization=Tokenization.WORD, index_filterable=False)
 
 
 def _vector(vectors: Any) -> list[float]:

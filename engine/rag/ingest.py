@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from engine.errors import LoragError
 from engine.jobs import JobCancelled, JobContext
 from engine.rag.chunk import chunk_elements
+from engine.rag.context import document_title, embedding_text
 from engine.rag.index import ChunkIndex, chunk_uuid
 from engine.rag.parse import parse_file
 from engine.rag.types import DONE, FAILED, Collection, IndexInfo
@@ -196,8 +197,9 @@ class IngestRun:
 
         started = time.perf_counter()
         self._set_row(task, "embedding")
+        title = document_title(task.name)
         vectors = embedder.encode_batches(
-            [c.text for c in chunks], defaults.embed_batch_size,
+            [embedding_text(title, c.section, c.text) for c in chunks], defaults.embed_batch_size,
             on_batch=lambda done, total: self._stage(task, "embedding", done / total,
                                                      f"embedding chunk {done} of {total}"),
             check_cancel=self.ctx.check_cancel)
@@ -208,7 +210,8 @@ class IngestRun:
         self._stage(task, "storing", 0.0, f"storing {len(chunks)} chunks")
         self._set_row(task, "storing")
         objects = [{"uuid": chunk_uuid(task.sha256, c.index, self.target.model), "vector": vector,
-                    "properties": {"text": c.text, "document_id": task.document_id, "filename": task.name,
+                    "properties": {"text": c.text, "title": title, "document_id": task.document_id,
+                                   "filename": task.name,
                                    "section": c.section, "pages": c.pages, "chunk_index": c.index,
                                    "element_types": c.element_types, "embedding_model": self.target.model,
                                    "html": c.html}}

@@ -3,8 +3,8 @@
 Why not unstructured's fast strategy (pdfminer layout analysis): on financial statements it separates the
 numbers from their labels and keeps the leader dots, so `Cash and cash equivalents.......... $` lands in one
 chunk and `876,560` in another; PDFium keeps each printed line whole (label and numbers together) and reads
-10-40 times faster. The lines become unstructured `Title` / `Text` elements with their page number, so
-chunking (chunk_by_title), sections and everything after it stay as they were.
+10-40 times faster. Heading lines become unstructured `Title` elements and the other lines `Text` elements, with their
+page number, so chunking (chunk_by_title), sections and everything after it stay as they were.
 """
 
 from __future__ import annotations
@@ -92,16 +92,29 @@ _SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "
 
 
 def page_elements(pages: list[str], filename: str, first_page: int = 1) -> list[Any]:
-    """unstructured elements (Title for headings, Text otherwise), one per line, with page numbers."""
+    """unstructured elements with page numbers: a Title per heading line, a Text per logical line (printed lines
+    that continue one sentence are joined), so chunking packs whole sentences and whole table rows."""
     from unstructured.documents.elements import ElementMetadata, Text, Title
 
     elements = []
     for offset, text in enumerate(pages):
-        number = first_page + offset
-        for line in text.split("\n"):
-            kind = Title if is_heading(line) else Text
-            elements.append(kind(text=line, metadata=ElementMetadata(filename=filename, page_number=number)))
+        meta = ElementMetadata(filename=filename, page_number=first_page + offset)
+        for line in logical_lines(text.split("\n")):
+            elements.append((Title if is_heading(line) else Text)(text=line, metadata=meta))
     return elements
+
+
+def logical_lines(lines: list[str]) -> list[str]:
+    """A printed line that goes on in lower case continues the one before (joined by a space, or by nothing after
+    a hyphen); any other line (a heading, a table row, a list item, a new sentence) starts a new one."""
+    out: list[str] = []
+    for line in lines:
+        if out and line[0].islower() and not is_heading(out[-1]):
+            last = out[-1]
+            out[-1] = last[:-1] + line if last.endswith("-") and last[-2:-1].isalpha() else f"{last} {line}"
+        else:
+            out.append(line)
+    return out
 
 
 def drop_running_lines(pages: list[str], edge: int = 3, share: float = 0.25, at_least: int = 4) -> list[str]:

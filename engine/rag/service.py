@@ -67,6 +67,7 @@ from engine.rag.embed import EmbedderCache, resolve_model
 from engine.rag.index import ChunkIndex, WeaviateClients, weaviate_name
 from engine.rag.ingest import FileTask, IngestRun
 from engine.rag.parse import KINDS, check_file, hi_res_available
+from engine.rag.rerank import RerankerCache, candidates_for, default_reranker, reranked, resolve_reranker
 from engine.rag.types import (
     DONE,
     IN_PROGRESS,
@@ -99,6 +100,7 @@ class RagService:
         self.defaults = retrieval_defaults()
         self.uploads = UploadStore(studio.settings.path("uploads"))
         self.embedders = EmbedderCache(studio.settings.path("models"))
+        self.rerankers = RerankerCache(studio.settings.path("models"))
         self.max_upload_bytes = int(studio.settings.max_upload_mb) * 2**20
         self.clients = WeaviateClients(studio.weaviate_endpoint, self._server_identity)
         self._locks: dict[str, threading.Lock] = {}
@@ -209,6 +211,8 @@ class RagService:
 
     def _validated(self, settings: CollectionSettings) -> CollectionSettings:
         resolve_model(settings.embedding_model, self.embedders.models_dir)  # raises when not on disk
+        if settings.rerank:
+            resolve_reranker(settings.reranker or default_reranker(), self.rerankers.models_dir)
         if settings.parse_strategy not in PARSE_STRATEGIES:
             raise LoragError(f"Unknown parse strategy {settings.parse_strategy!r}.",
                              hint=f"Use one of: {', '.join(PARSE_STRATEGIES)}.")
@@ -398,13 +402,22 @@ class RagService:
             return []
         embedder = self.embedders.get(current.index.model)
         vector = embedder.encode([query], query=True)[0]
-        rows = self.index_of(current).hybrid(query, vector, k, alpha, allowed)
+        reranker = self._reranker(current)
+        wanted = candidates_for(k) if reranker else k
+        rows = self.index_of(current).hybrid(query, vector, wanted, alpha, allowed)
+        if reranker:
+            rows = reranked(reranker, query, rows)[:k]
         return [Hit(chunk_id=uid, text=props.get("text", ""), filename=props.get("filename", ""),
                     document_id=props.get("document_id", ""), pages=[int(p) for p in props.get("pages") or []],
                     section=props.get("section") or "", score=round(score, 4),
                     similarity=round(_cosine(vector, vec), 4), chunk_index=int(props.get("chunk_index") or 0),
                     collection=current.name)
                 for uid, props, score, vec in rows]
+
+    def _reranker(self, current: Collection):
+        if not current.settings.rerank:
+            return None
+        return self.rerankers.get(current.settings.reranker or default_reranker())
 
     def _searchable_ids(self, current: Collection, document_ids: Sequence[str] | None) -> list[str] | None:
         """None: no filter needed. Otherwise the ids to keep (chosen ones, minus half-indexed ones)."""

@@ -24,6 +24,10 @@ class CollectionSettings:
     chunk_overlap: int = option(150, "Characters carried from the end of a split chunk into the next one.")
     parse_strategy: str = option("fast", "fast: the PDF's text layer; hi_res: layout model (only when present on "
                                         "disk); auto: hi_res when present, else fast.")
+    rerank: bool = option(False, "Re-order search results with a cross-encoder (a second model reads question and "
+                                 "chunk together): better order, slower search.")
+    reranker: str = option("", "The cross-encoder: a reranker preset from presets/rag (kind: reranker) or a local "
+                               "folder; empty: the default preset.")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CollectionSettings":
