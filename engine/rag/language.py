@@ -85,20 +85,29 @@ class LanguageWarning:
     model_languages: list[str]
     documents: dict[str, list[str]] = field(default_factory=dict)   # filename -> codes the model misses
     suggestions: list[str] = field(default_factory=list)            # preset names, shipped ones first
+    offline: list[str] = field(default_factory=list)                # those of them that need no download
 
     @property
     def languages(self) -> list[str]:
         return sorted({code for codes in self.documents.values() for code in codes})
 
     def message(self) -> str:
-        names = ", ".join(language_name(c) for c in self.model_languages) or "unknown languages"
+        known = self.model_languages
+        names = (f"{', '.join(language_name(c) for c in known)} only" if len(known) <= 3
+                 else f"{len(known)} languages")
         docs = "; ".join(f"{name} ({', '.join(language_name(c) for c in codes)})"
                          for name, codes in sorted(self.documents.items()))
-        text = (f"The embedding model {self.model} covers {names} only, and {len(self.documents)} document(s) "
-                f"are in other languages: {docs}. Vector search on them is poor (keyword search still works).")
-        if self.suggestions:
-            text += f" Switch the collection to a multilingual model ({', '.join(self.suggestions)}) and re-index."
-        return text
+        text = (f"The embedding model {self.model} covers {names}, and {len(self.documents)} document(s) "
+                f"are in others: {docs}. Vector search on them is poor (keyword search still works).")
+        if not self.suggestions:
+            return text
+        text += " Switch the collection to a multilingual model and re-index:"
+        if self.offline:
+            text += f" {', '.join(self.offline)} {'works' if len(self.offline) == 1 else 'work'} offline"
+        downloads = [name for name in self.suggestions if name not in self.offline]
+        if downloads:
+            text += f"{';' if self.offline else ''} {', '.join(downloads)} need a download first"
+        return text + "."
 
 
 def language_warning(model: str, documents: Iterable[Any]) -> LanguageWarning | None:
@@ -119,6 +128,7 @@ def language_warning(model: str, documents: Iterable[Any]) -> LanguageWarning | 
         return None
     warning = LanguageWarning(model=model, model_languages=model_languages, documents=missed)
     warning.suggestions = _suggestions(presets, warning.languages, model)
+    warning.offline = [name for name in warning.suggestions if not presets[name].needs_download]
     return warning
 
 

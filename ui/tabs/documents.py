@@ -116,10 +116,9 @@ def create_documents_tab(studio: Studio) -> None:
         if studio.weaviate is None:
             gr.Markdown("Weaviate is turned off (`--no-weaviate`): documents are unavailable.")
             return
-        with gr.Row():
-            collection = gr.Dropdown(choices=[], value=None, label="Collection", elem_id="doc-collection",
-                                     scale=3, allow_custom_value=False)
-            summary = gr.Markdown(elem_id="doc-summary")
+        collection = gr.Dropdown(choices=[], value=None, label="Collection", elem_id="doc-collection",
+                                 allow_custom_value=False)
+        summary = gr.Markdown(elem_id="doc-summary")  # full width: it carries the collection's warnings
         ui = _Widgets(studio, collection, summary)
         ui.build()
 

@@ -10,6 +10,8 @@ from typing import Any
 from engine.rag.language import language_name, language_warning
 from engine.rag.types import Collection, Document, pages_label
 
+WARNING_STYLE = ("border-left:4px solid #d97706;background:rgba(217,119,6,0.1);padding:0.5em 0.8em;"
+                 "border-radius:4px")
 DOC_HEADERS = ["Name", "Pages", "Chunks", "Size", "Status", "Languages", "OCR pages", "Added", "Note"]
 
 
@@ -39,7 +41,7 @@ def collection_notes(collection: Collection, documents: list[Document]) -> str:
     lines = [f"<span id='doc-rerank'>Reranking: **{'on' if rerank else 'off'}**</span>"]
     warning = language_warning(collection.index.model, documents)
     if warning is not None:
-        lines.append(f"<div id='doc-language-warning' class='lorag-warning'>⚠️ {html.escape(warning.message())}"
+        lines.append(f"<div id='doc-language-warning' style='{WARNING_STYLE}'>⚠️ {html.escape(warning.message())}"
                      "</div>")
     return "\n\n".join(lines)
 
