@@ -1,7 +1,8 @@
 """The languages a document is written in, and whether a collection's embedding model covers them.
 
 Detection runs py3langid (a naive Bayes model over byte n-grams, shipped in its wheel, deterministic) on a
-sample of a document's passages, not on all of its text: a 300-page document costs a few milliseconds.
+sample of a document's passages (its elements joined to about 1000 characters), not on all of its text: a
+300-page document costs a few tens of milliseconds.
 Passages that are mostly digits (tables, references) or that the model is unsure about do not vote.
 """
 
@@ -44,9 +45,25 @@ def detect_languages(texts: Sequence[str]) -> list[str]:
 
 
 def _sample(texts: Sequence[str]) -> list[str]:
-    passages = [t for t in texts if len(t) >= MIN_PASSAGE_CHARS and _letter_share(t) >= MIN_LETTER_SHARE]
+    passages = [t for t in _passages(texts) if len(t) >= MIN_PASSAGE_CHARS and _letter_share(t) >= MIN_LETTER_SHARE]
     step = max(1, len(passages) / SAMPLES)
-    return [passages[int(i * step)][:PASSAGE_CHARS] for i in range(min(SAMPLES, len(passages)))]
+    return [passages[int(i * step)] for i in range(min(SAMPLES, len(passages)))]
+
+
+def _passages(texts: Sequence[str]) -> list[str]:
+    """Consecutive texts joined into passages (parsers give lines as well as paragraphs): up to PASSAGE_CHARS
+    long, shorter in a short document so that it still has SAMPLES of them."""
+    target = min(PASSAGE_CHARS, max(2 * MIN_PASSAGE_CHARS, sum(map(len, texts)) // SAMPLES))
+    out, current, size = [], [], 0
+    for text in texts:
+        current.append(text)
+        size += len(text) + 1
+        if size >= target:
+            out.append(" ".join(current)[:PASSAGE_CHARS])
+            current, size = [], 0
+    if current:
+        out.append(" ".join(current))
+    return out
 
 
 def _letter_share(text: str) -> float:

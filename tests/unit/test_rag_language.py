@@ -39,6 +39,15 @@ def test_main_language_of_real_documents():
     assert detect_languages(pdf_passages("habibi.pdf")) == ["ar"]   # one short line: the whole text decides
 
 
+def test_elements_that_are_single_lines_are_joined_into_passages_first():
+    lines = [line for page in pdf_passages("GeoTopo-komprimiert.pdf") for line in page.splitlines()]
+    assert max(len(line) for line in lines[:200]) < 120  # each too short to vote on its own
+    assert detect_languages(lines) == ["de"]
+    english_lines = [line for text in ENGLISH for line in text.split(", ")]
+    german_lines = [line for text in GERMAN for line in text.split(", ")]
+    assert detect_languages(english_lines * 3 + german_lines * 3) == ["en", "de"]
+
+
 def test_a_second_language_with_a_real_share_is_listed_after_the_main_one():
     assert detect_languages(ENGLISH + GERMAN) == ["en", "de"]
     assert detect_languages(ENGLISH * 10 + GERMAN[:1]) == ["en"]  # one stray passage is not a second language
