@@ -64,7 +64,7 @@ def test_detection_on_a_300_page_document_is_well_under_a_second():
     detect_languages(pages[:5])  # the model loads once per process (about 0.4 s)
     started = time.perf_counter()
     assert detect_languages(pages) == ["de"]
-    assert time.perf_counter() - started < 0.25
+    assert time.perf_counter() - started < 0.5  # measured 0.05-0.09 s; leaves room for a busy machine
 
 
 def test_language_names_and_coverage():
