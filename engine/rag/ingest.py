@@ -26,6 +26,7 @@ from engine.jobs import JobCancelled, JobContext
 from engine.rag.chunk import chunk_elements
 from engine.rag.context import document_title, embedding_text
 from engine.rag.index import ChunkIndex, chunk_uuid
+from engine.rag.language import detect_languages
 from engine.rag.parse import parse_file
 from engine.rag.types import DONE, FAILED, Collection, IndexInfo
 from engine.store import now
@@ -63,6 +64,7 @@ class FileTask:
     pages: int = 0
     chunks: int = 0
     warnings: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     force: bool = False
 
@@ -187,6 +189,7 @@ class IngestRun:
                                 task, "parsing", done / max(total, 1), f"parsing page {done} of {total}"),
                             check_cancel=self.ctx.check_cancel)
         task.pages, task.warnings = parsed.pages, parsed.warnings
+        task.languages = detect_languages([e.text for e in parsed.elements])
         if self.password and task.kind == "pdf":
             self.service.uploads.save_decrypted(Path(task.path), task.sha256, self.password)
         chunks = chunk_elements(parsed.elements, settings.chunk_size, settings.chunk_overlap, task.name)
@@ -255,7 +258,8 @@ class IngestRun:
             meta = dict((row or {}).get("meta") or {})
             meta.update({"path": task.path, "kind": task.kind, "index": self.target.name,
                          "embedding_model": self.target.model, "warnings": task.warnings,
-                         "timings": task.timings, "job": self.ctx.job_id, "indexed_at": now()})
+                         "languages": task.languages, "timings": task.timings, "job": self.ctx.job_id,
+                         "indexed_at": now()})
             self.store.update("documents", "id", task.document_id,
                               {"status": DONE, "pages": task.pages, "chunks": task.chunks, "error": "",
                                "meta": meta})

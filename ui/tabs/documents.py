@@ -7,7 +7,6 @@ every refresh, so a reload re-attaches to a running ingestion (the timer polls t
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from typing import Any
 
@@ -19,9 +18,9 @@ from engine.studio import Studio
 from ui.components.sources import SourcesPanel
 from ui.errors import shows_errors, warns
 from ui.people import owner, viewer
+from ui.tabs.documents_info import DOC_HEADERS, collection_notes, doc_row
 
 POLL_SECONDS = 1.0
-DOC_HEADERS = ["Name", "Pages", "Chunks", "Size", "Status", "Added", "Note"]
 UPLOAD_TYPES = [".pdf", ".txt", ".md", ".html", ".htm", ".docx"]
 STRATEGIES = [("fast (text layer)", "fast"), ("auto (hi_res when its model is present)", "auto"),
               ("hi_res (layout model)", "hi_res")]
@@ -56,26 +55,8 @@ def _collection_choices(studio: Studio, who: str | None) -> list[tuple[str, str]
     return [(label(c), c.id) for c in collections]   # ids: two people may each have a "papers"
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
-
-
-def _date(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
-
-
 def _doc_rows(studio: Studio, name: str | None) -> list[list[Any]]:
-    if not name:
-        return []
-    rows = []
-    for d in _rag(studio).documents(name):
-        note = d.error or "; ".join(d.meta.get("warnings") or [])
-        rows.append([d.filename, d.pages, d.chunks, _size(d.size), d.status, _date(d.created_at), note])
-    return rows
+    return [doc_row(d) for d in _rag(studio).documents(name)] if name else []
 
 
 def _doc_choices(studio: Studio, name: str | None) -> list[tuple[str, str]]:
@@ -91,7 +72,8 @@ def _collection_summary(studio: Studio, name: str | None) -> str:
     flag = (" · **needs re-index** (the embedding model changed: click *Re-index* to rebuild)"
             if c.needs_reindex else "")
     return (f"**{html.escape(c.name)}**: {c.documents} document(s), {c.chunks} chunks · embedding "
-            f"`{c.index.model}` · chunks of {c.settings.chunk_size} characters{flag}")
+            f"`{c.index.model}` · chunks of {c.settings.chunk_size} characters{flag}\n\n"
+            + collection_notes(c, _rag(studio).documents(c)))
 
 
 def _bar(fraction: float) -> str:
@@ -134,10 +116,9 @@ def create_documents_tab(studio: Studio) -> None:
         if studio.weaviate is None:
             gr.Markdown("Weaviate is turned off (`--no-weaviate`): documents are unavailable.")
             return
-        with gr.Row():
-            collection = gr.Dropdown(choices=[], value=None, label="Collection", elem_id="doc-collection",
-                                     scale=3, allow_custom_value=False)
-            summary = gr.Markdown(elem_id="doc-summary")
+        collection = gr.Dropdown(choices=[], value=None, label="Collection", elem_id="doc-collection",
+                                 allow_custom_value=False)
+        summary = gr.Markdown(elem_id="doc-summary")  # full width: it carries the collection's warnings
         ui = _Widgets(studio, collection, summary)
         ui.build()
 

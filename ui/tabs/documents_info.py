@@ -1,0 +1,58 @@
+"""What the Documents tab tells about each document (languages, pages read by OCR) and about its collection
+(a language its embedding model does not cover, whether reranking is on). Plain values, no components."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Any
+
+from engine.rag.language import language_name, language_warning
+from engine.rag.types import Collection, Document, pages_label
+
+WARNING_STYLE = ("border-left:4px solid #d97706;background:rgba(217,119,6,0.1);padding:0.5em 0.8em;"
+                 "border-radius:4px")
+DOC_HEADERS = ["Name", "Pages", "Chunks", "Size", "Status", "Languages", "OCR pages", "Added", "Note"]
+
+
+def doc_row(d: Document) -> list[Any]:
+    note = d.error or "; ".join(d.meta.get("warnings") or [])
+    return [d.filename, d.pages, d.chunks, _size(d.size), d.status, languages_label(d.meta),
+            ocr_label(d.meta), _date(d.created_at), note]
+
+
+def languages_label(meta: dict[str, Any]) -> str:
+    return ", ".join(language_name(code) for code in meta.get("languages") or [])
+
+
+def ocr_label(meta: dict[str, Any]) -> str:
+    """'' when no page was read by OCR; else how many, and which (meta "ocr_pages": page numbers or a count)."""
+    pages = meta.get("ocr_pages")
+    if not pages:
+        return ""
+    if isinstance(pages, int):
+        return str(pages)
+    return f"{len(pages)} ({pages_label(list(pages))})"
+
+
+def collection_notes(collection: Collection, documents: list[Document]) -> str:
+    """Markdown under the collection's summary: reranking on or off, and the language warning if any."""
+    rerank = bool(getattr(collection.settings, "rerank", False))
+    lines = [f"<span id='doc-rerank'>Reranking: **{'on' if rerank else 'off'}**</span>"]
+    warning = language_warning(collection.index.model, documents)
+    if warning is not None:
+        lines.append(f"<div id='doc-language-warning' style='{WARNING_STYLE}'>⚠️ {html.escape(warning.message())}"
+                     "</div>")
+    return "\n\n".join(lines)
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _date(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
