@@ -1,7 +1,10 @@
-"""Training files: read .jsonl / .json (array) with line numbers, validate every row, store uploads by content.
+"""Training files: read .jsonl / .json (an array, or an object holding one) with row and line numbers, validate
+every row, store uploads by content.
 
 Uploads are stored content-addressed in data/datasets/<sha256>.<ext> with a small <sha256>.meta.json beside them
 (original file name, size, time), so the same file uploaded twice is stored once and can be picked again later.
+LLaMA-Factory dataset_info.json files uploaded with them are kept in data/datasets/dataset_info/ and applied to the
+data files they name.
 """
 
 from __future__ import annotations
@@ -17,6 +20,12 @@ from typing import Any
 
 from engine.errors import LoragError
 from engine.safety import safe_filename
+from engine.training.dataset_info import (
+    ColumnMap,
+    is_dataset_info_file,
+    looks_like_dataset_info,
+    read_dataset_info,
+)
 from engine.training.formats import (
     FORMATS,
     Example,
@@ -24,6 +33,7 @@ from engine.training.formats import (
     detect_format,
     fill_placeholders,
     format_of_row,
+    place,
     placeholders_in,
 )
 
@@ -31,6 +41,8 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = (".jsonl", ".json")
 ERRORS_SHOWN = 20
+DATASET_INFO_FOLDER = "dataset_info"
+ARRAY_HINT = "Use [ {...}, {...} ] in a .json file, or one object per line in a .jsonl file."
 FORMAT_NAMES = {"openai": "OpenAI chat", "sharegpt": "ShareGPT", "alpaca": "Alpaca",
                 "prompt_completion": "prompt/completion", "text": "plain text"}
 
@@ -39,9 +51,10 @@ FORMAT_NAMES = {"openai": "OpenAI chat", "sharegpt": "ShareGPT", "alpaca": "Alpa
 class RowError:
     line: int
     reason: str
+    row: int = 0    # position in a JSON array (0: JSON Lines)
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
+        return f"{place(self.line, self.row)}: {self.reason}"
 
 
 @dataclass
@@ -59,10 +72,11 @@ class DatasetReport:
     errors: list[RowError] = field(default_factory=list)   # the first ERRORS_SHOWN
     error_count: int = 0
     placeholders: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)    # how the file was read: mapping, list field, turn keys
 
     def summary(self) -> str:
         lines = [f"**{self.filename}**: detected format **{self.format_label}** ({self.format_description}).",
-                 f"{self.valid} of {self.records} rows are usable."]
+                 *self.notes, f"{self.valid} of {self.records} rows are usable."]
         if self.error_count:
             lines.append(f"{self.error_count} row(s) have problems" + (f" (first {len(self.errors)} shown)"
                          if self.error_count > len(self.errors) else "") + ":")
@@ -115,59 +129,117 @@ def _read_text(path: Path, name: str, max_bytes: int) -> str:
         raise LoragError(f"{name} is not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8.") from None
 
 
-def _json_array(text: str, name: str) -> list[tuple[int, Any]]:
-    """The elements of a JSON array with the line each starts on."""
+@dataclass
+class Record:
+    value: Any
+    line: int       # 0 where the line does not help (a JSON array written on one line)
+    row: int = 0    # position in a JSON array; 0 in JSON Lines, where the line says it
+
+
+@dataclass
+class Records:
+    rows: list[Record]
+    errors: list[RowError]                             # lines that are not JSON
+    notes: list[str] = field(default_factory=list)     # how the file was read, when it is not the plain shape
+
+
+def _array_at(text: str, start: int) -> list[Record]:
+    """The elements of the JSON array starting at text[start] == "[", with their row number and line."""
     decoder = json.JSONDecoder()
-    try:
-        whole = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LoragError(f"{name} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
-                         hint="A .json file must hold one array of rows; use .jsonl for one row per line.") from None
-    if not isinstance(whole, list):
-        keys = ", ".join(list(whole)[:5]) if isinstance(whole, dict) else type(whole).__name__
-        raise LoragError(f"{name} holds a single JSON {type(whole).__name__} ({keys}), not an array of rows.",
-                         hint="Use [ {...}, {...} ] in a .json file, or one object per line in a .jsonl file.")
-    out, pos = [], text.index("[") + 1
+    out, pos = [], start + 1
     while True:
         while pos < len(text) and text[pos] in " \t\r\n,":
             pos += 1
         if pos >= len(text) or text[pos] == "]":
-            return out
+            break
         value, end = decoder.raw_decode(text, pos)
-        out.append((_line_of(text, pos), value))
+        out.append(Record(value, _line_of(text, pos), len(out) + 1))
         pos = end
+    if out and out[0].line == out[-1].line:  # all on one line: the row number alone says where
+        for record in out:
+            record.line = 0
+    return out
 
 
-def _json_lines(text: str, name: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
+def _value_start(text: str, key: str) -> int:
+    """Where the value of top-level `key` starts in the JSON object `text`."""
+    decoder = json.JSONDecoder()
+    pos = text.index("{") + 1
+    while True:
+        while text[pos] in " \t\r\n,":
+            pos += 1
+        name, pos = decoder.raw_decode(text, pos)
+        while text[pos] in " \t\r\n:":
+            pos += 1
+        if name == key:
+            return pos
+        _, pos = decoder.raw_decode(text, pos)
+
+
+def _rows_of_object(whole: dict[str, Any], text: str, name: str) -> Records:
+    """{"data": [...]}: the rows are the one list field of a top-level object."""
+    lists = [k for k, v in whole.items() if isinstance(v, list)]
+    if len(lists) != 1:
+        keys = ", ".join(list(whole)[:5])
+        what = f"several lists ({', '.join(lists[:5])})" if lists else f"no list of rows ({keys})"
+        raise LoragError(f"{name} holds a single JSON object with {what}, not an array of rows.",
+                         hint=ARRAY_HINT)
+    key = lists[0]
+    others = [k for k in whole if k != key]
+    note = f"The rows are the `{key}` list of the file's top-level object" + (
+        f" (its other fields, {', '.join(others[:5])}, are not used)." if others else ".")
+    return Records(_array_at(text, _value_start(text, key)), [], [note])
+
+
+def _json_document(whole: Any, text: str, name: str) -> Records:
+    if looks_like_dataset_info(whole):
+        raise LoragError(f"{name} is LLaMA-Factory's dataset_info.json (column names), not rows to train on.",
+                         hint="Upload it together with the data file it describes.")
+    if isinstance(whole, dict):
+        return _rows_of_object(whole, text, name)
+    if not isinstance(whole, list):
+        raise LoragError(f"{name} holds a single JSON {type(whole).__name__}, not an array of rows.",
+                         hint=ARRAY_HINT)
+    return Records(_array_at(text, text.index("[")), [])
+
+
+def _json_lines(text: str, name: str) -> Records:
     records, errors = [], []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            records.append((number, json.loads(line)))
+            records.append(Record(json.loads(line), number))
         except json.JSONDecodeError as exc:
             errors.append(RowError(number, f"not valid JSON ({exc.msg}, column {exc.colno})"))
     if not records:
         first = errors[0] if errors else RowError(1, "no rows")
         raise LoragError(f"{name} is not JSON Lines: none of its lines is a JSON object ({first}).")
-    return records, errors
+    return Records(records, errors)
 
 
-def read_records(path: Path, name: str, max_bytes: int) -> tuple[list[tuple[int, Any]], list[RowError]]:
-    """(line, value) for every row of a .jsonl / .json file, and the lines that are not JSON."""
+def _check_suffix(name: str) -> str:
     suffix = Path(name).suffix.lower()
     if suffix not in EXTENSIONS:
         raise LoragError(f"{name}: upload a .jsonl file (one JSON object per line) or a .json file (an array), "
                          f"not {suffix or 'a file without extension'}.")
+    return suffix
+
+
+def read_records(path: Path, name: str, max_bytes: int) -> Records:
+    """Every row of a .jsonl / .json file with where it is, and the lines that are not JSON."""
+    suffix = _check_suffix(name)
     text = _read_text(Path(path), name, max_bytes)
-    if suffix == ".json" and text.lstrip().startswith("["):
-        return _json_array(text, name), []
     if suffix == ".json":
         try:
-            json.loads(text)
-        except json.JSONDecodeError:
-            return _json_lines(text, name)  # a .json file written as JSON Lines: read it as such
-        return _json_array(text, name), []
+            whole = json.loads(text)
+        except json.JSONDecodeError as exc:
+            if not text.lstrip().startswith("["):
+                return _json_lines(text, name)  # a .json file written as JSON Lines: read it as such
+            raise LoragError(f"{name} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
+                             hint="A .json file must hold one array of rows; use .jsonl for one row per line.") \
+                from None
+        return _json_document(whole, text, name)
     return _json_lines(text, name)
 
 
@@ -177,40 +249,73 @@ class LoadedDataset:
     report: DatasetReport
 
 
-def load_dataset(path: Path, name: str, max_bytes: int, placeholders: dict[str, str] | None = None,
-                 sha256: str = "") -> LoadedDataset:
-    """Read, detect the format, convert and validate every row. Bad rows are reported by line, never raised."""
-    records, errors = read_records(path, name, max_bytes)
-    total = len(records) + len(errors)  # rows that are not JSON count as rows too
-    values = [value for _, value in records]
+def _detect(values: list[Any], name: str) -> str:
     fmt = detect_format(values)
     if fmt is None:
-        first = values[0]
+        first = values[0] if values else None
         keys = ", ".join(list(first)[:8]) if isinstance(first, dict) else type(first).__name__
         raise LoragError(f"{name}: no row looks like a known format (first row: {keys}).",
                          hint="Expected `messages` (OpenAI), `conversations` (ShareGPT), instruction/output "
-                              "(Alpaca), prompt/completion, or `text`.")
-    convert = FORMATS[fmt].convert
-    examples: list[Example] = []
-    for line, value in records:
-        seen = format_of_row(value)
+                              "(Alpaca), prompt/completion, `text`, or chosen/rejected (preference).")
+    if fmt not in FORMATS:
+        raise LoragError(f"{name} is preference data (chosen/rejected): DPO/ORPO preference tuning is not "
+                         "available yet, and these rows cannot be trained as plain conversations.",
+                         hint="For supervised fine-tuning, keep the chosen answers as `messages` or "
+                              "`conversations` rows.")
+    return fmt
+
+
+def _turn_note(examples: list[Example]) -> str:
+    """How the turns were read (key style, renamed roles), for the chat formats."""
+    seen = list(dict.fromkeys(m for e in examples for m in e.mapping))
+    styles = [m for m in seen if "/" in m and "→" not in m]
+    renamed = [m for m in seen if "→" in m]
+    if not styles:
+        return ""
+    keys = " and ".join(f"`{s.split('/')[0]}`/`{s.split('/')[1]}`" for s in styles)
+    return f"Turns read with {keys} keys" + (f"; role names mapped: {', '.join(renamed)}." if renamed else ".")
+
+
+def _convert(records: Records, fmt: str, placeholders: dict[str, str]) -> tuple[list[Example], list[RowError]]:
+    convert, examples, errors = FORMATS[fmt].convert, [], list(records.errors)
+    for record in records.rows:
+        value, seen = record.value, format_of_row(record.value)
         if not isinstance(value, dict):
-            errors.append(RowError(line, f"a row must be a JSON object, not {type(value).__name__}"))
-            continue
-        if seen != fmt:
+            errors.append(RowError(record.line, f"a row must be a JSON object, not {type(value).__name__}",
+                                   record.row))
+        elif seen != fmt:
             what = FORMAT_NAMES.get(seen, "no known format") if seen else "no known format"
-            errors.append(RowError(line, f"this row looks like {what}, but the file is {FORMAT_NAMES[fmt]}"))
-            continue
-        try:
-            examples.append(convert(fill_placeholders(value, placeholders or {}), line))
-        except RowProblem as exc:
-            errors.append(RowError(line, str(exc)))
-    errors.sort(key=lambda e: e.line)
+            errors.append(RowError(record.line, f"this row looks like {what}, but the file is {FORMAT_NAMES[fmt]}",
+                                   record.row))
+        else:
+            try:
+                example = convert(fill_placeholders(value, placeholders), record.line)
+            except RowProblem as exc:
+                errors.append(RowError(record.line, str(exc), record.row))
+                continue
+            example.row = record.row
+            examples.append(example)
+    return examples, sorted(errors, key=lambda e: (e.row, e.line))
+
+
+def load_dataset(path: Path, name: str, max_bytes: int, placeholders: dict[str, str] | None = None,
+                 sha256: str = "", columns: ColumnMap | None = None) -> LoadedDataset:
+    """Read, detect the format, convert and validate every row. Bad rows are reported by place, never raised.
+    `columns`: a dataset_info.json entry for this file, applied to every row first."""
+    records = read_records(path, name, max_bytes)
+    if columns is not None:
+        for record in records.rows:
+            record.value = columns.apply(record.value)
+        records.notes.insert(0, columns.note())
+    values = [record.value for record in records.rows]
+    fmt = _detect(values, name)
+    examples, errors = _convert(records, fmt, placeholders or {})
+    notes = records.notes + [note for note in (_turn_note(examples),) if note]
     report = DatasetReport(filename=name, sha256=sha256, size=Path(path).stat().st_size, format=fmt,
                            format_label=FORMATS[fmt].label, format_description=FORMATS[fmt].description,
-                           records=total,
+                           records=len(records.rows) + len(records.errors),  # lines that are not JSON are rows too
                            valid=len(examples), errors=errors[:ERRORS_SHOWN], error_count=len(errors),
-                           placeholders=[] if placeholders else placeholders_in(values))
+                           placeholders=[] if placeholders else placeholders_in(values), notes=notes)
     return LoadedDataset(examples, report)
 
 
@@ -221,6 +326,41 @@ class DatasetStore:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
+
+    def add_files(self, uploads: list[Path]) -> tuple[StoredDataset | None, list[str]]:
+        """Several files at once: LLaMA-Factory dataset_info.json files first (their entries then apply to the data
+        files they name, uploaded now or before), then the data files. The last data file stored, and one note per
+        dataset_info.json."""
+        infos = [u for u in uploads if is_dataset_info_file(u, Path(u).name, self.max_bytes)]
+        notes = [self.add_dataset_info(u) for u in infos]
+        stored = [self.add(u) for u in uploads if u not in infos]
+        return (stored[-1] if stored else None), notes
+
+    def add_dataset_info(self, upload: Path) -> str:
+        """Store a dataset_info.json (by content); says which files it describes."""
+        maps = read_dataset_info(_read_text(Path(upload), Path(upload).name, self.max_bytes))
+        folder = self.folder / DATASET_INFO_FOLDER
+        folder.mkdir(exist_ok=True)
+        target = folder / f"{sha256_of(Path(upload))}.json"
+        shutil.copyfile(upload, target)
+        target.touch()  # the newest upload wins where two describe the same file
+        files = ", ".join(sorted({m.file_name for m in maps}))
+        return f"dataset_info.json stored: its column names apply to {files} (uploaded now or before)."
+
+    def columns_for(self, filename: str) -> ColumnMap | None:
+        """The entry of the newest stored dataset_info.json that describes a file of this name."""
+        folder = self.folder / DATASET_INFO_FOLDER
+        infos = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() \
+            else []
+        for info in infos:
+            try:
+                maps = read_dataset_info(info.read_text(encoding="utf-8-sig"))
+            except LoragError:
+                continue
+            match = next((m for m in maps if m.matches(filename)), None)
+            if match is not None:
+                return match
+        return None
 
     def add(self, upload: Path, filename: str | None = None) -> StoredDataset:
         """Store an uploaded file (checked to be readable training data first) and return it."""
@@ -259,7 +399,8 @@ class DatasetStore:
 
     def load(self, sha256: str, placeholders: dict[str, str] | None = None) -> LoadedDataset:
         stored = self.get(sha256)
-        return load_dataset(stored.path, stored.filename, self.max_bytes, placeholders, sha256=sha256)
+        return load_dataset(stored.path, stored.filename, self.max_bytes, placeholders, sha256=sha256,
+                            columns=self.columns_for(stored.filename))
 
 
 def report_dict(report: DatasetReport) -> dict[str, Any]:

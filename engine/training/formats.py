@@ -1,8 +1,9 @@
 """Dataset formats people upload, detected per file and turned into one canonical `Example` per row.
 
-Formats: OpenAI chat (`messages`), ShareGPT (`conversations` with from/value), Alpaca (instruction/input/output),
-prompt/completion, plain text (`text`). Each converter raises `RowProblem` with a reason a person can act on;
-the caller adds the line number.
+Formats: OpenAI chat (`messages`), ShareGPT (`conversations`), both with role/content or from/value turns and the
+role names other tools use; Alpaca (instruction/input/output), prompt/completion, plain text (`text`). Preference
+rows (`chosen` / `rejected`) are recognised as such. Each converter raises `RowProblem` with a reason a person can act
+on; the caller adds where the row is.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class Example:
     text: str = ""
     prompt: str = ""
     completion: str = ""
+    row: int = 0                     # position in a JSON array (0: a JSON Lines file, where the line says it)
+    mapping: list[str] = field(default_factory=list)   # how the turns were read: key style, renamed roles
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,18 @@ class Format:
 
 
 ROLES = {"system", "user", "assistant", "tool"}
-SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system",
-                  "observation": "tool", "tool": "tool", "function_call": "tool_call"}
+# The role names other tools write, per canonical role (ShareGPT, LLaMA-Factory, Gemini, OpenAI's old function role).
+ROLE_NAMES = {"user": "user", "human": "user", "assistant": "assistant", "gpt": "assistant", "bot": "assistant",
+              "model": "assistant", "system": "system", "tool": "tool", "function": "tool", "observation": "tool",
+              "function_call": "tool_call"}
+KEY_STYLES = (("role", "content"), ("from", "value"))
+
+
+def place(line: int, row: int = 0) -> str:
+    """Where a row is, for a person: 'line 7' (JSON Lines), 'row 3 (line 12)' or 'row 3' (a one-line JSON array)."""
+    if row and line:
+        return f"row {row} (line {line})"
+    return f"row {row}" if row else f"line {line}"
 
 
 def _text_of(content: Any, where: str) -> str:
@@ -110,64 +123,76 @@ def _check_chat(messages: list[dict[str, Any]]) -> None:
         raise RowProblem("there is no assistant reply to learn from")
 
 
-def openai_example(row: dict[str, Any], line: int) -> Example:
-    raw = row.get("messages")
-    if not isinstance(raw, list):
-        raise RowProblem("`messages` must be a list")
-    messages = []
-    for i, msg in enumerate(raw, 1):
-        where = f"message {i}"
-        if not isinstance(msg, dict):
-            raise RowProblem(f"{where} is not an object")
-        role = msg.get("role")
-        if role == "function":
-            role = "tool"
-        if role not in ROLES:
-            raise RowProblem(f"{where} has role {role!r}; expected system, user, assistant or tool")
-        out: dict[str, Any] = {"role": role, "content": _text_of(msg.get("content"), where)}
-        if role == "assistant" and msg.get("tool_calls"):
-            if not isinstance(msg["tool_calls"], list):
-                raise RowProblem(f"{where}: `tool_calls` must be a list")
-            out["tool_calls"] = [_tool_call(c, where) for c in msg["tool_calls"]]
-        elif role == "assistant" and isinstance(msg.get("function_call"), dict):
-            out["tool_calls"] = [_tool_call(msg["function_call"], where)]
-        if role == "tool" and msg.get("name"):
-            out["name"] = str(msg["name"])
-        messages.append(out)
-    _check_chat(messages)
-    return Example("chat", line, messages=messages, tools=_tools(row.get("tools")))
+def _speaker(turn: dict[str, Any], where: str) -> tuple[str, str, Any, str]:
+    """(canonical role, the name the file used, the content, the key style) of one turn in either key style."""
+    role_key, content_key = next(((r, c) for r, c in KEY_STYLES if r in turn), KEY_STYLES[0])
+    if content_key not in turn and role_key == "from" and "content" in turn:
+        content_key = "content"
+    name = turn.get(role_key)
+    role = ROLE_NAMES.get(name.strip().lower()) if isinstance(name, str) else None
+    if role is None:
+        raise RowProblem(f"{where} is from {name!r}; expected a role such as user / human, assistant / gpt, "
+                         "system, or tool / observation")
+    return role, name, turn.get(content_key), f"{role_key}/{content_key}"
 
 
-def sharegpt_example(row: dict[str, Any], line: int) -> Example:
-    raw = row.get("conversations")
+def _message(turn: Any, where: str) -> tuple[dict[str, Any], str, str]:
+    """One turn as a canonical message, with the role name and key style the file used."""
+    if not isinstance(turn, dict):
+        raise RowProblem(f"{where} is not an object")
+    role, name, content, keys = _speaker(turn, where)
+    if role == "tool_call":
+        return _tool_call_turn(content, where), name, keys
+    out: dict[str, Any] = {"role": role, "content": _text_of(content, where)}
+    if role == "assistant" and turn.get("tool_calls"):
+        if not isinstance(turn["tool_calls"], list):
+            raise RowProblem(f"{where}: `tool_calls` must be a list")
+        out["tool_calls"] = [_tool_call(c, where) for c in turn["tool_calls"]]
+    elif role == "assistant" and isinstance(turn.get("function_call"), dict):
+        out["tool_calls"] = [_tool_call(turn["function_call"], where)]
+    if role == "tool" and turn.get("name"):
+        out["name"] = str(turn["name"])
+    return out, name, keys
+
+
+def _tool_call_turn(value: Any, where: str) -> dict[str, Any]:
+    """ShareGPT's function_call turn: its value is the call (or a list of calls) as JSON."""
+    try:
+        call = json.loads(value) if isinstance(value, str) else value
+    except json.JSONDecodeError:
+        raise RowProblem(f"{where}: the function_call value is not valid JSON") from None
+    calls = call if isinstance(call, list) else [call]
+    return {"role": "assistant", "content": "", "tool_calls": [_tool_call(c, where) for c in calls]}
+
+
+def chat_turns(raw: Any, field_name: str, label: str = "turn") -> tuple[list[dict[str, Any]], list[str]]:
+    """A list of turns in either key style (role/content, from/value) as canonical messages, and how it was read:
+    the key style and each role name that was renamed ('from/value', 'gpt → assistant')."""
     if not isinstance(raw, list):
-        raise RowProblem("`conversations` must be a list")
-    messages: list[dict[str, Any]] = []
-    if isinstance(row.get("system"), str) and row["system"].strip():
-        messages.append({"role": "system", "content": row["system"]})
+        raise RowProblem(f"`{field_name}` must be a list")
+    messages, mapping = [], []
     for i, turn in enumerate(raw, 1):
-        where = f"turn {i}"
-        if not isinstance(turn, dict):
-            raise RowProblem(f"{where} is not an object")
-        speaker = turn.get("from")
-        role = SHAREGPT_ROLES.get(speaker) if isinstance(speaker, str) else None
-        if role is None:
-            raise RowProblem(f"{where} is from {speaker!r}; expected human, gpt, system, function_call or "
-                             "observation")
-        value = turn.get("value")
-        if not isinstance(value, str):
-            raise RowProblem(f"{where}: `value` must be a string")
-        if role == "tool_call":
-            try:
-                call = json.loads(value)
-            except json.JSONDecodeError:
-                raise RowProblem(f"{where}: the function_call value is not valid JSON") from None
-            calls = call if isinstance(call, list) else [call]
-            messages.append({"role": "assistant", "content": "", "tool_calls": [_tool_call(c, where) for c in calls]})
-        else:
-            messages.append({"role": role, "content": value})
-    _check_chat(messages)
-    return Example("chat", line, messages=messages, tools=_tools(row.get("tools")))
+        message, name, keys = _message(turn, f"{label} {i}")
+        messages.append(message)
+        mapping.append(keys)
+        if name != message["role"] and not (name == "function_call" and message.get("tool_calls")):
+            mapping.append(f"{name} → {message['role']}")
+        elif name == "function_call":
+            mapping.append("function_call → assistant tool call")
+    return messages, list(dict.fromkeys(mapping))
+
+
+def chat_example(field_name: str) -> Callable[[dict[str, Any], int], Example]:
+    """The converter for rows whose conversation is the list in `field_name` (messages, conversations)."""
+    def convert(row: dict[str, Any], line: int) -> Example:
+        messages, mapping = chat_turns(row.get(field_name), field_name)
+        system = row.get("system")
+        if isinstance(system, str) and system.strip() and not (messages and messages[0]["role"] == "system"):
+            messages.insert(0, {"role": "system", "content": system})
+        _check_chat(messages)
+        return Example("chat", line, messages=messages, tools=_tools(row.get("tools")), mapping=mapping)
+
+    return convert
 
 
 def alpaca_example(row: dict[str, Any], line: int) -> Example:
@@ -196,7 +221,8 @@ def alpaca_example(row: dict[str, Any], line: int) -> Example:
 def prompt_completion_example(row: dict[str, Any], line: int) -> Example:
     prompt, completion = row.get("prompt"), row.get("completion")
     if isinstance(prompt, list) and isinstance(completion, list):  # trl's conversational prompt/completion
-        messages = openai_example({"messages": prompt + completion}, line).messages
+        messages, _ = chat_turns(prompt + completion, "messages", "message")
+        _check_chat(messages)
         return Example("chat", line, messages=messages, tools=_tools(row.get("tools")))
     if not isinstance(prompt, str) or not isinstance(completion, str):
         raise RowProblem("`prompt` and `completion` must both be strings (or both lists of messages)")
@@ -215,10 +241,10 @@ def text_example(row: dict[str, Any], line: int) -> Example:
 
 
 FORMATS: dict[str, Format] = {f.key: f for f in (
-    Format("openai", "OpenAI chat (messages)", "`messages` with system / user / assistant / tool roles; trained "
-           "through the model's chat template", openai_example),
-    Format("sharegpt", "ShareGPT (conversations)", "`conversations` with from/value turns (human, gpt, system, "
-           "function_call, observation) and optional `tools`", sharegpt_example),
+    Format("openai", "OpenAI chat (messages)", "`messages` with system / user / assistant / tool turns (role/content "
+           "or from/value keys); trained through the model's chat template", chat_example("messages")),
+    Format("sharegpt", "ShareGPT (conversations)", "`conversations` with from/value or role/content turns (human, "
+           "gpt, system, function_call, observation) and optional `tools`", chat_example("conversations")),
     Format("alpaca", "Alpaca (instruction / input / output)", "instruction + input become the user turn, output "
            "the assistant turn; optional system and history", alpaca_example),
     Format("prompt_completion", "Prompt / completion", "raw prompt text followed by the completion (no chat "
@@ -232,6 +258,8 @@ def format_of_row(row: Any) -> str | None:
     """The format one row looks like, or None."""
     if not isinstance(row, dict):
         return None
+    if "chosen" in row and "rejected" in row:
+        return "preference"
     if "messages" in row:
         return "openai"
     if "conversations" in row:

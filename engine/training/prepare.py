@@ -55,9 +55,9 @@ def prepare(config: TrainingConfig, datasets: DatasetStore, tokenizer: Any) -> P
         try:
             encoded.append(encoder.encode(example))
         except RowProblem as exc:
-            encode_errors.append(RowError(example.line, str(exc)))
+            encode_errors.append(RowError(example.line, str(exc), example.row))
     count = loaded.report.error_count + len(encode_errors)
-    first = sorted(loaded.report.errors + encode_errors[:ERRORS_SHOWN], key=lambda e: e.line)[:ERRORS_SHOWN]
+    first = sorted(loaded.report.errors + encode_errors[:ERRORS_SHOWN], key=lambda e: (e.row, e.line))[:ERRORS_SHOWN]
     if count and not config.drop_bad_rows:
         _refuse_bad_rows(count, first)
     if not encoded:

@@ -9,7 +9,7 @@ from typing import Any
 
 from engine.training.datasets import ERRORS_SHOWN, RowError
 from engine.training.encoding import Encoded, Encoder
-from engine.training.formats import Example, RowProblem
+from engine.training.formats import Example, RowProblem, place
 
 STATS_SAMPLE = 5000
 
@@ -27,6 +27,12 @@ class PreviewRow:
     tokens: int
     trained_tokens: int
     segments: list[Segment]
+    row: int = 0    # position in a JSON array (0: JSON Lines)
+    renamed: list[str] = field(default_factory=list)   # role names the file used, mapped ('gpt → assistant')
+
+    @property
+    def place(self) -> str:
+        return place(self.line, self.row)
 
 
 @dataclass
@@ -98,7 +104,7 @@ def analyze(examples: list[Example], encoder: Encoder, max_length: int, preview_
             analysis.error_count += 1
             analysis.bad_lines.append(example.line)
             if len(analysis.errors) < ERRORS_SHOWN:
-                analysis.errors.append(RowError(example.line, str(exc)))
+                analysis.errors.append(RowError(example.line, str(exc), example.row))
             continue
         lengths.append(len(encoded.input_ids))
         stats.tokens += len(encoded.input_ids)
@@ -109,7 +115,8 @@ def analyze(examples: list[Example], encoder: Encoder, max_length: int, preview_
                 stats.lose_all_trained += 1
         if len(analysis.preview) < preview_rows:
             analysis.preview.append(PreviewRow(example.line, len(encoded.input_ids), encoded.trained,
-                                               segments(encoder.tokenizer, encoded, max_length)))
+                                               segments(encoder.tokenizer, encoded, max_length), example.row,
+                                               [m for m in example.mapping if "→" in m]))
     if lengths:
         stats.rows, stats.min, stats.max = len(lengths), min(lengths), max(lengths)
         stats.median, stats.p95 = statistics.median(lengths), percentile(lengths, 0.95)

@@ -99,6 +99,12 @@ class TrainingService:
         stored = self.datasets.add(Path(path), filename)
         return stored, self.datasets.load(stored.sha256).report
 
+    def upload_files(self, paths: list[Path]) -> tuple[StoredDataset | None, str]:
+        """Data files and LLaMA-Factory dataset_info.json files together: the last data file, and what was read."""
+        stored, notes = self.datasets.add_files([Path(p) for p in paths])
+        report = self.datasets.load(stored.sha256).report.summary() if stored else ""
+        return stored, "\n\n".join([*notes, report]).strip()
+
     def stored_datasets(self) -> list[StoredDataset]:
         return self.datasets.list()
 

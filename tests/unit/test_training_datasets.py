@@ -116,7 +116,8 @@ def test_json_array_rows_get_their_line_numbers(tmp_path):
     ("empty.jsonl", "", "is empty"),
     ("blank.json", "  \n\n", "is empty"),
     ("broken.json", '[{"text": "a"},', "not valid JSON"),
-    ("object.json", '{"data": [1]}', "not an array"),
+    ("object.json", '{"version": 1}', "no list of rows"),
+    ("two-lists.json", '{"train": [{"text": "a"}], "test": [{"text": "b"}]}', "several lists"),
     ("prose.jsonl", "hello\nworld\n", "not JSON Lines"),
     ("table.csv", "a,b\n", ".jsonl"),
 ])

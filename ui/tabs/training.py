@@ -83,7 +83,8 @@ class _TrainingTab:
         """1. the dataset, 2. the base model, and how the one looks through the other's template."""
         with gr.Row():
             with gr.Column(scale=1):
-                self.upload = gr.File(label="1. Upload a .jsonl or .json file", file_types=[".jsonl", ".json"],
+                self.upload = gr.File(label="1. Upload a .jsonl or .json file (with LLaMA-Factory's dataset_info.json "
+                                      "if you have one)", file_types=[".jsonl", ".json"], file_count="multiple",
                                       type="filepath", elem_id="training-upload")
                 self.f["dataset"] = gr.Dropdown(label="…or pick an earlier upload", choices=[], value=None,
                                                 elem_id="training-dataset")
@@ -257,12 +258,14 @@ class _TrainingTab:
                 gr.update(choices=recipes), description)
 
     @warns
-    def on_upload(self, path: str | None, adapter_name: str):
-        if not path:
+    def on_upload(self, paths: list[str] | str | None, adapter_name: str):
+        if not paths:
             return gr.update(), "", gr.update()
-        stored, report = self.service.upload(path)
+        stored, text = self.service.upload_files([paths] if isinstance(paths, str) else paths)
+        if stored is None:
+            return gr.update(), text, gr.update()
         suggestion = gr.update() if (adapter_name or "").strip() else suggest_adapter_name(stored.filename)
-        return gr.update(choices=self._dataset_choices(), value=stored.sha256), report.summary(), suggestion
+        return gr.update(choices=self._dataset_choices(), value=stored.sha256), text, suggestion
 
     @warns
     def on_analyze(self, sha: str | None, base: str | None, custom: str, max_length: Any, assistant_only: bool,

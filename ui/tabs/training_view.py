@@ -38,9 +38,11 @@ def preview_html(analysis: Any) -> str:
                 parts.append(f"<mark class='lorag-trained' style='background:#bbf7d0;padding:0'>{text}</mark>")
             else:
                 parts.append(f"<span>{text}</span>")
-        rows.append(f"<div class='lorag-preview-row' data-line='{row.line}'><b>Line {row.line}</b> · {row.tokens} "
-                    f"tokens, {row.trained_tokens} trained<pre style='white-space:pre-wrap;font-size:.85em;"
-                    f"border:1px solid #ddd;border-radius:6px;padding:.5em'>{''.join(parts)}</pre></div>")
+        renamed = f" · roles {html.escape(', '.join(row.renamed))}" if row.renamed else ""
+        rows.append(f"<div class='lorag-preview-row' data-line='{row.line}'><b>{row.place.capitalize()}</b> · "
+                    f"{row.tokens} tokens, {row.trained_tokens} trained{renamed}"
+                    f"<pre style='white-space:pre-wrap;font-size:.85em;border:1px solid #ddd;border-radius:6px;"
+                    f"padding:.5em'>{''.join(parts)}</pre></div>")
     note = f"<p style='font-size:.9em'>{html.escape(analysis.note)}</p>"
     return f"<div id='lorag-training-preview'>{note}{legend}{''.join(rows)}</div>"
 
