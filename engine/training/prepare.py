@@ -21,6 +21,9 @@ class Prepared:
     plan: TemplatePlan
     dropped: list[RowError] = field(default_factory=list)   # the first ones, by line
     dropped_count: int = 0
+    tokens: int = 0              # of the training rows, as trained (cut at max length unless packing)
+    trained_tokens: int = 0
+    cut_rows: int = 0            # training rows whose trained tokens all lie beyond max length (trl drops them)
 
     @property
     def rows(self) -> int:
@@ -63,4 +66,20 @@ def prepare(config: TrainingConfig, datasets: DatasetStore, tokenizer: Any) -> P
     if not encoded:
         raise LoragError("No usable rows are left to train on.", hint="Check the problems listed under the dataset.")
     train, held_out = split(encoded, config.validation_split, config.seed)
-    return Prepared(train, held_out, loaded.report, encoder.plan, first, count)
+    prepared = Prepared(train, held_out, loaded.report, encoder.plan, first, count)
+    _count_trained(prepared, None if config.packing else config.max_length)
+    return prepared
+
+
+def _count_trained(prepared: Prepared, max_length: int | None) -> None:
+    """The tokens the loss will really see; refuses a run where the max length cuts every trained token."""
+    for row in prepared.train:
+        kept = row.mask[:max_length] if max_length else row.mask
+        prepared.tokens += min(len(row.input_ids), max_length or len(row.input_ids))
+        prepared.trained_tokens += sum(kept)
+        prepared.cut_rows += not any(kept)
+    if prepared.cut_rows == len(prepared.train):
+        longest = max(len(r.input_ids) for r in prepared.train)
+        raise LoragError(f"Nothing would be trained: in every row the trained tokens (the answers) lie beyond the max "
+                         f"length of {max_length} tokens.",
+                         hint=f"Raise the max length (the longest row has {longest} tokens), or shorten the prompts.")

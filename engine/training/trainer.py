@@ -22,6 +22,7 @@ from engine.training.datasets import DatasetStore
 from engine.training.encoding import chat_template_of
 from engine.training.jobfiles import JobFiles, JobSpec
 from engine.training.prepare import Prepared, prepare
+from engine.training.verdict import RunFacts, Verdict, judge, setting_causes
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +241,7 @@ def run_job(spec: JobSpec, files: JobFiles, jobs: Jobs, stop: threading.Event, r
              prepared.report.format_label, prepared.rows, len(prepared.train), len(prepared.eval),
              prepared.dropped_count)
     log.info("loss mask: %s", prepared.plan.note)
+    _warn_before(config, prepared)
     torch.set_num_threads(_threads(config, base_config(spec.base_source)))
     log.info("device %s, %d CPU thread(s), quantization %s", spec.device, torch.get_num_threads(),
              config.quantization)
@@ -261,10 +263,33 @@ def run_job(spec: JobSpec, files: JobFiles, jobs: Jobs, stop: threading.Event, r
     if prepared.eval and progress.last_eval_step != step:
         trainer.evaluate()
     metrics = _final_metrics(trainer, output, progress, prepared)
+    verdict = judge_run(trainer, config, prepared)
+    metrics.update(learned=verdict.learned, verdict=verdict.message)
     folder = write_adapter(trainer, spec, config, files, prepared, metrics, tokenizer)
     log.info("adapter saved to %s after %.0f s", folder, time.time() - started)
-    loss = metrics["train_loss"]
-    return Outcome("completed", f"Done: adapter {folder.name} saved (loss {loss:.4f})." if loss is not None
-                   else f"Done: adapter {folder.name} saved.",
+    (log.info if verdict.learned else log.warning)("%s", verdict.message)
+    return Outcome("completed", f"Done: adapter {folder.name} saved. {verdict.message}",
                    {"adapter": folder.name, "adapter_path": str(folder), "global_step": step, "max_steps": total,
                     "metrics": metrics})
+
+
+def _facts(config: TrainingConfig, prepared: Prepared, steps: int, eval_losses: tuple[float, ...] = ()) -> RunFacts:
+    return RunFacts(steps=steps, learning_rate=config.learning_rate, tokens=prepared.tokens,
+                    trained_tokens=prepared.trained_tokens, eval_losses=eval_losses)
+
+
+def _warn_before(config: TrainingConfig, prepared: Prepared) -> None:
+    """Say up front what will likely keep the loss from falling, so the person need not wait for the end."""
+    if prepared.cut_rows:
+        log.warning("%d training row(s) lose every trained token at max length %d and are skipped",
+                    prepared.cut_rows, config.max_length)
+    causes = setting_causes(_facts(config, prepared, planned_steps(config, len(prepared.train))))
+    if causes:
+        log.warning("the loss may not fall: %s", "; ".join(causes))
+
+
+def judge_run(trainer, config: TrainingConfig, prepared: Prepared) -> Verdict:
+    history = trainer.state.log_history
+    losses = [float(h["loss"]) for h in history if "loss" in h]
+    evals = tuple(float(h["eval_loss"]) for h in history if "eval_loss" in h)
+    return judge(losses, _facts(config, prepared, trainer.state.global_step, evals))
