@@ -15,6 +15,8 @@ from engine.training.jobfiles import JobFiles, format_eta
 log = logging.getLogger(__name__)
 
 ROW_EVERY_S = 1.0
+# DPO / ORPO's own curves: reward margins and accuracies, log-probabilities, ORPO's two loss terms
+PREFERENCE_KEYS = ("rewards/", "logps/", "log_odds_ratio", "nll_loss")
 CANCEL_POLL_S = 2.0
 
 
@@ -64,6 +66,7 @@ class ProgressCallback(TrainerCallback):
             self.loss = float(logs["loss"])
             record.update(loss=self.loss, learning_rate=logs.get("learning_rate"), grad_norm=logs.get("grad_norm"),
                           tokens_per_s=self.tokens_per_s, num_tokens=tokens)
+            record.update({k: v for k, v in logs.items() if k.startswith(PREFERENCE_KEYS)})
             speed = f" · {self.tokens_per_s:.0f} tokens/s" if self.tokens_per_s else ""
             log.info("step %d/%d · loss %.4f · lr %.3g · grad norm %.3g%s", state.global_step, state.max_steps,
                      self.loss, logs.get("learning_rate") or 0, logs.get("grad_norm") or 0, speed)
@@ -71,6 +74,7 @@ class ProgressCallback(TrainerCallback):
             self.eval_loss = float(logs["eval_loss"])
             self.last_eval_step = state.global_step
             record.update(eval_loss=self.eval_loss)
+            record.update({k: v for k, v in logs.items() if k.startswith(tuple("eval_" + p for p in PREFERENCE_KEYS))})
             log.info("step %d/%d · eval loss %.4f", state.global_step, state.max_steps, self.eval_loss)
         else:
             return

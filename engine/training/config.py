@@ -16,6 +16,8 @@ from engine.errors import LoragError
 from engine.fields import option
 
 QUANTIZATIONS = ("none", "8bit", "4bit")
+METHODS = ("sft", "dpo", "orpo")
+DPO_LOSSES = ("sigmoid", "ipo", "hinge", "nca_pair", "apo_zero", "apo_down", "sigmoid_norm")
 DEVICES = ("auto", "cuda", "cpu")
 
 
@@ -32,6 +34,12 @@ class TrainingConfig:
     placeholders: dict = option({}, "Values for {{name}}-style placeholders in the rows (e.g. name: Lorag).",
                             recipe=False)
     recipe: str = option("", "The recipe these settings came from (informative).")
+    method: str = option("sft", "sft: learn the answers of the rows (supervised fine-tuning). dpo / orpo: preference "
+                                "tuning on chosen/rejected rows (trl's DPO and ORPO trainers).", recipe=False)
+    beta: float = option(0.1, "DPO: how far the adapter may move from the base model (higher keeps it closer); "
+                              "ORPO: the weight of the odds-ratio term.")
+    loss_type: str = option("sigmoid", "DPO loss: sigmoid (the DPO paper), ipo, hinge, nca_pair, apo_zero, apo_down "
+                                       "or sigmoid_norm.")
     lora_rank: int = option(16, "LoRA rank r: size of the low-rank update. Higher learns more, costs more.")
     lora_alpha: float = option(32.0, "LoRA alpha: scale of the update (often 2 x rank).")
     lora_dropout: float = option(0.05, "Dropout on the LoRA input, 0-0.5.")
@@ -104,6 +112,9 @@ class TrainingConfig:
             (0 <= self.warmup_ratio < 1, "warmup ratio must be between 0 and 1"),
             (self.lr_scheduler in ("cosine", "linear", "constant"), "schedule must be cosine, linear or constant"),
             (self.device in DEVICES, f"device must be one of {', '.join(DEVICES)}"),
+            (self.method in METHODS, f"method must be one of {', '.join(METHODS)}"),
+            (self.beta > 0, "beta must be positive"),
+            (self.loss_type in DPO_LOSSES, f"the DPO loss must be one of {', '.join(DPO_LOSSES)}"),
             (self.gradient_checkpointing in ("auto", "on", "off"), "gradient checkpointing must be auto, on or off"),
             (self.cpu_threads >= 0 and self.logging_steps >= 0 and self.eval_steps >= 0,
              "threads, logging and eval steps cannot be negative"),

@@ -44,7 +44,8 @@ ERRORS_SHOWN = 20
 DATASET_INFO_FOLDER = "dataset_info"
 ARRAY_HINT = "Use [ {...}, {...} ] in a .json file, or one object per line in a .jsonl file."
 FORMAT_NAMES = {"openai": "OpenAI chat", "sharegpt": "ShareGPT", "alpaca": "Alpaca",
-                "prompt_completion": "prompt/completion", "text": "plain text"}
+                "prompt_completion": "prompt/completion", "text": "plain text",
+                "preference": "preference (chosen/rejected)"}
 
 
 @dataclass
@@ -257,11 +258,6 @@ def _detect(values: list[Any], name: str) -> str:
         raise LoragError(f"{name}: no row looks like a known format (first row: {keys}).",
                          hint="Expected `messages` (OpenAI), `conversations` (ShareGPT), instruction/output "
                               "(Alpaca), prompt/completion, `text`, or chosen/rejected (preference).")
-    if fmt not in FORMATS:
-        raise LoragError(f"{name} is preference data (chosen/rejected): DPO/ORPO preference tuning is not "
-                         "available yet, and these rows cannot be trained as plain conversations.",
-                         hint="For supervised fine-tuning, keep the chosen answers as `messages` or "
-                              "`conversations` rows.")
     return fmt
 
 

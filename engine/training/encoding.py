@@ -38,10 +38,17 @@ class TemplatePlan:
 class Encoded:
     input_ids: list[int]
     mask: list[int]                 # 1 = trained
+    rejected_ids: list[int] | None = None   # preference rows: prompt + rejected answer (input_ids: prompt + chosen)
+
+    @property
+    def prompt_length(self) -> int:
+        """Preference rows: the shared prompt, before the first trained token."""
+        return self.mask.index(1) if 1 in self.mask else len(self.mask)
 
     @property
     def trained(self) -> int:
-        return sum(self.mask)
+        rejected = len(self.rejected_ids) - self.prompt_length if self.rejected_ids is not None else 0
+        return sum(self.mask) + rejected
 
 
 def chat_template_of(tokenizer: Any) -> str:
@@ -134,6 +141,13 @@ def _check_tool_calls(text: str, messages: list[dict[str, Any]]) -> None:
                 raise RowProblem(f"this model's chat template drops the tool call of message {number}")
 
 
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
 def _mask_from_spans(offsets: list[tuple[int, int]], spans: list[tuple[int, int]]) -> list[int]:
     return [1 if e > s and any(a <= s < b for a, b in spans) else 0 for s, e in offsets]
 
@@ -149,14 +163,16 @@ class Encoder:
 
     def check_format(self, kind: str) -> None:
         """Refuse up front what cannot work for a whole file."""
-        if kind == "chat" and self.plan.method == "none" and not chat_template_of(self.tokenizer):
+        if kind in ("chat", "preference") and not chat_template_of(self.tokenizer):
             raise LoragError("This model has no chat template, so chat-style rows cannot be rendered for it.",
                              hint="Pick an instruct model, or use a plain-text / prompt-completion file.")
         if kind == "chat" and self.assistant_only and self.plan.method == "none":
             raise LoragError(self.plan.note)
 
     def encode(self, example: Example) -> Encoded:
-        if example.kind == "chat":
+        if example.kind in ("preference", "preference_text"):
+            encoded = self._preference(example)
+        elif example.kind == "chat":
             encoded = self._chat(example)
         elif example.kind == "completion":
             encoded = self._raw(example.prompt, example.completion)
@@ -183,6 +199,33 @@ class Encoder:
             return Encoded(list(enc["input_ids"]), [1] * len(enc["input_ids"]))
         spans = assistant_spans(text, example.messages, self.plan)
         return Encoded(list(enc["input_ids"]), _mask_from_spans(enc["offset_mapping"], spans))
+
+    def _preference(self, example: Example) -> Encoded:
+        """prompt + chosen and prompt + rejected, split where their tokens part (as trl's DPO trainer does): the
+        answers are rendered through the chat template as the next assistant turn, or as raw text + end of text."""
+        if example.kind == "preference_text":
+            prompt = self.tokenizer(example.prompt, add_special_tokens=True)["input_ids"]
+            chosen, rejected = (self.tokenizer(example.prompt + self._with_eos(a), add_special_tokens=True)["input_ids"]
+                                for a in (example.chosen, example.rejected))
+        else:
+            try:
+                prompt = self._render_ids(example.messages, example.tools, generation_prompt=True)
+                chosen, rejected = (self._render_ids(example.messages + a, example.tools)
+                                    for a in (example.chosen, example.rejected))
+            except Exception as exc:  # jinja raises for conversations a template refuses
+                raise RowProblem(f"the model's chat template refuses this conversation: {exc}") from None
+        shared = min(_common_prefix(prompt, chosen), _common_prefix(prompt, rejected))
+        if shared == len(chosen) or shared == len(rejected):
+            raise RowProblem("the chosen or the rejected answer adds no token to the prompt")
+        return Encoded(chosen, [0] * shared + [1] * (len(chosen) - shared), rejected)
+
+    def _render_ids(self, messages: list[dict[str, Any]], tools: Any, generation_prompt: bool = False) -> list[int]:
+        text = _render(self.tokenizer, messages, tools, generation_prompt)
+        _check_tool_calls(text, messages)
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _with_eos(self, answer: str) -> str:
+        return answer if answer.endswith(self.eos) else answer + self.eos
 
     def _raw(self, prompt: str, answer: str) -> Encoded:
         """Raw text (no template) + end of sequence, as trl does for non-chat data."""

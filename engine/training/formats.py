@@ -25,7 +25,8 @@ class Example:
 
     kind "chat": `messages` (role/content, assistant `tool_calls`) and optional `tools`, rendered through the base
     model's chat template. kind "completion": raw `prompt` + `completion` (loss on the completion). kind "text": raw
-    `text` (loss on everything).
+    `text` (loss on everything). kind "preference": the prompt `messages` and the `chosen` / `rejected` assistant
+    messages, through the chat template; kind "preference_text": raw `prompt`, `chosen` and `rejected` strings.
     """
 
     kind: str
@@ -35,6 +36,8 @@ class Example:
     text: str = ""
     prompt: str = ""
     completion: str = ""
+    chosen: Any = None               # preference rows: the preferred answer (assistant messages, or text for kind
+    rejected: Any = None             # "preference_text"), and the one to move away from; `messages` is the prompt
     row: int = 0                     # position in a JSON array (0: a JSON Lines file, where the line says it)
     mapping: list[str] = field(default_factory=list)   # how the turns were read: key style, renamed roles
 
@@ -195,15 +198,14 @@ def chat_example(field_name: str) -> Callable[[dict[str, Any], int], Example]:
     return convert
 
 
-def alpaca_example(row: dict[str, Any], line: int) -> Example:
+def _alpaca_prompt(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """system, history pairs and instruction + input as the user turn (the answer is not included)."""
     for key in ("instruction", "input", "output", "system"):
         if row.get(key) is not None and not isinstance(row[key], str):
             raise RowProblem(f"`{key}` must be a string")
     prompt = "\n\n".join(part for part in (row.get("instruction") or "", row.get("input") or "") if part.strip())
     if not prompt.strip():
         raise RowProblem("`instruction` and `input` are both empty")
-    if not (row.get("output") or "").strip():
-        raise RowProblem("`output` is empty")
     messages: list[dict[str, Any]] = []
     if (row.get("system") or "").strip():
         messages.append({"role": "system", "content": row["system"]})
@@ -214,8 +216,14 @@ def alpaca_example(row: dict[str, Any], line: int) -> Example:
         if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
             raise RowProblem(f"history item {i} must be a [question, answer] pair of strings")
         messages += [{"role": "user", "content": pair[0]}, {"role": "assistant", "content": pair[1]}]
-    messages += [{"role": "user", "content": prompt}, {"role": "assistant", "content": row["output"]}]
-    return Example("chat", line, messages=messages)
+    return messages + [{"role": "user", "content": prompt}]
+
+
+def alpaca_example(row: dict[str, Any], line: int) -> Example:
+    messages = _alpaca_prompt(row)
+    if not (row.get("output") or "").strip():
+        raise RowProblem("`output` is empty")
+    return Example("chat", line, messages=messages + [{"role": "assistant", "content": row["output"]}])
 
 
 def prompt_completion_example(row: dict[str, Any], line: int) -> Example:
@@ -229,6 +237,66 @@ def prompt_completion_example(row: dict[str, Any], line: int) -> Example:
     if not completion.strip():
         raise RowProblem("`completion` is empty")
     return Example("completion", line, prompt=prompt, completion=completion)
+
+
+def _answer(raw: Any, part: str) -> list[dict[str, Any]]:
+    """A chosen / rejected answer: a string, one turn, or a list of turns; always assistant messages."""
+    if isinstance(raw, str):
+        raw = [{"role": "assistant", "content": raw}]
+    elif isinstance(raw, dict):
+        raw = [raw]
+    messages, _ = chat_turns(raw, part, f"{part} turn")
+    if not messages or any(m["role"] != "assistant" for m in messages):
+        raise RowProblem(f"`{part}` must be the assistant's answer")
+    if not any(m["content"].strip() or m.get("tool_calls") for m in messages):
+        raise RowProblem(f"`{part}` is empty")
+    return messages
+
+
+def _shared_prompt(chosen: list[dict[str, Any]], rejected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """trl's implicit prompt: both conversations start with the same turns, the answers follow."""
+    n = 0
+    while n < min(len(chosen), len(rejected)) and chosen[n] == rejected[n]:
+        n += 1
+    while n and chosen[n - 1]["role"] == "assistant":
+        n -= 1
+    return chosen[:n]
+
+
+def _preference_prompt(row: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The prompt conversation of a chat preference row, in whichever form the file uses."""
+    for field_name in ("conversations", "messages"):
+        if field_name in row:
+            return chat_turns(row[field_name], field_name)
+    if isinstance(row.get("prompt"), list):
+        return chat_turns(row["prompt"], "prompt", "prompt turn")
+    if "instruction" in row:
+        return _alpaca_prompt(row), []
+    raise RowProblem("there is no prompt: give `prompt`, `conversations`, `messages` or `instruction`")
+
+
+def preference_example(row: dict[str, Any], line: int) -> Example:
+    """chosen / rejected rows: trl's plain, conversational and implicit-prompt forms, LLaMA-Factory's sharegpt and
+    alpaca preference forms."""
+    chosen, rejected, system = row.get("chosen"), row.get("rejected"), row.get("system")
+    if isinstance(row.get("prompt"), str) and isinstance(chosen, str) and isinstance(rejected, str):
+        if not chosen.strip() or not rejected.strip():
+            raise RowProblem("`chosen` and `rejected` must both be non-empty")
+        return Example("preference_text", line, prompt=row["prompt"], chosen=chosen, rejected=rejected)
+    if "prompt" not in row and isinstance(chosen, list) and isinstance(rejected, list) and \
+            not ({"conversations", "messages", "instruction"} & set(row)):
+        full_chosen, mapping = chat_turns(chosen, "chosen", "chosen turn")
+        full_rejected, _ = chat_turns(rejected, "rejected", "rejected turn")
+        prompt = _shared_prompt(full_chosen, full_rejected)
+        chosen, rejected = full_chosen[len(prompt):], full_rejected[len(prompt):]
+    else:
+        prompt, mapping = _preference_prompt(row)
+    if isinstance(system, str) and system.strip() and not (prompt and prompt[0]["role"] == "system"):
+        prompt.insert(0, {"role": "system", "content": system})
+    if not prompt or prompt[-1]["role"] not in ("user", "tool"):
+        raise RowProblem("the prompt must end with a user (or tool) turn that the answers reply to")
+    return Example("preference", line, messages=prompt, tools=_tools(row.get("tools")), mapping=mapping,
+                   chosen=_answer(chosen, "chosen"), rejected=_answer(rejected, "rejected"))
 
 
 def text_example(row: dict[str, Any], line: int) -> Example:
@@ -251,6 +319,8 @@ FORMATS: dict[str, Format] = {f.key: f for f in (
            "template); the loss is on the completion", prompt_completion_example),
     Format("text", "Plain text", "raw `text`, no chat template; every token is trained (continued pre-training)",
            text_example),
+    Format("preference", "Preference (chosen / rejected)", "a prompt with a preferred and a rejected answer, for "
+           "DPO / ORPO preference tuning: set the method to dpo or orpo", preference_example),
 )}
 
 

@@ -46,8 +46,20 @@ def split(items: list[Any], fraction: float, seed: int) -> tuple[list[Any], list
     return [x for i, x in enumerate(items) if i not in held], [x for i, x in enumerate(items) if i in held]
 
 
+def check_method(method: str, report: DatasetReport) -> None:
+    """Preference rows train with DPO / ORPO only, and those methods need preference rows."""
+    preference = report.format == "preference"
+    if preference and method == "sft":
+        raise LoragError(f"{report.filename} is preference data (chosen/rejected): DPO/ORPO train on it, supervised "
+                         "fine-tuning does not.", hint="Set the method to dpo or orpo.")
+    if not preference and method != "sft":
+        raise LoragError(f"{method.upper()} needs preference rows (a prompt with chosen and rejected answers); "
+                         f"{report.filename} is {report.format_label}.", hint="Set the method to sft.")
+
+
 def prepare(config: TrainingConfig, datasets: DatasetStore, tokenizer: Any) -> Prepared:
     loaded = datasets.load(config.dataset, config.placeholders)
+    check_method(config.method, loaded.report)
     encoder = Encoder(tokenizer, config.assistant_only)
     kinds = {e.kind for e in loaded.examples}
     for kind in kinds:

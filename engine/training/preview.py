@@ -29,6 +29,8 @@ class PreviewRow:
     segments: list[Segment]
     row: int = 0    # position in a JSON array (0: JSON Lines)
     renamed: list[str] = field(default_factory=list)   # role names the file used, mapped ('gpt → assistant')
+    rejected: list[Segment] = field(default_factory=list)   # preference rows: the rejected answer (`segments`: the
+                                                            # prompt and the chosen answer)
 
     @property
     def place(self) -> str:
@@ -89,14 +91,51 @@ def segments(tokenizer: Any, encoded: Encoded, max_length: int) -> list[Segment]
     return out
 
 
+PREFERENCE_NOTE = ("Preference rows: the prompt is context only; training makes the chosen answer (green) more "
+                   "likely and the rejected one (red) less likely than the base model does.")
+
+
+def _note(examples: list[Example], encoder: Encoder) -> str:
+    if any(e.kind in ("preference", "preference_text") for e in examples[:1]):
+        return PREFERENCE_NOTE
+    if any(e.kind == "chat" for e in examples):
+        return encoder.plan.note
+    return "Raw text rows: no chat template; " + ("the loss is on the completion." if encoder.assistant_only
+                                                  else "every token is trained.")
+
+
+def _length(encoded: Encoded) -> int:
+    return max(len(encoded.input_ids), len(encoded.rejected_ids or ()))
+
+
+def _count(stats: TokenStats, encoded: Encoded, max_length: int) -> None:
+    stats.tokens += _length(encoded)
+    stats.trained_tokens += encoded.trained
+    if _length(encoded) > max_length:
+        stats.over_max_length += 1
+        if not any(encoded.mask[:max_length]):
+            stats.lose_all_trained += 1
+
+
+def rejected_segments(tokenizer: Any, encoded: Encoded, max_length: int) -> list[Segment]:
+    """The rejected answer of a preference row (its prompt is the chosen one's), cut where max length cuts it."""
+    start, ids = encoded.prompt_length, encoded.rejected_ids or []
+    kept, cut = ids[start:max(start, max_length)], ids[max(start, max_length):]
+    return [Segment(tokenizer.decode(part, skip_special_tokens=False), True, is_cut)
+            for part, is_cut in ((kept, False), (cut, True)) if part]
+
+
+def _preview_row(example: Example, encoded: Encoded, encoder: Encoder, max_length: int) -> PreviewRow:
+    rejected = rejected_segments(encoder.tokenizer, encoded, max_length) if encoded.rejected_ids is not None else []
+    return PreviewRow(example.line, _length(encoded), encoded.trained, segments(encoder.tokenizer, encoded, max_length),
+                      example.row, [m for m in example.mapping if "→" in m], rejected)
+
+
 def analyze(examples: list[Example], encoder: Encoder, max_length: int, preview_rows: int = 3,
             sample: int = STATS_SAMPLE) -> Analysis:
     lengths: list[int] = []
     stats = TokenStats(sampled_from=len(examples))
-    analysis = Analysis(encoder.plan.note if any(e.kind == "chat" for e in examples) else
-                        "Raw text rows: no chat template; " + ("the loss is on the completion."
-                                                              if encoder.assistant_only else "every token is trained."),
-                        stats)
+    analysis = Analysis(_note(examples, encoder), stats)
     for example in examples[:sample]:
         try:
             encoded = encoder.encode(example)
@@ -106,17 +145,10 @@ def analyze(examples: list[Example], encoder: Encoder, max_length: int, preview_
             if len(analysis.errors) < ERRORS_SHOWN:
                 analysis.errors.append(RowError(example.line, str(exc), example.row))
             continue
-        lengths.append(len(encoded.input_ids))
-        stats.tokens += len(encoded.input_ids)
-        stats.trained_tokens += encoded.trained
-        if len(encoded.input_ids) > max_length:
-            stats.over_max_length += 1
-            if not any(encoded.mask[:max_length]):
-                stats.lose_all_trained += 1
+        lengths.append(_length(encoded))
+        _count(stats, encoded, max_length)
         if len(analysis.preview) < preview_rows:
-            analysis.preview.append(PreviewRow(example.line, len(encoded.input_ids), encoded.trained,
-                                               segments(encoder.tokenizer, encoded, max_length), example.row,
-                                               [m for m in example.mapping if "→" in m]))
+            analysis.preview.append(_preview_row(example, encoded, encoder, max_length))
     if lengths:
         stats.rows, stats.min, stats.max = len(lengths), min(lengths), max(lengths)
         stats.median, stats.p95 = statistics.median(lengths), percentile(lengths, 0.95)

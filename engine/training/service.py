@@ -20,6 +20,7 @@ from engine.training.config import TrainingConfig
 from engine.training.datasets import DatasetReport, DatasetStore, StoredDataset
 from engine.training.encoding import Encoder
 from engine.training.jobfiles import JobFiles, JobSpec, format_eta
+from engine.training.prepare import check_method
 from engine.training.preview import Analysis, analyze
 from engine.training.recipes import Recipes
 from engine.training.runner import KIND, WorkerRunner
@@ -66,6 +67,13 @@ class JobView:
     def loss_points(self) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
         train = [(m["step"], m["loss"]) for m in self.metrics if m.get("loss") is not None]
         evals = [(m["step"], m["eval_loss"]) for m in self.metrics if m.get("eval_loss") is not None]
+        return train, evals
+
+    def margin_points(self) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+        """Preference runs: the reward margin (chosen minus rejected) of train and eval logs."""
+        train = [(m["step"], m["rewards/margins"]) for m in self.metrics if m.get("rewards/margins") is not None]
+        evals = [(m["step"], m["eval_rewards/margins"]) for m in self.metrics
+                 if m.get("eval_rewards/margins") is not None]
         return train, evals
 
     def as_dict(self) -> dict[str, Any]:
@@ -156,6 +164,7 @@ class TrainingService:
         if not config.dataset:
             raise LoragError("Upload a dataset (or pick an earlier upload) first.")
         report = self.datasets.load(config.dataset, config.placeholders).report
+        check_method(config.method, report)
         if report.error_count and not config.drop_bad_rows:
             first = "; ".join(str(e) for e in report.errors[:3])
             raise LoragError(f"{report.error_count} row(s) of {report.filename} have problems ({first}).",

@@ -1,4 +1,5 @@
-"""Inside the worker process: load the base, build trl's SFTTrainer with peft on the prepared rows, train, save.
+"""Inside the worker process: load the base, build trl's SFTTrainer (or DPO / ORPO trainer) with peft on the prepared
+rows, train, save.
 
 Nothing here runs in the studio process: `engine.training.worker` calls `run_job`.
 """
@@ -21,6 +22,7 @@ from engine.training.config import TrainingConfig
 from engine.training.datasets import DatasetStore
 from engine.training.encoding import chat_template_of
 from engine.training.jobfiles import JobFiles, JobSpec
+from engine.training.preference import preference_trainer
 from engine.training.prepare import Prepared, prepare
 from engine.training.verdict import RunFacts, Verdict, judge, setting_causes
 
@@ -110,28 +112,33 @@ def planned_steps(config: TrainingConfig, rows: int) -> int:
     return max(1, math.ceil(config.epochs * per_epoch))
 
 
-def sft_config(spec: JobSpec, config: TrainingConfig, files: JobFiles, prepared: Prepared):
-    from trl import SFTConfig
-
+def training_args(spec: JobSpec, config: TrainingConfig, files: JobFiles, prepared: Prepared) -> dict[str, Any]:
+    """The arguments every method's trl config shares (transformers' TrainingArguments)."""
     total = planned_steps(config, len(prepared.train))
     on_gpu = spec.device == "cuda"
     checkpointing = config.gradient_checkpointing == "on" or (config.gradient_checkpointing == "auto" and on_gpu)
     evaluate = bool(prepared.eval)
-    return SFTConfig(
+    return dict(
         output_dir=str(files.checkpoints), seed=config.seed, data_seed=config.seed,
         max_steps=config.max_steps or -1, num_train_epochs=config.epochs or 1,
         per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum, learning_rate=config.learning_rate,
         lr_scheduler_type=config.lr_scheduler, warmup_steps=config.warmup_ratio, weight_decay=config.weight_decay,
-        max_length=config.max_length, packing=config.packing,
+        max_length=config.max_length,
         logging_steps=config.logging_steps or max(1, total // 100), logging_first_step=True,
         eval_strategy="steps" if evaluate else "no", eval_steps=config.eval_steps or _auto_eval_steps(total),
         save_strategy="steps", save_steps=config.save_steps, save_total_limit=2,
         use_cpu=not on_gpu, bf16=on_gpu and _bf16_ok(), fp16=on_gpu and not _bf16_ok(),
         activation_checkpointing=checkpointing,
         report_to=[], disable_tqdm=True, dataloader_num_workers=0, dataset_num_proc=None,
-        remove_unused_columns=True,
     )
+
+
+def sft_config(spec: JobSpec, config: TrainingConfig, files: JobFiles, prepared: Prepared):
+    from trl import SFTConfig
+
+    return SFTConfig(**training_args(spec, config, files, prepared), packing=config.packing,
+                     remove_unused_columns=True)
 
 
 def _auto_eval_steps(total: int) -> int:
@@ -155,17 +162,26 @@ def build_trainer(spec: JobSpec, config: TrainingConfig, files: JobFiles, prepar
                   callbacks: list):
     from peft import LoraConfig
     from transformers import PrinterCallback
-    from trl import SFTTrainer
 
     model = load_base(spec, config)
     peft_config = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                              target_modules=config.target_list(), task_type="CAUSAL_LM")
-    trainer = SFTTrainer(model=model, args=sft_config(spec, config, files, prepared), processing_class=tokenizer,
-                         train_dataset=_as_dataset(prepared.train),
-                         eval_dataset=_as_dataset(prepared.eval) if prepared.eval else None,
-                         peft_config=peft_config, callbacks=callbacks)
+    if config.method == "sft":
+        trainer = sft_trainer(model, sft_config(spec, config, files, prepared), prepared, tokenizer, peft_config,
+                              callbacks)
+    else:
+        trainer = preference_trainer(config, model, training_args(spec, config, files, prepared), prepared, tokenizer,
+                                     peft_config, callbacks)
     trainer.remove_callback(PrinterCallback)  # ProgressCallback logs one readable line per log instead
     return trainer
+
+
+def sft_trainer(model, args, prepared: Prepared, tokenizer, peft_config, callbacks: list):
+    from trl import SFTTrainer
+
+    return SFTTrainer(model=model, args=args, processing_class=tokenizer, train_dataset=_as_dataset(prepared.train),
+                      eval_dataset=_as_dataset(prepared.eval) if prepared.eval else None, peft_config=peft_config,
+                      callbacks=callbacks)
 
 
 def _final_metrics(trainer, output, progress: ProgressCallback, prepared: Prepared) -> dict[str, Any]:
@@ -273,9 +289,11 @@ def run_job(spec: JobSpec, files: JobFiles, jobs: Jobs, stop: threading.Event, r
                     "metrics": metrics})
 
 
-def _facts(config: TrainingConfig, prepared: Prepared, steps: int, eval_losses: tuple[float, ...] = ()) -> RunFacts:
+def _facts(config: TrainingConfig, prepared: Prepared, steps: int, history: list[dict[str, Any]] = ()) -> RunFacts:
     return RunFacts(steps=steps, learning_rate=config.learning_rate, tokens=prepared.tokens,
-                    trained_tokens=prepared.trained_tokens, eval_losses=eval_losses)
+                    trained_tokens=prepared.trained_tokens,
+                    eval_losses=tuple(float(h["eval_loss"]) for h in history if "eval_loss" in h),
+                    margins=tuple(float(h["rewards/margins"]) for h in history if "rewards/margins" in h))
 
 
 def _warn_before(config: TrainingConfig, prepared: Prepared) -> None:
@@ -291,5 +309,4 @@ def _warn_before(config: TrainingConfig, prepared: Prepared) -> None:
 def judge_run(trainer, config: TrainingConfig, prepared: Prepared) -> Verdict:
     history = trainer.state.log_history
     losses = [float(h["loss"]) for h in history if "loss" in h]
-    evals = tuple(float(h["eval_loss"]) for h in history if "eval_loss" in h)
-    return judge(losses, _facts(config, prepared, trainer.state.global_step, evals))
+    return judge(losses, _facts(config, prepared, trainer.state.global_step, history))

@@ -28,6 +28,7 @@ class RunFacts:
     tokens: int = 0              # all tokens of the training rows
     trained_tokens: int = 0      # the ones the loss is computed on
     eval_losses: tuple[float, ...] = ()
+    margins: tuple[float, ...] = ()   # DPO / ORPO: reward of the chosen minus the rejected answer, per log
 
 
 @dataclass
@@ -79,6 +80,13 @@ def _overfit(facts: RunFacts) -> str:
     return ""
 
 
+def _margin(facts: RunFacts) -> str:
+    if not facts.margins:
+        return ""
+    start, end = _ends(list(facts.margins))
+    return f" Reward margin (chosen − rejected): {start:.3f} → {end:.3f}."
+
+
 def judge(losses: list[float], facts: RunFacts) -> Verdict:
     """The verdict on one run's logged train losses (in step order)."""
     if not losses:
@@ -94,10 +102,11 @@ def judge(losses: list[float], facts: RunFacts) -> Verdict:
     if change >= FELL:
         note = (f" It is now {end:.4f}: the adapter may have memorised the rows; hold out a validation split to "
                 "check." if end < MEMORISED else "")
-        return Verdict(True, f"The loss fell {curve} ({change:.0%} lower).{note}{_overfit(facts)}", start, end)
+        return Verdict(True, f"The loss fell {curve} ({change:.0%} lower).{note}{_overfit(facts)}{_margin(facts)}",
+                       start, end)
     how = "rose" if change < -ROSE else "did not fall"
     causes = _causes(facts, start, change) or ["no obvious cause in the settings: check that the answers in the "
                                                "file are consistent, then try more epochs or a higher learning "
                                                "rate"]
     return Verdict(False, f"The loss {how} ({curve}), so the adapter has probably not learned much. Likely "
-                          f"cause: {'; '.join(causes)}.", start, end)
+                          f"cause: {'; '.join(causes)}.{_margin(facts)}", start, end)

@@ -28,7 +28,7 @@ log = logging.getLogger("lorag.training.worker")
 OOM_HINT = "Out of memory: use a smaller batch size, a shorter max length, or 4-bit quantization (QLoRA)."
 QUIET = {"HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false", "DO_NOT_TRACK": "1",
          "HF_DATASETS_DISABLE_PROGRESS_BARS": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-         "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1"}
+         "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1", "TRL_EXPERIMENTAL_SILENCE": "1"}
 
 
 def _logging(files: JobFiles) -> None:

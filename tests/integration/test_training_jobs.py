@@ -22,6 +22,11 @@ ROW = {"messages": [{"role": "user", "content": "what is two plus two?"}, {"role
 
 @pytest.fixture
 def studio(tmp_path):
+    yield from training_studio(tmp_path)
+
+
+def training_studio(tmp_path: Path):
+    """A studio without Weaviate whose training jobs are cancelled (workers ended) when the test is done."""
     studio = Studio(Settings(data_dir=tmp_path / "data", no_weaviate=True))
     yield studio
     for job in studio.jobs.list("training"):

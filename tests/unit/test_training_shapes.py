@@ -120,22 +120,15 @@ def test_a_real_alpaca_array_with_a_broken_row_names_that_row(tmp_path):
     assert report.valid == 39 and [str(e) for e in report.errors] == ["row 27: `output` is empty"]
 
 
-PREFERENCE_ROWS = {
-    "trl plain": {"prompt": "2+2?", "chosen": "4", "rejected": "5"},
-    "trl conversational": {"prompt": [{"role": "user", "content": "2+2?"}],
-                           "chosen": [{"role": "assistant", "content": "4"}],
-                           "rejected": [{"role": "assistant", "content": "5"}]},
-    "LLaMA-Factory sharegpt": {"conversations": [{"from": "human", "value": "2+2?"}],
-                               "chosen": {"from": "gpt", "value": "4"}, "rejected": {"from": "gpt", "value": "5"}},
-    "LLaMA-Factory alpaca": {"instruction": "2+2?", "input": "", "chosen": "4", "rejected": "5"},
-}
-
-
-@pytest.mark.parametrize("shape", list(PREFERENCE_ROWS))
+@pytest.mark.parametrize("shape", ["trl plain", "trl conversational", "trl implicit prompt", "LLaMA-Factory sharegpt",
+                                   "LLaMA-Factory alpaca"])
 def test_preference_files_are_recognised_not_read_as_sharegpt(tmp_path, shape):
-    path = write(tmp_path / "pref.jsonl", [PREFERENCE_ROWS[shape]] * 3)
-    with pytest.raises(LoragError, match=r"preference data \(chosen/rejected\): DPO/ORPO"):
-        load_dataset(path, "pref.jsonl", BIG)
+    """The issue: a chosen/rejected file was read as ShareGPT and every row failed."""
+    from tests.unit.test_training_preference import PREFERENCE_ROWS
+
+    report = load_dataset(write(tmp_path / "pref.jsonl", [PREFERENCE_ROWS[shape]] * 3), "pref.jsonl", BIG).report
+    assert report.format == "preference" and report.valid == 3 and report.error_count == 0, report.summary()
+    assert "Preference (chosen / rejected)" in report.summary() and "dpo or orpo" in report.summary()
 
 
 def test_dataset_info_columns_and_tags_are_honoured_in_either_upload_order(tmp_path):

@@ -46,7 +46,8 @@ def train(studio: Studio, dataset: Path, base: Path, name: str, **changes):
     return outcome, report, job
 
 
-def check_adapter(folder: Path, base: Path, fmt: str, rows: int) -> AdapterMeta:
+def check_adapter(folder: Path, base: Path, fmt: str, rows: int, counts_tokens: bool = True) -> AdapterMeta:
+    """counts_tokens: the trainer logs num_tokens (trl's ORPO trainer does not)."""
     import torch
     from peft import PeftModel
     from safetensors.torch import load_file
@@ -64,7 +65,8 @@ def check_adapter(folder: Path, base: Path, fmt: str, rows: int) -> AdapterMeta:
     assert meta.dataset["format"] == fmt and meta.dataset["rows"] == rows and len(meta.dataset["sha256"]) == 64
     assert set(TrainingConfig().to_dict()) <= set(meta.params)
     assert meta.rank == 4 and meta.alpha == 8 and meta.target_modules
-    assert meta.metrics["train_loss"] is not None and meta.metrics["steps"] == 2 and meta.metrics["tokens_per_s"] > 0
+    assert meta.metrics["train_loss"] is not None and meta.metrics["steps"] == 2
+    assert not counts_tokens or meta.metrics["tokens_per_s"] > 0
     assert meta.chat_template == AutoTokenizer.from_pretrained(base).chat_template
     return meta
 

@@ -12,7 +12,14 @@ import gradio as gr
 from engine.errors import LoragError
 from engine.studio import Studio
 from ui.errors import shows_errors, warns
-from ui.tabs.training_view import JOB_HEADERS, job_rows, loss_curve_svg, preview_html, progress_html
+from ui.tabs.training_view import (
+    JOB_HEADERS,
+    curves_html,
+    job_rows,
+    loss_curve_svg,
+    preview_html,
+    progress_html,
+)
 
 POLL_S = 2.0
 IDLE_POLL_S = 15.0
@@ -20,9 +27,9 @@ LOG_LINES = 14
 RECIPE_FIELDS = ["lora_rank", "lora_alpha", "lora_dropout", "target_modules", "learning_rate", "epochs", "max_steps",
                  "batch_size", "grad_accum", "max_length", "packing", "assistant_only", "validation_split", "seed",
                  "quantization", "save_steps", "warmup_ratio", "lr_scheduler", "weight_decay", "logging_steps",
-                 "eval_steps", "cpu_threads", "gradient_checkpointing"]
+                 "eval_steps", "cpu_threads", "gradient_checkpointing", "beta", "loss_type"]
 FORM_FIELDS = ["base_model", "adapter_name", "dataset", "drop_bad_rows", "placeholders", "recipe", *RECIPE_FIELDS,
-               "device"]
+               "device", "method"]
 INTS = {"lora_rank", "max_steps", "batch_size", "grad_accum", "max_length", "seed", "save_steps", "logging_steps",
         "eval_steps", "cpu_threads"}
 
@@ -122,6 +129,8 @@ class _TrainingTab:
                                  precision=0 if name in INTS else None, elem_id=f"training-{name}")
 
     def _main_fields(self) -> None:
+        from engine.training.config import DPO_LOSSES, METHODS
+
         defaults, help_text, number = self.defaults, self.help_text, self._number
         with gr.Row():
             number("lora_rank", "LoRA rank")
@@ -146,6 +155,12 @@ class _TrainingTab:
                                                    value=defaults.assistant_only, info=help_text["assistant_only"])
             self.f["quantization"] = gr.Radio(["none", "8bit", "4bit"], value=defaults.quantization,
                                               label="Quantization", info=help_text["quantization"])
+        with gr.Row():
+            self.f["method"] = gr.Radio(list(METHODS), value=defaults.method, label="Method",
+                                        info=help_text["method"], elem_id="training-method")
+            number("beta", "Beta (DPO / ORPO)")
+            self.f["loss_type"] = gr.Dropdown(list(DPO_LOSSES), value=defaults.loss_type, label="DPO loss",
+                                              info=help_text["loss_type"], elem_id="training-loss_type")
 
     def _advanced_fields(self) -> None:
         defaults, help_text, number = self.defaults, self.help_text, self._number
@@ -371,8 +386,7 @@ class _TrainingTab:
             return (table, gr.update(choices=choices, value=None), progress_html(None), loss_curve_svg([], []), "",
                     timer)
         view = self.service.view(job_id, log_lines=LOG_LINES)
-        train, evals = view.loss_points()
-        return (table, gr.update(choices=choices, value=job_id), progress_html(view), loss_curve_svg(train, evals),
+        return (table, gr.update(choices=choices, value=job_id), progress_html(view), curves_html(view),
                 view.log_tail, timer)
 
     # --- API for scripts (gradio_client) -------------------------------------------------------------------------

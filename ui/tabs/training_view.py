@@ -21,30 +21,43 @@ def _visible(text: str) -> str:
     return html.escape(text).replace("\n", "<span style='opacity:.45'>↵</span>\n")
 
 
+PRE = "<pre style='white-space:pre-wrap;font-size:.85em;border:1px solid #ddd;border-radius:6px;padding:.5em'>"
+TRAINED = "<mark class='lorag-trained' style='background:#bbf7d0;padding:0'>{}</mark>"
+REJECTED = "<mark class='lorag-rejected' style='background:#fecaca;padding:0'>{}</mark>"
+
+
+def _marked(segments: list[Any], trained: str = TRAINED) -> str:
+    parts = []
+    for seg in segments:
+        text = _visible(seg.text)
+        if seg.cut:
+            parts.append(f"<s style='opacity:.55'>{text}</s>")
+        else:
+            parts.append(trained.format(text) if seg.trained else f"<span>{text}</span>")
+    return "".join(parts)
+
+
+def _preview_row(row: Any) -> str:
+    renamed = f" · roles {html.escape(', '.join(row.renamed))}" if row.renamed else ""
+    head = (f"<b>{row.place.capitalize()}</b> · {row.tokens} tokens, {row.trained_tokens} trained{renamed}")
+    body = f"{PRE}{_marked(row.segments)}</pre>"
+    if row.rejected:
+        body = (f"<div>chosen:</div>{body}<div>rejected (after the same prompt):</div>"
+                f"{PRE}<span class='lorag-rejected-box'>{_marked(row.rejected, REJECTED)}</span></pre>")
+    return f"<div class='lorag-preview-row' data-line='{row.line}'>{head}{body}</div>"
+
+
 def preview_html(analysis: Any) -> str:
     if analysis is None or not analysis.preview:
         return "<p class='lorag-empty'>No preview yet.</p>"
+    rejected = any(row.rejected for row in analysis.preview)
     legend = ("<p style='font-size:.9em'><mark style='background:#bbf7d0;padding:0 3px'>green: trained "
-              "(the loss is computed on these tokens)</mark> · plain: context only · "
-              "<s style='opacity:.6'>struck through: cut by the max length</s></p>")
-    rows = []
-    for row in analysis.preview:
-        parts = []
-        for seg in row.segments:
-            text = _visible(seg.text)
-            if seg.cut:
-                parts.append(f"<s style='opacity:.55'>{text}</s>")
-            elif seg.trained:
-                parts.append(f"<mark class='lorag-trained' style='background:#bbf7d0;padding:0'>{text}</mark>")
-            else:
-                parts.append(f"<span>{text}</span>")
-        renamed = f" · roles {html.escape(', '.join(row.renamed))}" if row.renamed else ""
-        rows.append(f"<div class='lorag-preview-row' data-line='{row.line}'><b>{row.place.capitalize()}</b> · "
-                    f"{row.tokens} tokens, {row.trained_tokens} trained{renamed}"
-                    f"<pre style='white-space:pre-wrap;font-size:.85em;border:1px solid #ddd;border-radius:6px;"
-                    f"padding:.5em'>{''.join(parts)}</pre></div>")
+              "(the loss is computed on these tokens)</mark> · "
+              + ("<mark style='background:#fecaca;padding:0 3px'>red: the rejected answer, made less likely</mark>"
+                 " · " if rejected else "")
+              + "plain: context only · <s style='opacity:.6'>struck through: cut by the max length</s></p>")
     note = f"<p style='font-size:.9em'>{html.escape(analysis.note)}</p>"
-    return f"<div id='lorag-training-preview'>{note}{legend}{''.join(rows)}</div>"
+    return f"<div id='lorag-training-preview'>{note}{legend}{''.join(_preview_row(r) for r in analysis.preview)}</div>"
 
 
 def progress_html(view: Any) -> str:
@@ -81,8 +94,8 @@ def _scale(value: float, lo: float, hi: float, size: float) -> float:
 
 
 def loss_curve_svg(train: list[tuple[int, float]], evals: list[tuple[int, float]], width: int = 640,
-                   height: int = 240) -> str:
-    """Train (blue) and eval (orange) loss against the step, as inline SVG."""
+                   height: int = 240, what: str = "loss", elem_id: str = "lorag-loss-curve") -> str:
+    """Train (blue) and eval (orange) loss (or another measure: `what`) against the step, as inline SVG."""
     points = train + evals
     if not points:
         return ("<div id='lorag-loss-curve' data-train-points='0' data-eval-points='0' class='lorag-empty'>"
@@ -123,12 +136,21 @@ def loss_curve_svg(train: list[tuple[int, float]], evals: list[tuple[int, float]
         for (s, v), (x, y) in zip(series, coords, strict=True):
             parts.append(f"<circle class='{css}' cx='{x:.1f}' cy='{y:.1f}' r='2.5' fill='{color}'>"
                          f"<title>step {s}: {v:.4f}</title></circle>")
-    legend = (f"<span style='color:{TRAIN_COLOR}'>● train loss</span>"
-              + (f" &nbsp; <span style='color:{EVAL_COLOR}'>● eval loss</span>" if evals else ""))
-    return (f"<div id='lorag-loss-curve' data-train-points='{len(train)}' data-eval-points='{len(evals)}'>"
+    legend = (f"<span style='color:{TRAIN_COLOR}'>● train {what}</span>"
+              + (f" &nbsp; <span style='color:{EVAL_COLOR}'>● eval {what}</span>" if evals else ""))
+    return (f"<div id='{elem_id}' data-train-points='{len(train)}' data-eval-points='{len(evals)}'>"
             f"<div style='font-size:.9em'>{legend} (x: step)</div>"
             f"<svg width='{width}' height='{height}' viewBox='0 0 {width} {height}' role='img' "
-            f"aria-label='loss curve'>{''.join(parts)}</svg></div>")
+            f"aria-label='{what} curve'>{''.join(parts)}</svg></div>")
+
+
+def curves_html(view: Any) -> str:
+    """The loss curve, and for preference runs (DPO / ORPO) the reward margin: chosen minus rejected."""
+    html_text = loss_curve_svg(*view.loss_points())
+    margins = view.margin_points()
+    if any(margins):
+        html_text += loss_curve_svg(*margins, what="reward margin (chosen − rejected)", elem_id="lorag-margin-curve")
+    return html_text
 
 
 def job_rows(views: list[Any]) -> list[list[Any]]:
