@@ -132,6 +132,18 @@ def studio_server(tmp_path_factory):
     studio.stop()
 
 
+@pytest.fixture
+def training_studio(tmp_path, tiny_qwen3):
+    """The real studio without Weaviate, with the tiny Qwen3 in data/models to train on."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_qwen3, data / "models" / "tiny-qwen3")
+    studio = StudioProcess(data, args=["--no-weaviate"]).start()
+    yield studio
+    studio.stop()
+
+
 @pytest.fixture(scope="session")
 def browser():
     from tests.support.browser import launch_chromium

@@ -76,16 +76,18 @@ class DatasetReport:
     notes: list[str] = field(default_factory=list)    # how the file was read: mapping, list field, turn keys
 
     def summary(self) -> str:
-        lines = [f"**{self.filename}**: detected format **{self.format_label}** ({self.format_description}).",
-                 *self.notes, f"{self.valid} of {self.records} rows are usable."]
+        """Markdown: one paragraph per fact (how the file was read, how many rows), then the problems as a list."""
+        paragraphs = [f"**{self.filename}**: detected format **{self.format_label}** ({self.format_description}).",
+                      *self.notes, f"{self.valid} of {self.records} rows are usable."]
         if self.error_count:
-            lines.append(f"{self.error_count} row(s) have problems" + (f" (first {len(self.errors)} shown)"
-                         if self.error_count > len(self.errors) else "") + ":")
-            lines += [f"- {err}" for err in self.errors]
+            shown = f" (first {len(self.errors)} shown)" if self.error_count > len(self.errors) else ""
+            paragraphs.append(f"{self.error_count} row(s) have problems{shown}:\n"
+                              + "\n".join(f"- {err}" for err in self.errors))
         if self.placeholders:
             names = ", ".join("{{" + p + "}}" for p in self.placeholders)
-            lines.append(f"The rows contain placeholders {names}: fill them in below, or they are trained as written.")
-        return "\n".join(lines)
+            paragraphs.append(f"The rows contain placeholders {names}: fill them in below, or they are trained as "
+                              "written.")
+        return "\n\n".join(paragraphs)
 
 
 @dataclass
@@ -306,7 +308,8 @@ def load_dataset(path: Path, name: str, max_bytes: int, placeholders: dict[str, 
     values = [record.value for record in records.rows]
     fmt = _detect(values, name)
     examples, errors = _convert(records, fmt, placeholders or {})
-    notes = records.notes + [note for note in (_turn_note(examples),) if note]
+    # a dataset_info mapping already rewrote the turns (and says how); otherwise say how they were read
+    notes = records.notes + [note for note in (_turn_note(examples),) if note and columns is None]
     report = DatasetReport(filename=name, sha256=sha256, size=Path(path).stat().st_size, format=fmt,
                            format_label=FORMATS[fmt].label, format_description=FORMATS[fmt].description,
                            records=len(records.rows) + len(records.errors),  # lines that are not JSON are rows too

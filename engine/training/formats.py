@@ -239,18 +239,19 @@ def prompt_completion_example(row: dict[str, Any], line: int) -> Example:
     return Example("completion", line, prompt=prompt, completion=completion)
 
 
-def _answer(raw: Any, part: str) -> list[dict[str, Any]]:
-    """A chosen / rejected answer: a string, one turn, or a list of turns; always assistant messages."""
+def _answer(raw: Any, part: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """A chosen / rejected answer (a string, one turn, or a list of turns) as assistant messages, and how it was
+    read."""
     if isinstance(raw, str):
         raw = [{"role": "assistant", "content": raw}]
     elif isinstance(raw, dict):
         raw = [raw]
-    messages, _ = chat_turns(raw, part, f"{part} turn")
+    messages, mapping = chat_turns(raw, part, f"{part} turn")
     if not messages or any(m["role"] != "assistant" for m in messages):
         raise RowProblem(f"`{part}` must be the assistant's answer")
     if not any(m["content"].strip() or m.get("tool_calls") for m in messages):
         raise RowProblem(f"`{part}` is empty")
-    return messages
+    return messages, mapping
 
 
 def _shared_prompt(chosen: list[dict[str, Any]], rejected: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -295,8 +296,10 @@ def preference_example(row: dict[str, Any], line: int) -> Example:
         prompt.insert(0, {"role": "system", "content": system})
     if not prompt or prompt[-1]["role"] not in ("user", "tool"):
         raise RowProblem("the prompt must end with a user (or tool) turn that the answers reply to")
+    (chosen, chosen_mapping), (rejected, rejected_mapping) = _answer(chosen, "chosen"), _answer(rejected, "rejected")
+    mapping = list(dict.fromkeys(mapping + chosen_mapping + rejected_mapping))
     return Example("preference", line, messages=prompt, tools=_tools(row.get("tools")), mapping=mapping,
-                   chosen=_answer(chosen, "chosen"), rejected=_answer(rejected, "rejected"))
+                   chosen=chosen, rejected=rejected)
 
 
 def text_example(row: dict[str, Any], line: int) -> Example:

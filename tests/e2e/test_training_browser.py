@@ -4,22 +4,11 @@ watch the loss curve, the adapter lands in data/adapters with its metadata and a
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
 from tests.conftest import need_shared
 from tests.support.browser import open_tab
-from tests.support.studio_process import StudioProcess
-
-
-@pytest.fixture
-def training_studio(tmp_path, tiny_qwen3):
-    data = tmp_path / "data"
-    shutil.copytree(tiny_qwen3, data / "models" / "tiny-qwen3")
-    studio = StudioProcess(data, args=["--no-weaviate"]).start()
-    yield studio
-    studio.stop()
 
 
 @pytest.mark.browser

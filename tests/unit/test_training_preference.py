@@ -45,6 +45,8 @@ def test_chat_preference_forms_give_the_same_prompt_and_answers(tmp_path, shape)
     assert example.messages == [{"role": "user", "content": "What colour is the sky?"}]
     assert example.chosen == [{"role": "assistant", "content": "Blue."}]
     assert example.rejected == [{"role": "assistant", "content": "Green."}]
+    if shape == "LLaMA-Factory sharegpt":
+        assert example.mapping == ["from/value", "human → user", "gpt → assistant"]
 
 
 def test_plain_preference_is_raw_text_and_bad_rows_are_named(tmp_path):
