@@ -115,6 +115,7 @@ class TrainingConfig:
             (self.method in METHODS, f"method must be one of {', '.join(METHODS)}"),
             (self.beta > 0, "beta must be positive"),
             (self.loss_type in DPO_LOSSES, f"the DPO loss must be one of {', '.join(DPO_LOSSES)}"),
+            (not (self.packing and self.method != "sft"), "packing applies to SFT only: untick it for DPO / ORPO"),
             (self.gradient_checkpointing in ("auto", "on", "off"), "gradient checkpointing must be auto, on or off"),
             (self.cpu_threads >= 0 and self.logging_steps >= 0 and self.eval_steps >= 0,
              "threads, logging and eval steps cannot be negative"),

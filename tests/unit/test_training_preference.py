@@ -120,3 +120,28 @@ def test_orpo_trains_a_loadable_adapter_with_its_own_curves(tmp_path, tiny_qwen3
     logged = [m for m in JobFiles(studio.jobs.folder(job.id)).read_metrics() if m.get("loss") is not None]
     assert {"rewards/margins", "log_odds_ratio", "nll_loss"} <= set(logged[-1])
     assert "Reward margin (chosen − rejected)" in outcome.message
+
+
+def test_dpo_with_a_validation_split_logs_eval_margins(tmp_path, tiny_qwen3_own_tokenizer):
+    from engine.training.jobfiles import JobFiles
+
+    rows = [PREFERENCE_ROWS["trl conversational"], PREFERENCE_ROWS["trl implicit prompt"],
+            PREFERENCE_ROWS["LLaMA-Factory sharegpt"]]
+    path = tmp_path / "pref.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    studio = studio_in(tmp_path)
+    outcome, _, job = train(studio, path, tiny_qwen3_own_tokenizer, "dpo-eval", method="dpo", loss_type="ipo",
+                            validation_split=0.34)
+    assert outcome.status == "completed", outcome.message
+    meta = check_adapter(Path(outcome.result["adapter_path"]), tiny_qwen3_own_tokenizer, "preference", 3)
+    assert meta.params["loss_type"] == "ipo" and meta.dataset["eval_rows"] == 1
+    assert meta.metrics["eval_loss"] is not None
+    metrics = JobFiles(studio.jobs.folder(job.id)).read_metrics()
+    assert any("eval_rewards/margins" in m for m in metrics)
+
+
+def test_packing_is_refused_for_preference_methods():
+    from engine.training.config import TrainingConfig
+
+    with pytest.raises(LoragError, match="packing applies to SFT only"):
+        TrainingConfig(method="dpo", packing=True).validate()

@@ -173,3 +173,21 @@ def test_dataset_info_alone_through_add_is_refused_with_a_hint(tmp_path):
     info.write_text(json.dumps({"x": {"file_name": "x.json"}}))
     with pytest.raises(LoragError, match="dataset_info.json"):
         DatasetStore(tmp_path / "datasets", BIG).add(info)
+
+
+def test_dataset_info_ranking_entries_read_preference_rows(tmp_path):
+    """LLaMA-Factory's sharegpt preference entry with its own names for the columns."""
+    store = DatasetStore(tmp_path / "datasets", BIG)
+    data = write(tmp_path / "pairs.jsonl", [{"chat": [{"from": "human", "value": "2+2?"}],
+                                             "good": {"from": "gpt", "value": "4"},
+                                             "bad": {"from": "gpt", "value": "5"}}] * 2)
+    info = tmp_path / "dataset_info.json"
+    info.write_text(json.dumps({"pairs": {"file_name": "pairs.jsonl", "formatting": "sharegpt", "ranking": True,
+                                          "columns": {"messages": "chat", "chosen": "good", "rejected": "bad"}}}))
+    stored, _ = store.add_files([data, info])
+    loaded = store.load(stored.sha256)
+    assert loaded.report.format == "preference" and loaded.report.valid == 2, loaded.report.summary()
+    example = loaded.examples[0]
+    assert example.messages == [{"role": "user", "content": "2+2?"}]
+    assert example.chosen == [{"role": "assistant", "content": "4"}]
+    assert example.rejected == [{"role": "assistant", "content": "5"}]
