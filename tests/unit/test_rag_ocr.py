@@ -1,0 +1,96 @@
+"""OCR of scanned PDF pages with the real Tesseract (Debian's tesseract-ocr, installed by scripts/setup.sh):
+scans the test makes itself are read back, page by page with progress, and a cancel stops a page mid-read."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from engine.errors import LoragError
+from engine.jobs import JobCancelled
+from engine.rag import ocr
+from tests.support.pdfs import scanned_pdf
+
+ENGLISH = "The lighthouse keeper counted 217 ships in March."
+RUSSIAN = "Смотритель маяка записывает каждый корабль в тетрадь."
+
+
+@pytest.fixture(scope="module")
+def two_scans(tmp_path_factory):
+    path = tmp_path_factory.mktemp("scans") / "two-scans.pdf"
+    return scanned_pdf(path, [[ENGLISH, RUSSIAN], ["Second page: the harbour froze in January."]])
+
+
+def words(text: str) -> set[str]:
+    return {w.strip(".,:;").lower() for w in text.split()}
+
+
+def test_tesseract_is_installed_with_english_and_russian():
+    assert ocr.available(), ocr.unavailable_reason()
+    assert ocr.languages(ocr.tesseract_command()) == "eng+rus"
+
+
+def test_a_made_scan_is_read_page_by_page_with_progress(two_scans):
+    seen = []
+    texts = ocr.ocr_pages(two_scans, [1, 2], progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 2), (2, 2)]
+    assert words(ENGLISH) <= words(texts[1]), texts[1]
+    assert len(words(RUSSIAN) & words(texts[1])) >= 6, texts[1]   # Cyrillic read as Cyrillic
+    assert "harbour" in texts[2] and "January" in texts[2]
+
+
+def test_only_the_pages_asked_for_are_read(two_scans):
+    assert list(ocr.ocr_pages(two_scans, [2])) == [2]
+
+
+def test_cancel_between_pages_stops_before_the_next(two_scans):
+    seen = []
+
+    def check_cancel():
+        if seen:
+            raise JobCancelled()
+
+    with pytest.raises(JobCancelled):
+        ocr.ocr_pages(two_scans, [1, 2], progress=lambda done, total: seen.append(done), check_cancel=check_cancel)
+    assert seen == [1]
+
+
+def test_cancel_while_tesseract_reads_a_page_kills_it_quickly(two_scans):
+    asked = threading.Event()
+    threading.Timer(0.5, asked.set).start()
+    started = time.monotonic()
+
+    def check_cancel():
+        if asked.is_set():
+            raise JobCancelled()
+
+    with pytest.raises(JobCancelled):
+        ocr.ocr_pages(two_scans, [1], check_cancel=check_cancel, dpi=600)   # a 600 dpi page takes seconds
+    assert time.monotonic() - started < 3.0
+    assert not _tesseract_children(), "a tesseract process outlived the cancel"
+
+
+def _tesseract_children() -> list[str]:
+    me = str(os.getpid())
+    found = []
+    for stat in os.listdir("/proc"):
+        if stat.isdigit():
+            try:
+                fields = open(f"/proc/{stat}/stat").read().rsplit(")", 1)[1].split()
+                name = open(f"/proc/{stat}/comm").read().strip()
+            except OSError:
+                continue
+            if fields[1] == me and name == "tesseract":
+                found.append(stat)
+    return found
+
+
+def test_missing_tesseract_is_reported(two_scans, monkeypatch, tmp_path):
+    monkeypatch.setenv(ocr.TESSERACT_ENV, str(tmp_path / "no-such-tesseract"))
+    assert not ocr.available()
+    assert ocr.unavailable_reason() == "Tesseract is not installed"
+    with pytest.raises(LoragError, match="OCR is not available: Tesseract is not installed"):
+        ocr.ocr_pages(two_scans, [1])
