@@ -94,13 +94,31 @@ def ocr_pages(pdf: Path | bytes, pages: list[int], password: str = "", progress:
             for done, number in enumerate(pages, start=1):
                 check_cancel()
                 image = _render(doc, number - 1, dpi, Path(folder) / f"page-{number}.pgm")
-                texts[number] = read_image(image, command, langs, check_cancel)
+                texts[number] = _read_or_skip(image, command, langs, check_cancel)
                 image.unlink()
                 if progress:
                     progress(done, len(pages))
     finally:
         doc.close()
     return texts
+
+
+def pages_with_images(pdf: Path | bytes, pages: list[int], password: str = "") -> list[int]:
+    """Those of the (1-based) pages that show an image: only they can hold a scan (a blank page costs no OCR)."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    doc = pdfium.PdfDocument(str(pdf) if isinstance(pdf, Path) else pdf, password=password or None)
+    try:
+        found = []
+        for number in pages:
+            page = doc[number - 1]
+            if next(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]), None) is not None:
+                found.append(number)
+            page.close()
+        return found
+    finally:
+        doc.close()
 
 
 def _render(doc, index: int, dpi: int, target: Path) -> Path:
@@ -111,6 +129,14 @@ def _render(doc, index: int, dpi: int, target: Path) -> Path:
     finally:
         page.close()
     return target
+
+
+def _read_or_skip(image: Path, command: str, langs: str, check_cancel: Callable[[], None]) -> str:
+    try:
+        return read_image(image, command, langs, check_cancel)
+    except LoragError as exc:   # one unreadable page (a 4-pixel image, a stuck read) costs only that page
+        log.warning("%s: %s", image.stem, exc)
+        return ""
 
 
 def read_image(image: Path, command: str, langs: str, check_cancel: Callable[[], None] = _no_cancel) -> str:

@@ -57,7 +57,7 @@ def test_bad_files_are_reported_by_name_while_the_others_are_indexed(rag, rag_st
     assert job.status == "completed"
     by_name = files_by_name(job)
     assert "password-protected" in by_name["libreoffice-writer-password.pdf"]["error"]
-    assert "no text layer; OCR not available" in by_name["imagemagick-images.pdf"]["error"]
+    assert "no text layer, and OCR found no text" in by_name["imagemagick-images.pdf"]["error"]
     assert "empty" in by_name["empty.pdf"]["error"]
     assert "PNG image" in by_name["photo.pdf"]["error"]
     assert "unsupported file type .exe" in by_name["tool.exe"]["error"]

@@ -122,14 +122,17 @@ def pymupdf_like(path: Path, lines: list[str]) -> Path:
     return Path(path)
 
 
-def text_pages_pdf(path: Path, pages: list[list[str]]) -> Path:
-    """A plain text PDF, one list of lines per page (Helvetica 11 on A4)."""
+def text_pages_pdf(path: Path, pages: list[list[str]], origins: list[tuple[int, int]] | None = None) -> Path:
+    """A plain text PDF, one list of lines per page (Helvetica 11 on A4), each page's first line at its origin
+    (default 72, 770: top left; a point outside the A4 box puts text where no viewer shows it)."""
     objects: dict[int, bytes] = {1: b"", 2: b"", 3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica "
                                                    b"/Encoding /WinAnsiEncoding >>"}
     kids = []
-    for lines in pages:
+    for number, lines in enumerate(pages):
         page, content = len(objects) + 1, len(objects) + 2
-        ops = [b"BT /F1 11 Tf 72 770 Td 15 TL"] + [b"<%s> Tj T*" % _hex(line).encode() for line in lines] + [b"ET"]
+        x, y = origins[number] if origins else (72, 770)
+        ops = [b"BT /F1 11 Tf %d %d Td 15 TL" % (x, y)]
+        ops += [b"<%s> Tj T*" % _hex(line).encode() for line in lines] + [b"ET"]
         objects[page] = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R "
                          b">> >> /Contents %d 0 R >>" % content)
         objects[content] = _stream(b"\n".join(ops) + b"\n", compress=True)

@@ -12,7 +12,8 @@ import pytest
 from engine.errors import LoragError
 from engine.jobs import JobCancelled
 from engine.rag import ocr
-from tests.support.pdfs import scanned_pdf
+from engine.rag.parse import parse_file
+from tests.support.pdfs import mixed_pdf, scanned_pdf
 
 ENGLISH = "The lighthouse keeper counted 217 ships in March."
 RUSSIAN = "Смотритель маяка записывает каждый корабль в тетрадь."
@@ -94,3 +95,45 @@ def test_missing_tesseract_is_reported(two_scans, monkeypatch, tmp_path):
     assert ocr.unavailable_reason() == "Tesseract is not installed"
     with pytest.raises(LoragError, match="OCR is not available: Tesseract is not installed"):
         ocr.ocr_pages(two_scans, [1])
+
+
+# --- scanned pages inside parse_file ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    path = tmp_path_factory.mktemp("mixed") / "mixed.pdf"
+    return mixed_pdf(path, [("text", ["The river flows north past the old mill."] * 12), ("scan", [ENGLISH]),
+                            ("text", ["The mountain pass closes in November."] * 12)])
+
+
+def test_only_the_scanned_page_of_a_mixed_pdf_gets_ocr(mixed):
+    seen = []
+    parsed = parse_file(mixed, "pdf", mixed.name, ocr_progress=lambda done, total: seen.append((done, total)))
+    assert parsed.ocr_pages == [2] and parsed.pages == 3 and seen == [(1, 1)]
+    by_page = {n: " ".join(e.text for e in parsed.elements if e.metadata.page_number == n) for n in (1, 2, 3)}
+    assert words(ENGLISH) <= words(by_page[2]), by_page[2]
+    assert "mill" in by_page[1] and "November" in by_page[3]
+    assert not parsed.warnings
+
+
+def test_a_pdf_of_scans_only_is_indexed_by_ocr(two_scans):
+    parsed = parse_file(two_scans, "pdf", two_scans.name)
+    assert parsed.ocr_pages == [1, 2]
+    assert "harbour" in " ".join(e.text for e in parsed.elements if e.metadata.page_number == 2)
+
+
+def test_without_tesseract_the_old_errors_and_warnings_stay(two_scans, mixed, monkeypatch, tmp_path):
+    monkeypatch.setenv(ocr.TESSERACT_ENV, str(tmp_path / "no-such-tesseract"))
+    with pytest.raises(LoragError, match="no text layer; OCR not available"):
+        parse_file(two_scans, "pdf", two_scans.name)
+    parsed = parse_file(mixed, "pdf", mixed.name)
+    assert parsed.ocr_pages == [] and {e.metadata.page_number for e in parsed.elements} == {1, 3}
+    assert parsed.warnings == ["1 page(s) have no text layer (OCR not available), not indexed: 2"]
+
+
+def test_pictures_without_words_are_reported_after_ocr(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "photo-album.pdf"
+    Image.new("L", (1654, 2339), 255).save(path, "PDF", resolution=200)
+    with pytest.raises(LoragError, match="no text layer, and OCR found no text on its pages"):
+        parse_file(path, "pdf", path.name)
