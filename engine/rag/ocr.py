@@ -77,7 +77,8 @@ def _no_cancel() -> None:
 
 def ocr_pages(pdf: Path | bytes, pages: list[int], password: str = "", progress: ProgressFn | None = None,
               check_cancel: Callable[[], None] = _no_cancel, dpi: int = DPI) -> dict[int, str]:
-    """Text of the given (1-based) pages of a PDF, read by Tesseract; progress(done, total) after each page.
+    """Text of the given (1-based) pages of a PDF, read by Tesseract; progress(done, total) first and after each
+    page.
     check_cancel raises engine.jobs.JobCancelled to stop (the running tesseract is killed)."""
     import pypdfium2 as pdfium
 
@@ -89,6 +90,8 @@ def ocr_pages(pdf: Path | bytes, pages: list[int], password: str = "", progress:
     source = str(pdf) if isinstance(pdf, Path) else pdf
     doc = pdfium.PdfDocument(source, password=password or None)
     texts: dict[int, str] = {}
+    if progress:
+        progress(0, len(pages))
     try:
         with tempfile.TemporaryDirectory(prefix="lorag-ocr-") as folder:
             for done, number in enumerate(pages, start=1):
