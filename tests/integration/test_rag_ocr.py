@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.pdfs import mixed_pdf, pdfkit_like, pymupdf_like, text_pages_pdf, truncated_pdf
+from tests.support.pdfs import mixed_pdf, pdfkit_like, pymupdf_like, scanned_pdf, text_pages_pdf, truncated_pdf
 from tests.support.rag import files_by_name, wait_for, wait_job
 
 pytestmark = pytest.mark.weaviate
@@ -68,3 +68,14 @@ def test_pdfs_once_refused_as_scans_are_indexed(rag, rag_studio, tmp_path):
     assert service.search(name, "Which invoice came from the bakery?", k=1)[0].filename == "invoice-pdfkit.pdf"
     assert service.search(name, "When is the oak table delivered?", k=1)[0].filename == "note-pymupdf.pdf"
     assert service.search(name, "the old orchard grows apples", k=1)[0].filename == "orchards-cut-short.pdf"
+
+
+def test_cancel_during_ocr_leaves_no_document(rag, rag_studio, tmp_path):
+    service, name = rag
+    path = scanned_pdf(tmp_path / "scans.pdf", [[SCANNED] * 6 for _ in range(4)])
+    job = service.ingest(name, [path])
+    wait_for(lambda: "OCR page" in rag_studio.jobs.get(job.id).message, timeout=120)
+    service.cancel(job.id)
+    job = wait_job(rag_studio, job.id, timeout=30)
+    assert job.status == "cancelled" and files_by_name(job)["scans.pdf"]["status"] == "cancelled"
+    assert service.documents(name) == [] and service.count(name) == 0
