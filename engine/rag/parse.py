@@ -266,6 +266,8 @@ def _parse_with_unstructured(path: Path, filename: str, strategy: str, password:
     steps.progress(total, total)
     if not content:
         raise _no_text_error(filename, _text_layer_chars(census, path, password), damage)
+    if damage:
+        warnings = warnings + [_damaged_warning(damage, len({e.metadata.page_number for e in content}))]
     return Parsed(elements=content, pages=total, strategy=strategy, warnings=warnings + _blank_page_warning(census))
 
 

@@ -91,8 +91,12 @@ def test_damaged_pdf_is_reported(tmp_path):
 
 
 def test_pdf_with_broken_structure_is_still_read():
+    """PDFium, qpdf and pypdf refuse it; pdfminer (through unstructured) reads it, and the damage is reported."""
     parsed = parse_pdf(pdf("unreadablemetadata.pdf"))
     assert parsed.elements
+    assert parsed.warnings == ["The PDF is damaged (root of pages tree has no /Kids array); indexed what could be "
+                               "read (1 page(s) with text). Get the complete file and re-index it if pages are "
+                               "missing."]
 
 
 def test_unstructured_silent_offline_failure_is_caught(monkeypatch):
