@@ -43,8 +43,20 @@ def test_a_scanned_page_is_read_by_ocr_and_a_question_finds_it(rag, rag_studio, 
     hit = service.search(name, "How many ships did the lighthouse keeper count?", k=1)[0]
     assert 3 in hit.pages and "lighthouse keeper counted two hundred" in hit.text, hit
     assert service.source(hit.chunk_id, name).ocr_pages == [3]     # a chunk may run on from page 2
+    assert "Read by OCR (scanned page): p. 3." in _viewer_title(rag_studio, hit)
     other = service.search(name, "Where does the river flow past the old mill?", k=1)[0]
     assert other.pages[0] == 1 and 3 not in other.pages and service.source(other.chunk_id, name).ocr_pages == []
+
+
+def _viewer_title(studio, hit) -> str:
+    """The source viewer's heading, as the Documents and Chat tabs show it when the source is clicked."""
+    import gradio as gr
+
+    from ui.components.sources import SourcesPanel, source_value
+
+    with gr.Blocks():
+        panel = SourcesPanel(studio, elem_id="t-ocr-sources")
+    return panel.open(source_value(hit))[1]
 
 
 def test_pdfs_once_refused_as_scans_are_indexed(rag, rag_studio, tmp_path):
