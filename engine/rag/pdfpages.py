@@ -56,17 +56,14 @@ def read(path: Path, password: str, pdf, damage: str, progress: ProgressFn, chec
     """The pages' texts, or None when no reader can open the file at all. `pdf` is pikepdf's Pdf (or None)."""
     readers = Readers(path, password, pdfrepair.repaired(pdf) if damage else None)
     pages, source = _pdfium(readers, progress, check_cancel)
-    if pages is None:
+    if pages is None:      # nothing PDFium can render: no OCR either
         pages = _pypdf(readers)
-        return pages and _with_damage(pages, damage)
-    _fill_from_pypdf(pages, source)
-    if ocr.available():
-        _fill_by_ocr(pages, source, ocr_progress or progress, check_cancel)
-    return _with_damage(pages, damage)
-
-
-def _with_damage(pages: PdfPages, damage: str) -> PdfPages:
-    pages.damage = damage
+    else:
+        _fill_from_pypdf(pages, source)
+        if ocr.available():
+            _fill_by_ocr(pages, source, ocr_progress or progress, check_cancel)
+    if pages is not None:
+        pages.damage = damage
     return pages
 
 
