@@ -106,22 +106,29 @@ def ocr_pages(pdf: Path | bytes, pages: list[int], password: str = "", progress:
     return texts
 
 
-def pages_with_images(pdf: Path | bytes, pages: list[int], password: str = "") -> list[int]:
-    """Those of the (1-based) pages that show an image: only they can hold a scan (a blank page costs no OCR)."""
+def image_cover(pdf: Path | bytes, pages: list[int], password: str = "") -> dict[int, float]:
+    """For each (1-based) page, the share of its area that its largest image covers (0.0: no image, nothing a
+    scan could be; about 1.0: a full-page scan)."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
     doc = pdfium.PdfDocument(str(pdf) if isinstance(pdf, Path) else pdf, password=password or None)
     try:
-        found = []
+        cover = {}
         for number in pages:
             page = doc[number - 1]
-            if next(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]), None) is not None:
-                found.append(number)
+            width, height = page.get_size()
+            areas = [_area(image.get_bounds()) for image in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE])]
+            cover[number] = min(1.0, max(areas, default=0.0) / max(width * height, 1.0))
             page.close()
-        return found
+        return cover
     finally:
         doc.close()
+
+
+def _area(bounds: tuple[float, float, float, float]) -> float:
+    left, bottom, right, top = bounds
+    return max(0.0, right - left) * max(0.0, top - bottom)
 
 
 def _render(doc, index: int, dpi: int, target: Path) -> Path:

@@ -19,6 +19,10 @@ from engine.rag.pdftext import clean_page
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int], None]
+# A page with less text than this on an image covering SCAN_COVER of it is a scan with a stamp (page number,
+# Bates number, "Received 12 May") in its text layer: OCR reads the page, stamp included.
+STAMP_CHARS = 40
+SCAN_COVER = 0.5
 
 
 @dataclass
@@ -108,13 +112,16 @@ def _fill_from_pypdf(pages: PdfPages, source: tuple[Path | bytes, str]) -> None:
 
 def _fill_by_ocr(pages: PdfPages, source: tuple[Path | bytes, str], progress: ProgressFn,
                  check_cancel: Callable[[], None]) -> None:
-    """Pages still without text that show an image: Tesseract reads them, one at a time."""
-    scans = ocr.pages_with_images(source[0], _empty(pages), source[1])
+    """Scans, read by Tesseract one at a time: pages without text that show an image, and pages whose only text
+    is a short stamp (a page number, a reference) on an image that covers most of the page."""
+    short = [n for n, count in enumerate(pages.census, start=1) if count < STAMP_CHARS]
+    cover = ocr.image_cover(source[0], short, source[1]) if short else {}
+    scans = [n for n in short if cover[n] >= SCAN_COVER or (cover[n] > 0 and pages.census[n - 1] < MIN_PAGE_CHARS)]
     if not scans:
         return
     pages.ocr_tried = True
     for number, text in ocr.ocr_pages(source[0], scans, source[1], progress, check_cancel).items():
         text = clean_page(text)
-        if chars(text) >= MIN_PAGE_CHARS:
+        if chars(text) >= max(MIN_PAGE_CHARS, pages.census[number - 1] + 1):  # more than the stamp alone
             pages.texts[number - 1] = text
             pages.ocr_pages.append(number)

@@ -164,6 +164,36 @@ def mixed_pdf(path: Path, pages: list[tuple[str, list[str]]]) -> Path:
     return Path(path)
 
 
+def stamp(path: Path, text: str) -> Path:
+    """A small line of real text at the foot of every page, as a scanner's software or a court clerk stamps a
+    reference or page number onto scans."""
+    import pikepdf
+
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                  BaseFont=pikepdf.Name.Helvetica, Encoding=pikepdf.Name.WinAnsiEncoding)
+        for page in pdf.pages:
+            page.add_resource(font, pikepdf.Name.Font, pikepdf.Name.FStamp, replace_existing=True)
+            page.contents_add(pikepdf.Stream(pdf, b"BT /FStamp 8 Tf 400 20 Td <%s> Tj ET" % _hex(text).encode()))
+        pdf.save(path)
+    return Path(path)
+
+
+def add_picture(path: Path, box: tuple[int, int, int, int], shade: int = 90) -> Path:
+    """A grey picture (a logo, a photo) drawn in `box` (left, bottom, width, height in points) on every page."""
+    import pikepdf
+
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        picture = pikepdf.Stream(pdf, zlib.compress(bytes([shade]) * 64 * 64), Type=pikepdf.Name.XObject,
+                                 Subtype=pikepdf.Name.Image, Width=64, Height=64, BitsPerComponent=8,
+                                 ColorSpace=pikepdf.Name.DeviceGray, Filter=pikepdf.Name.FlateDecode)
+        for page in pdf.pages:
+            page.add_resource(picture, pikepdf.Name.XObject, pikepdf.Name.Picture, replace_existing=True)
+            page.contents_add(pikepdf.Stream(pdf, b"q %d 0 0 %d %d %d cm /Picture Do Q" % (box[2], box[3], *box[:2])))
+        pdf.save(path)
+    return Path(path)
+
+
 def truncated_pdf(path: Path, source: Path, keep: float = 0.6) -> Path:
     """`source` cut short after `keep` of its bytes, as an interrupted download leaves it."""
     data = Path(source).read_bytes()

@@ -13,7 +13,7 @@ from engine.errors import LoragError
 from engine.jobs import JobCancelled
 from engine.rag import ocr
 from engine.rag.parse import parse_file
-from tests.support.pdfs import mixed_pdf, scanned_pdf
+from tests.support.pdfs import add_picture, mixed_pdf, scanned_pdf, stamp, text_pages_pdf
 
 ENGLISH = "The lighthouse keeper counted 217 ships in March."
 RUSSIAN = "Смотритель маяка записывает каждый корабль в тетрадь."
@@ -120,6 +120,24 @@ def test_a_pdf_of_scans_only_is_indexed_by_ocr(two_scans):
     parsed = parse_file(two_scans, "pdf", two_scans.name)
     assert parsed.ocr_pages == [1, 2]
     assert "harbour" in " ".join(e.text for e in parsed.elements if e.metadata.page_number == 2)
+
+
+def test_a_scan_with_a_stamped_reference_in_its_text_layer_still_gets_ocr(tmp_path):
+    path = stamp(scanned_pdf(tmp_path / "stamped.pdf", [[ENGLISH]]), "Ref. 000123 received 12 May 2026")
+    parsed = parse_file(path, "pdf", path.name)
+    assert parsed.ocr_pages == [1]
+    text = " ".join(e.text for e in parsed.elements)
+    assert words(ENGLISH) <= words(text), text
+
+
+def test_a_text_page_with_a_small_picture_is_not_ocrd(tmp_path):
+    """A logo on a page with a little text is no scan: its text layer stays, no OCR time spent."""
+    path = add_picture(text_pages_pdf(tmp_path / "letterhead.pdf", [["Acme Ltd, 1 Mill Street"]]), (450, 720, 72, 72))
+    seen = []
+    parsed = parse_file(path, "pdf", path.name, ocr_progress=lambda done, total: seen.append(done))
+    assert ocr.image_cover(path, [1]) == {1: pytest.approx(72 * 72 / (595 * 842))}
+    assert parsed.ocr_pages == [] and seen == []
+    assert " ".join(e.text for e in parsed.elements) == "Acme Ltd, 1 Mill Street"
 
 
 def test_without_tesseract_the_old_errors_and_warnings_stay(two_scans, mixed, monkeypatch, tmp_path):
