@@ -77,9 +77,21 @@ ensure_chromium() {
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 }
 
+# OCR of scanned PDF pages (engine/rag/ocr.py). Without it the studio still runs: scans are refused, as before.
+ensure_tesseract() {
+  local langs; langs="$(tesseract --list-langs 2>/dev/null || true)"
+  if grep -qx eng <<<"$langs" && grep -qx rus <<<"$langs"; then return; fi
+  log "installing Debian's tesseract-ocr (English, Russian) for OCR of scanned PDF pages"
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+      tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus >/dev/null; } \
+    || log "could not install tesseract-ocr: scanned PDF pages will not be read (apt-get install tesseract-ocr)"
+}
+
 main() {
   ensure_venv
   ensure_weaviate
+  ensure_tesseract
   if [ "${1:-}" = "--browser" ]; then ensure_chromium; fi
   log "ready: venv $VENV, weaviate $WEAVIATE_BIN"
 }

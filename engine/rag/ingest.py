@@ -65,6 +65,7 @@ class FileTask:
     chunks: int = 0
     warnings: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
+    ocr_pages: list[int] = field(default_factory=list)   # pages read by OCR (scans)
     timings: dict[str, float] = field(default_factory=dict)
     force: bool = False
 
@@ -187,8 +188,10 @@ class IngestRun:
                             password=self.password, pages_per_step=defaults.parse_pages_per_step,
                             progress=lambda done, total: self._stage(
                                 task, "parsing", done / max(total, 1), f"parsing page {done} of {total}"),
+                            ocr_progress=lambda done, total: self._stage(  # OCR takes seconds a page: say so now
+                                task, "parsing", done / max(total, 1), f"OCR page {done} of {total}", done == 0),
                             check_cancel=self.ctx.check_cancel)
-        task.pages, task.warnings = parsed.pages, parsed.warnings
+        task.pages, task.warnings, task.ocr_pages = parsed.pages, parsed.warnings, parsed.ocr_pages
         task.languages = detect_languages([e.text for e in parsed.elements])
         if self.password and task.kind == "pdf":
             self.service.uploads.save_decrypted(Path(task.path), task.sha256, self.password)
@@ -258,8 +261,8 @@ class IngestRun:
             meta = dict((row or {}).get("meta") or {})
             meta.update({"path": task.path, "kind": task.kind, "index": self.target.name,
                          "embedding_model": self.target.model, "warnings": task.warnings,
-                         "languages": task.languages, "timings": task.timings, "job": self.ctx.job_id,
-                         "indexed_at": now()})
+                         "languages": task.languages, "ocr_pages": task.ocr_pages, "timings": task.timings,
+                         "job": self.ctx.job_id, "indexed_at": now()})
             self.store.update("documents", "id", task.document_id,
                               {"status": DONE, "pages": task.pages, "chunks": task.chunks, "error": "",
                                "meta": meta})
@@ -305,11 +308,11 @@ class IngestRun:
         self._log(f"switched to the new index {self.rebuild.name} ({self.rebuild.model}); dropped {old.name}")
 
     # --- progress -----------------------------------------------------------------------------------------
-    def _stage(self, task: FileTask, stage: str, fraction: float, text: str) -> None:
+    def _stage(self, task: FileTask, stage: str, fraction: float, text: str, force: bool = False) -> None:
         low, high = STAGES[stage]
         task.status, task.stage = stage, text
         task.progress = round(low + (high - low) * max(0.0, min(1.0, fraction)), 4)
-        self._report()
+        self._report(force)
 
     def _report(self, force: bool = False) -> None:
         if self.ctx is None:

@@ -50,6 +50,7 @@ class Parsed:
     pages: int
     strategy: str
     warnings: list[str] = field(default_factory=list)
+    ocr_pages: list[int] = field(default_factory=list)   # pages whose text Tesseract read (scans)
 
 
 ProgressFn = Callable[[int, int], None]
@@ -148,15 +149,17 @@ class PdfSteps:
     pages_per_step: int = 8
     progress: ProgressFn = _no_progress
     check_cancel: Callable[[], None] = _no_cancel
+    ocr_progress: ProgressFn | None = None     # OCR of scanned pages (done, total); else `progress`
 
 
 def parse_file(path: Path, kind: str, filename: str, strategy: str = "fast", password: str = "",
                pages_per_step: int = 8, progress: ProgressFn | None = None,
-               check_cancel: Callable[[], None] | None = None) -> Parsed:
+               check_cancel: Callable[[], None] | None = None, ocr_progress: ProgressFn | None = None) -> Parsed:
     """Partition one stored file into content elements (headers/footers dropped), or raise LoragError.
-    A PDF's text layer is read by PDFium (engine.rag.pdftext); hi_res goes through unstructured in steps."""
+    A PDF's text layer is read by PDFium (engine.rag.pdftext), pages without one by OCR (engine.rag.pdfpages);
+    hi_res goes through unstructured in steps."""
     prepare_unstructured()
-    steps = PdfSteps(pages_per_step, progress or _no_progress, check_cancel or _no_cancel)
+    steps = PdfSteps(pages_per_step, progress or _no_progress, check_cancel or _no_cancel, ocr_progress)
     if kind == "pdf":
         return _parse_pdf(Path(path), filename, strategy, password, steps)
     return _parse_other(Path(path), kind, filename)
@@ -213,47 +216,40 @@ def _partition_other(path: Path, kind: str, filename: str) -> list[Any]:
 
 
 def _parse_pdf(path: Path, filename: str, strategy: str, password: str, steps: PdfSteps) -> Parsed:
+    from engine.rag import pdfpages, pdfrepair
+
     used, warnings = resolve_strategy(strategy)
-    pdf = _open_pikepdf(path, filename, password)  # says "password-protected" / "wrong password" in words
+    pdf, open_error = _open_pikepdf(path, filename, password)  # says "password-protected" in words
+    damage = pdfrepair.damage(pdf, open_error)
     try:
         if used == "fast":
-            pages = _text_layer(path, password, steps)
+            pages = pdfpages.read(path, password, pdf, damage, steps.progress, steps.check_cancel,
+                                  steps.ocr_progress)
             if pages is not None:
                 return _parsed_pages(pages, filename, warnings)
         total = len(pdf.pages) if pdf is not None else len(page_text_census(path, password))
-        return _parse_with_unstructured(path, filename, used, password, pdf, total, steps, warnings)
+        return _parse_with_unstructured(path, filename, used, password, pdf, total, steps, warnings, damage)
     finally:
         if pdf is not None:
             pdf.close()
 
 
-def _text_layer(path: Path, password: str, steps: PdfSteps) -> list[str] | None:
-    """Every page's text through PDFium, or None when PDFium cannot open the file (unstructured tries then)."""
-    import pypdfium2 as pdfium
+def _parsed_pages(pages, filename: str, warnings: list[str]) -> Parsed:
+    from engine.rag.pdftext import drop_running_lines, page_elements
 
-    from engine.rag.pdftext import drop_running_lines, read_pages
-
-    try:
-        pages = read_pages(path, password, steps.progress, steps.check_cancel)
-    except pdfium.PdfiumError as exc:
-        log.info("%s: PDFium cannot read it (%s); trying unstructured", path.name, exc)
-        return None
-    return drop_running_lines(pages)
-
-
-def _parsed_pages(pages: list[str], filename: str, warnings: list[str]) -> Parsed:
-    from engine.rag.pdftext import page_elements
-
-    census = [len("".join(text.split())) for text in pages]
+    pages.texts = drop_running_lines(pages.texts)
+    census = pages.census
     if not any(census):
-        raise _no_text_error(filename, 0)
-    elements = page_elements(pages, filename)
-    return Parsed(elements=elements, pages=len(pages), strategy="fast",
+        raise _no_text_error(filename, 0, pages.damage, pages.ocr_tried)
+    elements = page_elements(pages.texts, filename)
+    if pages.damage:
+        warnings = warnings + [_damaged_warning(pages.damage, sum(1 for n in census if n >= MIN_PAGE_CHARS))]
+    return Parsed(elements=elements, pages=len(pages.texts), strategy="fast", ocr_pages=pages.ocr_pages,
                   warnings=warnings + _blank_page_warning(census))
 
 
 def _parse_with_unstructured(path: Path, filename: str, strategy: str, password: str, pdf, total: int,
-                             steps: PdfSteps, warnings: list[str]) -> Parsed:
+                             steps: PdfSteps, warnings: list[str], damage: str = "") -> Parsed:
     census = page_text_census(path, password)
     steps.progress(0, total)
     try:
@@ -269,24 +265,26 @@ def _parse_with_unstructured(path: Path, filename: str, strategy: str, password:
     total = total or max((e.metadata.page_number or 0 for e in content), default=0)
     steps.progress(total, total)
     if not content:
-        raise _no_text_error(filename, _text_layer_chars(census, path, password))
+        raise _no_text_error(filename, _text_layer_chars(census, path, password), damage)
+    if damage:
+        warnings = warnings + [_damaged_warning(damage, len({e.metadata.page_number for e in content}))]
     return Parsed(elements=content, pages=total, strategy=strategy, warnings=warnings + _blank_page_warning(census))
 
 
 def _open_pikepdf(path: Path, filename: str, password: str):
-    """The PDF opened (and decrypted) by pikepdf, or None when its structure is too damaged to split."""
+    """(the PDF opened and decrypted by pikepdf, '') or (None, why) when its structure is too damaged."""
     import pikepdf
 
     try:
-        return pikepdf.open(path, password=password or "")
+        return pikepdf.open(path, password=password or ""), ""
     except pikepdf.PasswordError:
         if password:
             raise LoragError(f"{filename}: the password is wrong.") from None
         raise LoragError(f"{filename}: the PDF is password-protected.",
                          hint="Type its password in the Password field and upload it again.") from None
     except Exception as exc:  # damaged cross-reference tables, broken page trees...
-        log.info("%s: pikepdf cannot open it (%s); parsing it in one go", filename, exc)
-        return None
+        log.info("%s: pikepdf cannot open it (%s)", filename, exc)
+        return None, str(exc)
 
 
 def _partition_in_steps(pdf, filename: str, strategy: str, total: int, steps: PdfSteps) -> list[Any]:
@@ -357,7 +355,13 @@ def _text_layer_chars(census: list[int], path: Path, password: str) -> int:
         return 0
 
 
-def _no_text_error(filename: str, chars: int) -> LoragError:
+def _no_text_error(filename: str, chars: int, damage: str = "", ocr_tried: bool = False) -> LoragError:
+    if damage:
+        return LoragError(f"{filename}: the PDF is damaged ({damage}) and no text could be read from it.",
+                          hint="Was it cut short in transfer? Get the complete file and upload it again.")
+    if ocr_tried:
+        return LoragError(f"{filename}: no text layer, and OCR found no text on its pages.",
+                          hint="The pages are images without legible words (or too blurred to read).")
     if chars >= MIN_TEXT_LAYER_CHARS:
         # unstructured's silent failure (or a parser bug): never index such a file as empty.
         return LoragError(f"{filename}: the parser returned no text although the PDF has a text layer "
@@ -373,7 +377,19 @@ def _blank_page_warning(census: list[int]) -> list[str]:
     if not blank or len(blank) == len(census):
         return []
     shown = ", ".join(str(p) for p in blank[:20]) + (" …" if len(blank) > 20 else "")
-    return [f"{len(blank)} page(s) have no text layer (OCR not available), not indexed: {shown}"]
+    why = "no text (none found by OCR either)" if ocr_available() else "no text layer (OCR not available)"
+    return [f"{len(blank)} page(s) have {why}, not indexed: {shown}"]
+
+
+def ocr_available() -> bool:
+    from engine.rag import ocr
+
+    return ocr.available()
+
+
+def _damaged_warning(damage: str, readable: int) -> str:
+    return (f"The PDF is damaged ({damage}); indexed what could be read ({readable} page(s) with text). "
+            f"Get the complete file and re-index it if pages are missing.")
 
 
 def _short(exc: Exception) -> str:

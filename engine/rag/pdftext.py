@@ -36,12 +36,13 @@ def clean_page(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def read_pages(path: Path, password: str = "", progress: ProgressFn | None = None,
+def read_pages(path: Path | bytes, password: str = "", progress: ProgressFn | None = None,
                check_cancel: Callable[[], None] | None = None) -> list[str]:
-    """Cleaned text of every page (an empty string for a page without a text layer)."""
+    """Cleaned text of every page (an empty string for a page without a text layer); `path` may be the bytes
+    of a PDF (a damaged file as qpdf repaired it)."""
     import pypdfium2 as pdfium
 
-    doc = pdfium.PdfDocument(str(path), password=password or None)
+    doc = pdfium.PdfDocument(path if isinstance(path, bytes) else str(path), password=password or None)
     try:
         total = len(doc)
         pages = []

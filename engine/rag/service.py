@@ -491,7 +491,8 @@ class RagService:
             return Source(chunk_id=chunk_id, text=props.get("text", ""), filename=props.get("filename", ""),
                           document_id=props.get("document_id", ""), collection=current.name, pages=pages,
                           section=props.get("section") or "", page_images=images,
-                          file_path=doc.path if doc else None)
+                          file_path=doc.path if doc else None,
+                          ocr_pages=[p for p in pages if doc and p in doc.meta.get("ocr_pages", [])])
         raise LoragError("That source is no longer in the index (its document was deleted or re-indexed).")
 
 

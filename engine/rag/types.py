@@ -145,6 +145,7 @@ class Source:
     section: str
     page_images: list[Path]
     file_path: Path | None
+    ocr_pages: list[int] = field(default_factory=list)   # those of `pages` whose text was read by OCR
 
     @property
     def pages_label(self) -> str:

@@ -57,11 +57,11 @@ def test_bad_files_are_reported_by_name_while_the_others_are_indexed(rag, rag_st
     assert job.status == "completed"
     by_name = files_by_name(job)
     assert "password-protected" in by_name["libreoffice-writer-password.pdf"]["error"]
-    assert "no text layer; OCR not available" in by_name["imagemagick-images.pdf"]["error"]
+    assert "no text layer, and OCR found no text" in by_name["imagemagick-images.pdf"]["error"]
     assert "empty" in by_name["empty.pdf"]["error"]
     assert "PNG image" in by_name["photo.pdf"]["error"]
     assert "unsupported file type .exe" in by_name["tool.exe"]["error"]
-    assert by_name["truncated.pdf"]["status"] == "failed"
+    assert by_name["truncated.pdf"]["status"] == "failed" and "the PDF is damaged" in by_name["truncated.pdf"]["error"]
     for good in ("minimal-document.pdf", "notes.md", "multicolumn.pdf"):
         assert by_name[good]["status"] == "indexed" and by_name[good]["chunks"] > 0, by_name[good]
     docs = {d.filename: d for d in service.documents(name)}

@@ -1,7 +1,7 @@
 """The sources component's labels (search hits and chat citations, also as saved dicts) and its wiring."""
 
 from engine.rag.types import Citation, Hit
-from ui.components.sources import SEPARATOR, citations_markdown, source_label, source_value
+from ui.components.sources import SEPARATOR, citations_markdown, ocr_note, source_label, source_value
 
 
 def test_hit_and_citation_labels_show_number_file_pages_and_snippet():
@@ -38,3 +38,9 @@ def test_panel_builds_inside_blocks_and_show_returns_updates_for_its_outputs(tmp
     assert len(updates) == len(panel.outputs)
     assert updates[0]["choices"] == [(source_label(hit, 1), f"c9{SEPARATOR}c")]
     assert panel.open(None)[0]["visible"] is False
+
+
+def test_the_viewer_says_which_cited_pages_were_read_by_ocr():
+    assert ocr_note([]) == ""
+    assert ocr_note([3]).strip().startswith("Read by OCR (scanned page): p. 3.")
+    assert "(scanned pages): pp. 2-3." in ocr_note([2, 3])

@@ -63,6 +63,14 @@ def citations_markdown(items: Sequence[Hit | Citation | dict], limit: int = SNIP
     return "\n\n".join(lines)
 
 
+def ocr_note(ocr_pages: Sequence[int]) -> str:
+    """'Read by OCR (scanned page): p. 3' under a source's title; '' when no cited page was a scan."""
+    if not ocr_pages:
+        return ""
+    kind = "scanned page" if len(ocr_pages) == 1 else "scanned pages"
+    return f"\n\nRead by OCR ({kind}): {pages_label(list(ocr_pages))}. The text may contain misread words."
+
+
 class SourcesPanel:
     def __init__(self, studio: Studio, label: str = "Sources", elem_id: str = "lorag-sources") -> None:
         self.studio = studio
@@ -95,6 +103,6 @@ class SourcesPanel:
         source = self.studio.rag.source(chunk_id, collection or None, viewer=viewer(self.studio, request))
         where = " · ".join(p for p in (source.filename, source.pages_label) if p)
         section = f"\n\nSection: *{html.escape(source.section)}*" if source.section else ""
-        title = f"#### {html.escape(where)}{section}"
+        title = f"#### {html.escape(where)}{section}{ocr_note(source.ocr_pages)}"
         images = [(str(path), f"page {page}") for path, page in zip(source.page_images, source.pages, strict=False)]
         return gr.update(visible=True), title, source.text, images
