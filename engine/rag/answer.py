@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
+from engine.rag.passage import passage_page
 from engine.rag.types import Citation, Hit
 
 DEFAULT_SYSTEM = "You are a careful assistant that answers questions about the person's documents."
@@ -81,7 +82,7 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
 def to_citation(n: int, hit: Hit, how: str = "cited") -> Citation:
     return Citation(n=n, chunk_id=hit.chunk_id, filename=hit.filename, document_id=hit.document_id,
                     pages=list(hit.pages), section=hit.section, snippet=snippet(hit.text), score=hit.score,
-                    collection=hit.collection, how=how)
+                    collection=hit.collection, how=how, page=hit.page)
 
 
 def cited(answer_text: str, hits: list[Hit]) -> list[Citation]:
@@ -119,8 +120,12 @@ def given(hits: list[Hit]) -> list[Citation]:
 
 def sources(answer_text: str, hits: list[Hit]) -> list[Citation]:
     """What to show under an answer: the sources it cites as [n], else the ones whose wording it repeats,
-    else every source it was given."""
-    return cited(answer_text, hits) or matched(answer_text, hits) or given(hits)
+    else every source it was given; each opens on the page whose part of the chunk the answer draws on."""
+    out = cited(answer_text, hits) or matched(answer_text, hits) or given(hits)
+    for citation in out:
+        hit = hits[citation.n - 1]
+        citation.page = passage_page(hit.text, hit.pages, hit.page_starts, answer_text) or hit.page
+    return out
 
 
 @dataclass

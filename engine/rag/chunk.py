@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import LoragError
+from engine.rag.passage import page_starts_of
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Chunk:
     section: str
     element_types: list[str] = field(default_factory=list)
     html: str = ""
+    page_starts: list[int] = field(default_factory=list)  # where each of `pages` begins in `text`
 
 
 def chunk_elements(elements: list[Any], chunk_size: int, overlap: int, filename: str = "") -> list[Chunk]:
@@ -42,9 +44,12 @@ def chunk_elements(elements: list[Any], chunk_size: int, overlap: int, filename:
         first = originals[0]
         if first.category == "Title":
             section = first.text.strip()
-        chunks.append(Chunk(index=len(chunks), text=text, pages=_pages(originals, piece), section=section[:300],
+        pages = _pages(originals, piece)
+        starts = page_starts_of(text, [(e.metadata.page_number, e.text or "") for e in originals])
+        chunks.append(Chunk(index=len(chunks), text=text, pages=pages, section=section[:300],
                             element_types=sorted({e.category for e in originals}),
-                            html=getattr(piece.metadata, "text_as_html", None) or ""))
+                            html=getattr(piece.metadata, "text_as_html", None) or "",
+                            page_starts=starts if len(starts) == len(pages) else []))
         titles = [e.text.strip() for e in originals if e.category == "Title" and e.text.strip()]
         if titles:
             section = titles[-1]

@@ -119,14 +119,20 @@ class Embedder:
     def encode_batches(self, texts: list[str], batch_size: int,
                        on_batch: Callable[[int, int], None] | None = None,
                        check_cancel: Callable[[], None] | None = None) -> list[list[float]]:
-        out: list[list[float]] = []
-        for start in range(0, len(texts), batch_size):
+        """Vectors in the order of `texts`; batches go longest first, so a batch's texts have like lengths
+        and little padding (as sentence-transformers does within one encode call)."""
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out: list[list[float] | None] = [None] * len(texts)
+        for start in range(0, len(order), batch_size):
             if check_cancel:
                 check_cancel()
-            out += self.encode(texts[start:start + batch_size], batch_size=batch_size)
+            picked = order[start:start + batch_size]
+            for i, vector in zip(picked, self.encode([texts[i] for i in picked], batch_size=batch_size),
+                                 strict=True):
+                out[i] = vector
             if on_batch:
-                on_batch(len(out), len(texts))
-        return out
+                on_batch(min(start + batch_size, len(texts)), len(texts))
+        return out  # type: ignore[return-value]
 
 
 class EmbedderCache:

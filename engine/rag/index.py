@@ -22,6 +22,7 @@ CHUNK_NAMESPACE = uuid.UUID("6f1c6c64-9a49-5d7e-b0a8-4c6f7261672e")  # fixed: ch
 # BM25 reads the chunk and its document's title (a question names the company, the report, the year).
 TEXT_PROPERTIES = ["text", "title"]
 TITLE = "title"
+PAGE_STARTS = "page_starts"
 
 
 def chunk_uuid(document_sha256: str, index: int, model: str) -> str:
@@ -118,6 +119,7 @@ class ChunkIndex:
                 meta("filename", DataType.TEXT, tokenization=Tokenization.FIELD),
                 meta("section", DataType.TEXT, tokenization=Tokenization.FIELD),
                 Property(name="pages", data_type=DataType.INT_ARRAY),
+                _page_starts_property(),
                 Property(name="chunk_index", data_type=DataType.INT),
                 meta("element_types", DataType.TEXT_ARRAY, tokenization=Tokenization.FIELD),
                 meta("embedding_model", DataType.TEXT, tokenization=Tokenization.FIELD),
@@ -126,9 +128,12 @@ class ChunkIndex:
         )
 
     def _add_title_property(self) -> None:
-        """Collections made before titles were indexed get the property (their old chunks have none)."""
-        if TITLE not in self._property_names():
+        """Collections made before titles and page offsets were stored get the properties (old chunks have none)."""
+        names = self._property_names()
+        if TITLE not in names:
             self._collection.config.add_property(_title_property())
+        if PAGE_STARTS not in names:
+            self._collection.config.add_property(_page_starts_property())
 
     def _property_names(self) -> set[str]:
         return {p.name for p in self._collection.config.get().properties}
@@ -228,6 +233,12 @@ def _title_property():
     from weaviate.classes.config import DataType, Property, Tokenization
 
     return Property(name=TITLE, data_type=DataType.TEXT, tokenization=Tokenization.WORD, index_filterable=False)
+
+
+def _page_starts_property():
+    from weaviate.classes.config import DataType, Property
+
+    return Property(name=PAGE_STARTS, data_type=DataType.INT_ARRAY, index_filterable=False)
 
 
 def _vector(vectors: Any) -> list[float]:

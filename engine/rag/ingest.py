@@ -218,7 +218,8 @@ class IngestRun:
         objects = [{"uuid": chunk_uuid(task.sha256, c.index, self.target.model), "vector": vector,
                     "properties": {"text": c.text, "title": title, "document_id": task.document_id,
                                    "filename": task.name,
-                                   "section": c.section, "pages": c.pages, "chunk_index": c.index,
+                                   "section": c.section, "pages": c.pages, "page_starts": c.page_starts,
+                                   "chunk_index": c.index,
                                    "element_types": c.element_types, "embedding_model": self.target.model,
                                    "html": c.html}}
                    for c, vector in zip(chunks, vectors, strict=True)]

@@ -67,6 +67,7 @@ from engine.rag.embed import EmbedderCache, resolve_model
 from engine.rag.index import ChunkIndex, WeaviateClients, weaviate_name
 from engine.rag.ingest import FileTask, IngestRun
 from engine.rag.parse import KINDS, check_file, hi_res_available
+from engine.rag.passage import passage_page
 from engine.rag.rerank import RerankerCache, candidates_for, default_reranker, reranked, resolve_reranker
 from engine.rag.types import (
     DONE,
@@ -407,11 +408,7 @@ class RagService:
         rows = self.index_of(current).hybrid(query, vector, wanted, alpha, allowed)
         if reranker:
             rows = reranked(reranker, query, rows)[:k]
-        return [Hit(chunk_id=uid, text=props.get("text", ""), filename=props.get("filename", ""),
-                    document_id=props.get("document_id", ""), pages=[int(p) for p in props.get("pages") or []],
-                    section=props.get("section") or "", score=round(score, 4),
-                    similarity=round(_cosine(vector, vec), 4), chunk_index=int(props.get("chunk_index") or 0),
-                    collection=current.name)
+        return [_hit(uid, props, score, round(_cosine(vector, vec), 4), current.name, query)
                 for uid, props, score, vec in rows]
 
     def _reranker(self, current: Collection):
@@ -471,8 +468,9 @@ class RagService:
         return prepare_turn(self, messages, collection, document_ids=document_ids, k=k, alpha=alpha)
 
     def source(self, chunk_id: str, collection: str | Collection | None = None,
-               viewer: str | None = None) -> Source:
-        """The chunk's text, file, pages and rendered page images, for the source viewer."""
+               viewer: str | None = None, page: int | None = None) -> Source:
+        """The chunk's text, file, pages and rendered page images, for the source viewer; `page` (the one
+        holding the cited passage) comes first."""
         candidates = self.list_collections(viewer)
         if collection:  # look where the citation says first; it may have been renamed since
             named = [c for c in candidates if collection in (c.id, c.name, getattr(collection, "id", None))]
@@ -484,16 +482,27 @@ class RagService:
             doc_row = self.store.one("SELECT * FROM documents WHERE id = ?", (props.get("document_id"),))
             doc = Document(**doc_row) if doc_row else None
             pages = [int(p) for p in props.get("pages") or []]
+            page = page if page in pages else (pages[0] if pages else None)
+            shown = sorted(pages, key=lambda p: p != page)[:4]
             images = []
             if doc and doc.path and doc.path.suffix == ".pdf" and doc.path.exists():
                 viewable = self.uploads.viewable(doc.path, doc.sha256)
-                images = [img for p in pages[:4] if (img := self.uploads.page_image(viewable, doc.sha256, p))]
+                images = [img for p in shown if (img := self.uploads.page_image(viewable, doc.sha256, p))]
             return Source(chunk_id=chunk_id, text=props.get("text", ""), filename=props.get("filename", ""),
                           document_id=props.get("document_id", ""), collection=current.name, pages=pages,
                           section=props.get("section") or "", page_images=images,
-                          file_path=doc.path if doc else None,
+                          file_path=doc.path if doc else None, page=page,
                           ocr_pages=[p for p in pages if doc and p in doc.meta.get("ocr_pages", [])])
         raise LoragError("That source is no longer in the index (its document was deleted or re-indexed).")
+
+
+def _hit(uid: str, props: dict[str, Any], score: float, similarity: float, collection: str, query: str) -> Hit:
+    text, pages = props.get("text", ""), [int(p) for p in props.get("pages") or []]
+    starts = [int(s) for s in props.get("page_starts") or []]
+    return Hit(chunk_id=uid, text=text, filename=props.get("filename", ""), document_id=props.get("document_id", ""),
+               pages=pages, section=props.get("section") or "", score=round(score, 4), similarity=similarity,
+               chunk_index=int(props.get("chunk_index") or 0), collection=collection, page_starts=starts,
+               page=passage_page(text, pages, starts, query))
 
 
 def _visible(row: dict[str, Any], viewer: str | None) -> bool:

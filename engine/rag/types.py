@@ -96,6 +96,8 @@ class Hit:
     similarity: float = 0.0
     chunk_index: int = 0
     collection: str = ""
+    page_starts: list[int] = field(default_factory=list)  # where each of `pages` begins in `text`
+    page: int | None = None      # the page holding the passage that matches the question
 
     @property
     def pages_label(self) -> str:
@@ -119,6 +121,7 @@ class Citation:
     score: float
     collection: str = ""
     how: str = "cited"   # cited: the answer writes [n]; matched: it repeats the source's wording; given: in the prompt
+    page: int | None = None   # the page holding the cited passage (the chunk may run over several)
 
     @property
     def pages_label(self) -> str:
@@ -145,6 +148,7 @@ class Source:
     section: str
     page_images: list[Path]
     file_path: Path | None
+    page: int | None = None   # the page to open first: the one holding the cited passage
     ocr_pages: list[int] = field(default_factory=list)   # those of `pages` whose text was read by OCR
 
     @property

@@ -10,7 +10,7 @@ def test_hit_and_citation_labels_show_number_file_pages_and_snippet():
     label = source_label(hit, 1)
     assert label.startswith("[1] report.pdf · pp. 4-5 · score 0.812 — Qwen3 was trained")
     assert label.endswith("…") and len(label) < 220
-    assert source_value(hit) == f"c1{SEPARATOR}papers"
+    assert source_value(hit) == f"c1{SEPARATOR}papers{SEPARATOR}"
     citation = Citation(n=3, chunk_id="c1", filename="report.pdf", document_id="d", pages=[7], section="",
                         snippet="a snippet", score=0.5, collection="papers")
     assert source_label(citation) == "[3] report.pdf · p. 7 — a snippet"
@@ -36,7 +36,7 @@ def test_panel_builds_inside_blocks_and_show_returns_updates_for_its_outputs(tmp
               collection="c")
     updates = panel.show([hit])
     assert len(updates) == len(panel.outputs)
-    assert updates[0]["choices"] == [(source_label(hit, 1), f"c9{SEPARATOR}c")]
+    assert updates[0]["choices"] == [(source_label(hit, 1), f"c9{SEPARATOR}c{SEPARATOR}")]
     assert panel.open(None)[0]["visible"] is False
 
 

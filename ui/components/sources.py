@@ -43,7 +43,9 @@ def source_label(item: Hit | Citation | dict, n: int | None = None) -> str:
 
 
 def source_value(item: Hit | Citation | dict) -> str:
-    return f"{_field(item, 'chunk_id')}{SEPARATOR}{_field(item, 'collection')}"
+    """chunk id :: collection :: the page to open first (the one holding the passage)"""
+    page = _field(item, "page", None) or ""
+    return SEPARATOR.join((str(_field(item, "chunk_id")), str(_field(item, "collection") or ""), str(page)))
 
 
 def _shorten(text: Any, limit: int) -> str:
@@ -99,10 +101,14 @@ class SourcesPanel:
     def open(self, value: str | None, request: gr.Request | None = None) -> tuple:
         if not value:
             return gr.update(visible=False), "", "", []
-        chunk_id, _, collection = value.partition(SEPARATOR)
-        source = self.studio.rag.source(chunk_id, collection or None, viewer=viewer(self.studio, request))
+        chunk_id, collection, page = (value.split(SEPARATOR) + ["", ""])[:3]
+        source = self.studio.rag.source(chunk_id, collection or None, viewer=viewer(self.studio, request),
+                                        page=int(page) if page.isdigit() else None)
         where = " · ".join(p for p in (source.filename, source.pages_label) if p)
+        if source.page and len(source.pages) > 1:
+            where += f" · the passage is on p. {source.page}"
         section = f"\n\nSection: *{html.escape(source.section)}*" if source.section else ""
         title = f"#### {html.escape(where)}{section}{ocr_note(source.ocr_pages)}"
-        images = [(str(path), f"page {page}") for path, page in zip(source.page_images, source.pages, strict=False)]
+        shown = sorted(source.pages, key=lambda p: p != source.page)
+        images = [(str(path), f"page {p}") for path, p in zip(source.page_images, shown, strict=False)]
         return gr.update(visible=True), title, source.text, images
