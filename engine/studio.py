@@ -20,6 +20,7 @@ from engine.jobs import Jobs
 from engine.settings import Settings
 from engine.store import Store
 from engine.weaviate import RemoteWeaviate, WeaviateEndpoint, WeaviateStatus
+from engine.weaviate.link import WeaviateLink
 from engine.weaviate.server import ManagedWeaviate
 
 if TYPE_CHECKING:
@@ -85,11 +86,7 @@ class Studio:
 
     # --- Weaviate ---------------------------------------------------------------------------------
     def weaviate_endpoint(self) -> WeaviateEndpoint:
-        if self.weaviate is None:
-            raise LoragError("Weaviate is turned off (--no-weaviate): documents are unavailable.")
-        if self.weaviate.managed and not self.weaviate.running:
-            raise LoragError("The Weaviate server is not running.", hint="Restart it from the Settings tab.")
-        return self.weaviate.endpoint if self.weaviate.managed else self.weaviate.start()
+        return WeaviateLink(self.weaviate).endpoint()
 
     def restart_weaviate(self) -> WeaviateStatus:
         if self.weaviate is None:
@@ -128,7 +125,9 @@ class Studio:
         """engine.rag.service.RagService: collections, ingestion jobs, hybrid search, cited answers."""
         from engine.rag.service import RagService
 
-        return RagService(self)
+        s = self.settings
+        return RagService(self.store, self.jobs, WeaviateLink(self.weaviate), s.path("uploads"), s.path("models"),
+                          max_upload_bytes=int(s.max_upload_mb) * 2**20)
 
     @cached_property
     def training(self) -> "TrainingService":
