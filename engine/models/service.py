@@ -144,6 +144,16 @@ class ModelService:
         current = self.current
         return current.summary() if current is not None else "none loaded"
 
+    def device(self) -> str | None:
+        """Where the loaded model is ('cuda:0', 'cpu'...), None when none is loaded (training asks this before it
+        takes the GPU: the engine arbitrates, it never fights silently)."""
+        current = self.current
+        return current.device if current is not None else None
+
+    def release(self) -> None:
+        """Give the GPU up for a training job: unload the model."""
+        self.unload()
+
     def resolve(self, source: str) -> ResolvedSource:
         return resolve_source(source, self.models_dir)
 
