@@ -58,10 +58,7 @@ def _open_studio(settings):
     from engine.errors import LoragError
     from engine.studio import Studio
 
-    access = plan_access(settings)
-    studio = Studio(settings)
-    studio.access = access
-    studio.share = ShareState(requested=settings.share)
+    studio = Studio(settings, access=plan_access(settings), share=ShareState(requested=settings.share))
     atexit.register(studio.close)
     try:
         studio.start()

@@ -72,7 +72,8 @@ def main() -> None:
     from pathlib import Path
 
     from engine.models.generation import GenerationParams
-    from engine.models.service import ModelService, _special_ids
+    from engine.models.service import ModelService
+    from engine.models.streaming import special_ids
 
     models_dir = demo_models_dir()
     service = ModelService(models_dir, Path(tempfile.mkdtemp(prefix="bench-adapters-")))
@@ -82,7 +83,7 @@ def main() -> None:
     params = GenerationParams(temperature=0, max_new_tokens=args.new_tokens)
     prompt = service.render_prompt(MESSAGES)
     inputs = loaded.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
-    special = _special_ids(loaded, chat=True)
+    special = special_ids(loaded, chat=True)
 
     say("warm-up")
     run_ours(service, params)

@@ -63,6 +63,10 @@ class Settings:
     def bind_host(self) -> str:
         return "0.0.0.0" if self.listen else self.host
 
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb) * 2**20
+
     def path(self, *parts: str) -> Path:
         """A path inside the data folder."""
         return Path(self.data_dir).joinpath(*parts)

@@ -20,6 +20,7 @@ from engine.jobs import Jobs
 from engine.settings import Settings
 from engine.store import Store
 from engine.weaviate import RemoteWeaviate, WeaviateEndpoint, WeaviateStatus
+from engine.weaviate.link import WeaviateLink
 from engine.weaviate.server import ManagedWeaviate
 
 if TYPE_CHECKING:
@@ -46,7 +47,8 @@ class StudioStatus:
 
 
 class Studio:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, access: AccessPlan | None = None, share: ShareState | None = None) -> None:
+        """`access`: who may sign in (engine.access.plan_access; none by default); `share`: the share link's state."""
         self.settings = settings
         self.data_dir = settings.data_dir
         for name in DATA_SUBFOLDERS:
@@ -55,8 +57,8 @@ class Studio:
         self.jobs = Jobs(self.store, settings.path("jobs"))
         self.weaviate = self._make_weaviate()
         self._weaviate_lock = threading.Lock()
-        self.access = AccessPlan()   # launch.py sets the real plan (logins) and share state
-        self.share = ShareState()
+        self.access = access or AccessPlan()
+        self.share = share or ShareState()
 
     def _make_weaviate(self) -> ManagedWeaviate | RemoteWeaviate | None:
         s = self.settings
@@ -77,7 +79,7 @@ class Studio:
             self.weaviate.start()
 
     def close(self) -> None:
-        if "rag" in self.__dict__:
+        if "rag" in self.__dict__:  # never used: nothing to close, and no client to import for it
             self.rag.close()
         if self.weaviate is not None:
             self.weaviate.stop()
@@ -85,11 +87,7 @@ class Studio:
 
     # --- Weaviate ---------------------------------------------------------------------------------
     def weaviate_endpoint(self) -> WeaviateEndpoint:
-        if self.weaviate is None:
-            raise LoragError("Weaviate is turned off (--no-weaviate): documents are unavailable.")
-        if self.weaviate.managed and not self.weaviate.running:
-            raise LoragError("The Weaviate server is not running.", hint="Restart it from the Settings tab.")
-        return self.weaviate.endpoint if self.weaviate.managed else self.weaviate.start()
+        return WeaviateLink(self.weaviate).endpoint()
 
     def restart_weaviate(self) -> WeaviateStatus:
         if self.weaviate is None:
@@ -128,14 +126,17 @@ class Studio:
         """engine.rag.service.RagService: collections, ingestion jobs, hybrid search, cited answers."""
         from engine.rag.service import RagService
 
-        return RagService(self)
+        s = self.settings
+        return RagService(self.store, self.jobs, WeaviateLink(self.weaviate), s.path("uploads"), s.path("models"),
+                          max_upload_bytes=s.max_upload_bytes)
 
     @cached_property
     def training(self) -> "TrainingService":
         """Datasets, preview, recipes and training jobs (workers run in their own processes)."""
         from engine.training.service import TrainingService
 
-        return TrainingService(self)
+        s = self.settings
+        return TrainingService(s.data_dir, self.jobs, self.models, max_upload_bytes=s.max_upload_bytes)
 
     @cached_property
     def limiter(self) -> "RateLimiter":
@@ -145,18 +146,14 @@ class Studio:
         return RateLimiter(self.settings.rate_limit)
 
     # --- status -----------------------------------------------------------------------------------
-    def model_summary(self) -> str:
-        if "models" not in self.__dict__:  # never loaded anything: don't import torch for the status bar
-            return "none loaded"
-        return self.models.summary()
+    def started_models(self) -> "ModelService | None":
+        """The model service when something has used it, else None: a status check, the API's model list or
+        a stop asks this instead of building the service just to learn that nothing is loaded."""
+        return self.__dict__.get("models")
 
-    def chat_model_device(self) -> str | None:
-        """Device of the loaded chat model ('cuda:0', 'cpu'...), or None when none is loaded.
-        Training asks this before it takes the GPU (the engine arbitrates, it never fights silently)."""
-        if "models" not in self.__dict__:
-            return None
-        current = self.models.current
-        return current.device if current is not None else None
+    def model_summary(self) -> str:
+        models = self.started_models()
+        return models.summary() if models is not None else "none loaded"
 
     def status(self) -> StudioStatus:
         return StudioStatus(model=self.model_summary(), weaviate=self.weaviate_status())

@@ -3,7 +3,7 @@
 
 Both go through studio.rag (engine.rag.service.RagService): the same hybrid search, prompt with numbered
 sources, [n] citations and relevance floor as the studio's own document chat. A caller sees the collections
-its login may see (its own and shared ones; see RagService.viewer_can_see).
+its login may see (its own and shared ones; see engine.rag.collections).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def viewer_of(caller: Caller, logins_on: bool) -> str | None:
 
 
 def _collection(rag: "RagService", name: str, viewer: str | None, param: str) -> Any:
-    if rag.studio.weaviate is None:
+    if not rag.available:
         raise ApiError(503, "Documents are unavailable: this studio runs without Weaviate (--no-weaviate).",
                        UNAVAILABLE, param=param, code="documents_unavailable")
     try:
@@ -111,10 +111,10 @@ def embed(rag: "RagService", model: str, texts: list[str], caller: Caller,
         key = model
     else:
         unknown = ApiError(404, f"{model!r} is neither a collection nor an embedding model here"
-                                + (" (collections are unavailable: --no-weaviate)" if rag.studio.weaviate is None
+                                + (" (collections are unavailable: --no-weaviate)" if not rag.available
                                    else "") + f". Embedding models: {', '.join(sorted(presets))}.",
                            NOT_FOUND, param="model", code="model_not_found")
-        if rag.studio.weaviate is None:
+        if not rag.available:
             raise unknown
         try:
             key = _collection(rag, model, viewer_of(caller, logins_on), "model").index.model

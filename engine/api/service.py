@@ -49,9 +49,8 @@ class OpenAIService:
 
     # --- models -------------------------------------------------------------------------------------
     def _current(self) -> "LoadedModel | None":
-        if "models" not in self.studio.__dict__:
-            return None
-        return self.studio.models.current
+        models = self.studio.started_models()
+        return models.current if models is not None else None
 
     def list_models(self) -> list[dict[str, Any]]:
         current = self._current()
@@ -155,8 +154,9 @@ class OpenAIService:
         return Generation(events, request_id, Reply(request.model, "text"), params.stop)
 
     def stop(self, request_id: str) -> None:
-        if "models" in self.studio.__dict__:
-            self.studio.models.stop(request_id)
+        models = self.studio.started_models()
+        if models is not None:
+            models.stop(request_id)
 
     # --- documents (engine.rag) -----------------------------------------------------------------------
     def _rag(self) -> Any:

@@ -29,19 +29,17 @@ Nothing heavy is imported at module level: torch / transformers load on the firs
 
 from __future__ import annotations
 
-import gc
 import logging
-import random
 import threading
 import time
-from dataclasses import dataclass, field
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 from engine.adapters.files import check_weights, incompatibility, read_meta
 from engine.adapters.meta import BaseFingerprint
 from engine.errors import LoragError
-from engine.models.generation import GenerationParams, GenerationStats, StreamEvent
+from engine.models.generation import GenerationParams, StreamEvent
 from engine.models.loading import (
     LoadOptions,
     MemoryEstimate,
@@ -54,68 +52,11 @@ from engine.models.loading import (
     prepare_folder,
     resolve_source,
 )
-from engine.models.thinking import (
-    ALWAYS,
-    NONE,
-    ReasoningSplitter,
-    history_for_template,
-    prompt_opens_reasoning,
-    thinking_mode,
-)
+from engine.models.state import Loaded, LoadedModel, UnloadReport, memory_now, release_memory
+from engine.models.thinking import ALWAYS, NONE, history_for_template, thinking_mode
 from engine.safety import inside, validate_name
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class LoadedModel:
-    """What is loaded now (`studio.models.current`)."""
-
-    name: str
-    source: str                       # what was asked for: preset, hub id, folder or .gguf path
-    folder: str                       # the local folder the weights came from
-    device: str                       # 'cpu', 'cuda:0'
-    dtype: str                        # bf16 | fp16 | fp32
-    quantization: str                 # none | 8bit | 4bit
-    attention: str
-    fingerprint: BaseFingerprint
-    params: int = 0
-    memory_bytes: int = 0             # the weights' footprint in memory
-    thinking: str = NONE              # none | switchable | always (see engine.models.thinking)
-    has_chat_template: bool = True
-    context_length: int = 0
-    preset: str = ""                  # model preset name when it came from one
-    generation_preset: str = "default"
-    thinking_preset: str = ""         # generation preset for thinking mode ('' when none)
-    load_seconds: float = 0.0
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def summary(self) -> str:
-        quant = f" {self.quantization}" if self.quantization != "none" else ""
-        return f"{self.name} ({self.dtype}{quant}, {self.device}, {self.memory_bytes / 1e9:.2f} GB)"
-
-
-@dataclass
-class UnloadReport:
-    name: str
-    ram_freed_bytes: int
-    gpu_freed_bytes: int
-
-    def summary(self) -> str:
-        text = f"Unloaded {self.name}: {self.ram_freed_bytes / 1e6:.0f} MB of RAM freed"
-        if self.gpu_freed_bytes:
-            text += f", {self.gpu_freed_bytes / 1e6:.0f} MB of GPU memory freed"
-        return text + "."
-
-
-class _Loaded:
-    """The live objects behind LoadedModel (never handed out)."""
-
-    def __init__(self, info: LoadedModel, model: Any, tokenizer: Any, host: Any) -> None:
-        self.info = info
-        self.model = model
-        self.tokenizer = tokenizer
-        self.host = host
 
 
 class ModelService:
@@ -127,7 +68,7 @@ class ModelService:
         self.default_device = device
         self.max_resident_adapters = max_resident_adapters
         self._lock = threading.Lock()          # one generation / load / adapter change at a time
-        self._loaded: _Loaded | None = None
+        self._loaded: Loaded | None = None
         self._loading = ""
         self._streams: dict[str, threading.Event] = {}
         self._streams_lock = threading.Lock()
@@ -144,15 +85,22 @@ class ModelService:
         current = self.current
         return current.summary() if current is not None else "none loaded"
 
+    def device(self) -> str | None:
+        """Where the loaded model is ('cuda:0', 'cpu'...), None when none is loaded (training asks this before it
+        takes the GPU: the engine arbitrates, it never fights silently)."""
+        current = self.current
+        return current.device if current is not None else None
+
+    def release(self) -> None:
+        """Give the GPU up for a training job: unload the model."""
+        self.unload()
+
     def resolve(self, source: str) -> ResolvedSource:
         return resolve_source(source, self.models_dir)
 
     def estimate(self, options: LoadOptions | str, **kwargs: Any) -> MemoryEstimate:
         options = self._options(options, **kwargs)
         return estimate_memory(self.resolve(options.source), options)
-
-    def is_downloaded(self, source: str) -> bool:
-        return self.resolve(source).ready
 
     # --- downloads --------------------------------------------------------------------------------------
     def start_download(self, hub_id: str, token: str = "") -> Any:
@@ -200,7 +148,7 @@ class ModelService:
                 info.load_seconds = time.perf_counter() - started
                 from engine.adapters.hotswap import AdapterHost
 
-                self._loaded = _Loaded(info, model, tokenizer, AdapterHost(model, self.max_resident_adapters))
+                self._loaded = Loaded(info, model, tokenizer, AdapterHost(model, self.max_resident_adapters))
             finally:
                 self._loading = ""
         log.info("loaded %s in %.1f s", info.summary(), info.load_seconds)
@@ -237,17 +185,17 @@ class ModelService:
 
     def _unload_locked(self) -> UnloadReport:
         name = self._loaded.info.name
-        ram_before, gpu_before = _memory_now()
+        ram_before, gpu_before = memory_now()
         loaded, self._loaded = self._loaded, None
         loaded.host.clear()
         del loaded
-        _release_memory()
-        ram_after, gpu_after = _memory_now()
+        release_memory()
+        ram_after, gpu_after = memory_now()
         report = UnloadReport(name, max(0, ram_before - ram_after), max(0, gpu_before - gpu_after))
         log.info("%s", report.summary())
         return report
 
-    def _require(self) -> _Loaded:
+    def _require(self) -> Loaded:
         if self._loaded is None:
             raise LoragError("No model is loaded.", hint="Load one in the Models tab.")
         return self._loaded
@@ -283,7 +231,7 @@ class ModelService:
             raise LoragError(f"There is no adapter {name!r}.", hint="Import or train one in the Models tab.")
         return folder
 
-    def _ensure_adapter(self, loaded: _Loaded, name: str) -> float:
+    def _ensure_adapter(self, loaded: Loaded, name: str) -> float:
         folder = self._adapter_folder(name)
         check_weights(folder)
         if name not in loaded.host.resident():
@@ -304,7 +252,7 @@ class ModelService:
         return self._render(self._require(), messages, thinking, continue_final)
 
     @staticmethod
-    def _render(loaded: _Loaded, messages: list[dict[str, Any]], thinking: bool | None,
+    def _render(loaded: Loaded, messages: list[dict[str, Any]], thinking: bool | None,
                 continue_final: bool) -> str:
         tokenizer = loaded.tokenizer
         if not getattr(tokenizer, "chat_template", None):
@@ -372,6 +320,19 @@ class ModelService:
             event.set()
         return bool(events)
 
+    @contextmanager
+    def generation_turn(self, adapter: str | None, cancelled: threading.Event) -> Iterator[Loaded | None]:
+        """The loaded model with `adapter` resident, held for one generation (requests run one after another);
+        None when `cancelled` was set while it waited for its turn."""
+        with self._lock:
+            if cancelled.is_set():
+                yield None
+                return
+            loaded = self._require()
+            if adapter:
+                self._ensure_adapter(loaded, adapter)
+            yield loaded
+
     def _stream(self, params: GenerationParams, adapter: str | None, request_id: str | None, prompt_for: Any,
                 chat: bool, continuing: bool = False) -> Iterator[StreamEvent]:
         stop_event = threading.Event()
@@ -381,7 +342,9 @@ class ModelService:
             if previous is not None:
                 previous.set()  # the same page asked again: its old stream gives way
             self._streams[key] = stop_event
-        generation = _Generation(self, params, adapter, prompt_for, chat, stop_event, continuing)
+        from engine.models.streaming import Generation
+
+        generation = Generation(self.generation_turn, params, adapter, prompt_for, chat, stop_event, continuing)
         try:
             yield from generation.run()
         finally:
@@ -391,172 +354,6 @@ class ModelService:
                     del self._streams[key]
 
 
-@dataclass
-class _Header:
-    """What the worker tells the consumer once it holds the model and has tokenized the prompt."""
-
-    tokenizer: Any
-    model_name: str
-    prompt: str
-    prompt_tokens: int
-    eos_ids: set[int]
-    started: float
-
-
-class _Generation:
-    """One streamed generation.
-
-    A worker thread takes the service lock (so requests run one after another), makes the adapter resident,
-    renders and tokenizes the prompt and runs `generate`, which hands token ids to a queue. The consumer (the
-    caller's generator) decodes them and splits reasoning from answer. The lock belongs to the worker, so a
-    consumer that stops reading never blocks the model: it sets the stop event and the worker ends at the next
-    token.
-    """
-
-    def __init__(self, service: ModelService, params: GenerationParams, adapter: str | None, prompt_for: Any,
-                 chat: bool, stop_event: threading.Event, continuing: bool = False) -> None:
-        self.service, self.params, self.adapter = service, params, adapter
-        self.prompt_for, self.chat, self.stop_event = prompt_for, chat, stop_event
-        self.continuing = continuing
-        self.seed = params.seed if params.seed >= 0 else random.randrange(2**31)
-
-    # --- worker thread ----------------------------------------------------------------------------------
-    def _work(self, streamer: Any) -> None:
-        import torch
-
-        from engine.models.streaming import StopOnEvent
-
-        try:
-            with self.service._lock:
-                if self.stop_event.is_set():
-                    streamer.end()
-                    return
-                loaded = self.service._require()
-                if self.adapter:
-                    self.service._ensure_adapter(loaded, self.adapter)
-                started = time.perf_counter()
-                prompt, raw = self.prompt_for(loaded)
-                inputs = loaded.tokenizer(prompt, return_tensors="pt", add_special_tokens=raw)
-                special = _special_ids(loaded, self.chat)
-                streamer.queue.put(_Header(loaded.tokenizer, loaded.info.name, prompt,
-                                           int(inputs["input_ids"].shape[1]), set(special["eos_token_id"]), started))
-                kwargs = {**self.params.generate_kwargs(), **special, "streamer": streamer,
-                          "stopping_criteria": _criteria(StopOnEvent(self.stop_event))}
-                with loaded.host.use(self.adapter) as model:
-                    device = next(model.parameters()).device
-                    torch.manual_seed(self.seed)
-                    with torch.inference_mode():
-                        model.generate(**{k: v.to(device) for k, v in inputs.items()}, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
-            streamer.fail(exc)
-            return
-        streamer.end()
-
-    # --- consumer ---------------------------------------------------------------------------------------
-    def run(self) -> Iterator[StreamEvent]:
-        from engine.models.streaming import END, IncrementalDecoder, TokenQueue
-
-        streamer = TokenQueue()
-        worker = threading.Thread(target=self._work, args=(streamer,), name="lorag-generate", daemon=True)
-        worker.start()
-        header: _Header | None = None
-        decoder = splitter = None
-        answer: list[str] = []
-        reasoning: list[str] = []
-        ids: list[int] = []
-        first_at = None
-        finish = ""
-        while True:
-            item = streamer.queue.get()
-            if item is END:
-                break
-            if isinstance(item, BaseException):
-                raise _generation_error(item)
-            if isinstance(item, _Header):
-                header = item
-                decoder = IncrementalDecoder(header.tokenizer)
-                splitter = None
-                if self.chat:
-                    splitter = ReasoningSplitter(prompt_opens_reasoning(header.prompt), continuing=self.continuing)
-                continue
-            if first_at is None:
-                first_at = time.perf_counter()
-            ids.extend(item)
-            yield from self._pieces(splitter, decoder.push(item), answer, reasoning)
-            if self._hit_stop_string(answer):
-                finish = "stop_string"
-                self.stop_event.set()
-                break
-        if header is None:  # stopped before it started
-            yield StreamEvent("done", stats=GenerationStats(finish_reason="stopped", adapter=self.adapter or "",
-                                                             seed=self.seed))
-            return
-        if finish != "stop_string":
-            yield from self._pieces(splitter, decoder.flush(), answer, reasoning, final=True)
-        elif splitter is not None:
-            yield from self._pieces(splitter, "", answer, reasoning, final=True)
-        yield self._done(header, ids, first_at, finish, answer, reasoning)
-
-    def _done(self, header: _Header, ids: list[int], first_at: float | None, finish: str, answer: list[str],
-              reasoning: list[str]) -> StreamEvent:
-        seconds = time.perf_counter() - header.started
-        count = len(ids)
-        if not finish:
-            if self.stop_event.is_set():
-                finish = "stopped"
-            elif ids and ids[-1] in header.eos_ids:
-                finish = "eos"
-            else:
-                finish = "length" if count >= self.params.max_new_tokens else "eos"
-        text, thought = "".join(answer), "".join(reasoning)
-        if finish == "stop_string":
-            text = _cut_at_stop(text, self.params.stop)
-        stats = GenerationStats(
-            prompt_tokens=header.prompt_tokens, completion_tokens=count, seconds=seconds,
-            time_to_first_token=(first_at - header.started) if first_at else seconds,
-            tokens_per_second=count / seconds if seconds > 0 else 0.0, finish_reason=finish,
-            adapter=self.adapter or "", model=header.model_name, seed=self.seed)
-        if self.chat:
-            text = text.rstrip()
-        return StreamEvent("done", "", text, thought.strip(), stats, prompt=header.prompt)
-
-    @staticmethod
-    def _pieces(splitter: ReasoningSplitter | None, text: str, answer: list[str], reasoning: list[str],
-                final: bool = False) -> Iterator[StreamEvent]:
-        if splitter is None:
-            pieces = [("answer", text)] if text else []
-        else:
-            parts = splitter.feed(text) + (splitter.finish() if final else [])
-            pieces = [(p.kind, p.text) for p in parts]
-        for kind, delta in pieces:
-            (reasoning if kind == "reasoning" else answer).append(delta)
-            yield StreamEvent(kind, delta, "".join(answer), "".join(reasoning))
-
-    def _hit_stop_string(self, answer: list[str]) -> bool:
-        # Matched on the decoded answer, so a stop string spanning several tokens is caught too.
-        if not self.params.stop:
-            return False
-        tail = "".join(answer[-50:])
-        return any(stop in tail for stop in self.params.stop)
-
-
-def _special_ids(loaded: _Loaded, chat: bool) -> dict[str, Any]:
-    """eos (the model's, the tokenizer's, and ChatML's end of turn when chatting) and a pad id."""
-    tokenizer, config = loaded.tokenizer, loaded.model.generation_config
-    eos = config.eos_token_id
-    eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
-    if tokenizer.eos_token_id is not None:
-        eos_ids.add(tokenizer.eos_token_id)
-    if chat:
-        end_of_turn = tokenizer.convert_tokens_to_ids("<|im_end|>")
-        if isinstance(end_of_turn, int) and end_of_turn != tokenizer.unk_token_id:
-            eos_ids.add(end_of_turn)
-    pad = config.pad_token_id
-    if pad is None:
-        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(eos_ids, default=0)
-    return {"eos_token_id": sorted(eos_ids), "pad_token_id": pad}
-
-
 def _base_label(resolved: ResolvedSource) -> str:
     """How adapters name their base: the hub id, the demo's name, or the folder / file given."""
     if resolved.hub_id:
@@ -564,56 +361,6 @@ def _base_label(resolved: ResolvedSource) -> str:
     if resolved.kind == "demo":
         return resolved.name
     return resolved.source
-
-
-def _criteria(*items: Any) -> Any:
-    from transformers import StoppingCriteriaList
-
-    return StoppingCriteriaList(list(items))
-
-
-def _cut_at_stop(text: str, stops: list[str]) -> str:
-    cuts = [text.find(s) for s in stops if s and s in text]
-    return text[:min(cuts)] if cuts else text
-
-
-def _generation_error(exc: BaseException) -> Exception:
-    name = type(exc).__name__
-    if name == "OutOfMemoryError" or isinstance(exc, MemoryError):
-        return LoragError("Out of memory while generating.", hint="Lower max new tokens or use a smaller model.")
-    return LoragError(f"Generation failed: {exc}")
-
-
-def _memory_now() -> tuple[int, int]:
-    import psutil
-
-    ram = psutil.Process().memory_info().rss
-    gpu = 0
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            gpu = torch.cuda.memory_allocated()
-    except ImportError:
-        pass
-    return ram, gpu
-
-
-def _release_memory() -> None:
-    gc.collect()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:
-        pass
-    try:  # glibc keeps freed heap pages; hand them back so the freed memory shows
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 __all__ = ["ALWAYS", "GenerationParams", "LoadOptions", "LoadedModel", "ModelService", "StreamEvent",

@@ -20,7 +20,7 @@ when the chat has no collection.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 from engine.chats import PreparedTurn
 from engine.errors import LoragError
@@ -28,11 +28,20 @@ from engine.rag.answer import strip_citations
 from engine.rag.types import DONE
 
 if TYPE_CHECKING:
-    from engine.rag.service import RagService
+    from engine.rag.answer import Grounding
+    from engine.rag.collections import Collections
     from engine.rag.types import Collection
 
 
-def prepare_turn(rag: "RagService", messages: list[dict[str, Any]], collection: "str | Collection",
+class Retrieval(Protocol):
+    """What a chat turn needs: engine.rag.retrieval.Retrieval, or `studio.rag`."""
+
+    collections: "Collections"
+
+    def ground(self, question: str, collection: "str | Collection", **options: Any) -> "Grounding": ...
+
+
+def prepare_turn(rag: "Retrieval", messages: list[dict[str, Any]], collection: "str | Collection",
                  document_ids: Sequence[str] | None = None, k: int | None = None,
                  alpha: float | None = None) -> PreparedTurn:
     current = _collection(rag, collection)
@@ -58,7 +67,7 @@ def prepare_turn(rag: "RagService", messages: list[dict[str, Any]], collection: 
     return PreparedTurn(messages=grounding.messages + tail, meta=meta, finish=finish)
 
 
-def chat_prepare(rag: "RagService", settings: dict[str, Any]
+def chat_prepare(rag: "Retrieval", settings: dict[str, Any]
                  ) -> Callable[[list[dict[str, Any]]], PreparedTurn] | None:
     collection = settings.get("collection")
     if not collection:
@@ -67,9 +76,9 @@ def chat_prepare(rag: "RagService", settings: dict[str, Any]
     return lambda messages: prepare_turn(rag, messages, collection, document_ids=documents)
 
 
-def _collection(rag: "RagService", collection: "str | Collection") -> "Collection":
+def _collection(rag: "Retrieval", collection: "str | Collection") -> "Collection":
     try:
-        current = rag.collection(collection)
+        current = rag.collections.collection(collection)
     except LoragError as exc:
         raise LoragError("The document collection chosen for this chat no longer exists.",
                          hint="Pick another collection (or none) in the chat's settings.") from exc
@@ -79,10 +88,10 @@ def _collection(rag: "RagService", collection: "str | Collection") -> "Collectio
     return current
 
 
-def _check_documents(rag: "RagService", current: "Collection", document_ids: list[str]) -> None:
+def _check_documents(rag: "Retrieval", current: "Collection", document_ids: list[str]) -> None:
     if not document_ids:
         return
-    indexed = {d.id for d in rag.documents(current) if d.status == DONE}
+    indexed = {d.id for d in rag.collections.documents(current) if d.status == DONE}
     if not indexed & set(document_ids):
         raise LoragError(f"None of the documents chosen for this chat is indexed in {current.name!r} any more.",
                          hint="Pick other documents, or none to search the whole collection.")

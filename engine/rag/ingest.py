@@ -32,7 +32,7 @@ from engine.rag.types import DONE, FAILED, Collection, IndexInfo
 from engine.store import now
 
 if TYPE_CHECKING:
-    from engine.rag.service import RagService
+    from engine.rag.collections import Collections
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class FileTask:
 
 
 class IngestRun:
-    def __init__(self, service: "RagService", collection: Collection, tasks: list[FileTask], password: str = "",
+    def __init__(self, service: "Collections", collection: Collection, tasks: list[FileTask], password: str = "",
                  rebuild: IndexInfo | None = None) -> None:
         self.service = service
         self.store = service.store

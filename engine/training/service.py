@@ -3,36 +3,42 @@ run in worker processes. Lives in the studio process; never loads a model (only 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from engine.errors import LoragError
-from engine.jobs import Job
+from engine.jobs import Job, Jobs
 from engine.safety import validate_name
 from engine.training.base_models import ResolvedBase, base_choices, resolve_base
 from engine.training.config import TrainingConfig
 from engine.training.datasets import DatasetReport, DatasetStore, StoredDataset
 from engine.training.encoding import Encoder
-from engine.training.jobfiles import JobFiles, JobSpec, format_eta
+from engine.training.jobfiles import JobSpec, format_eta
 from engine.training.prepare import check_method
 from engine.training.preview import Analysis, analyze
 from engine.training.recipes import Recipes
 from engine.training.runner import KIND, WorkerRunner
-
-if TYPE_CHECKING:
-    from engine.studio import Studio
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RECIPE = "balanced"
 GPU_POLL_S = 2.0
 ON_BUSY = ("ask", "unload", "wait", "cpu")
+
+
+class ChatGpu(Protocol):
+    """The chat model's hold on the GPU, as training sees it (engine.models.service.ModelService is one)."""
+
+    def device(self) -> str | None:
+        """Where the chat model is ('cuda:0', 'cpu'...), None when none is loaded."""
+
+    def release(self) -> None:
+        """Unload the chat model, freeing its GPU memory."""
 
 
 class GpuBusy(LoragError):
@@ -91,12 +97,14 @@ def gpu_present() -> bool:
 
 
 class TrainingService:
-    def __init__(self, studio: "Studio") -> None:
-        self.studio = studio
-        self.settings = studio.settings
-        self.jobs = studio.jobs
-        self.datasets = DatasetStore(self.settings.path("datasets"), self.settings.max_upload_mb * 1024 * 1024)
-        self.recipes = Recipes(self.settings.path("recipes", "training"))
+    def __init__(self, data_dir: Path, jobs: Jobs, gpu: ChatGpu, max_upload_bytes: int) -> None:
+        """`data_dir`: the studio's data folder (datasets/, adapters/, models/, recipes/training/ inside it; the
+        workers get it too); `gpu`: the chat model, asked before a job takes the GPU."""
+        self.data_dir = Path(data_dir)
+        self.jobs = jobs
+        self.gpu = gpu
+        self.datasets = DatasetStore(self.data_dir / "datasets", max_upload_bytes)
+        self.recipes = Recipes(self.data_dir / "recipes" / "training")
         self.runner = WorkerRunner(self.jobs)
         self._tokenizers: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -121,10 +129,10 @@ class TrainingService:
 
     # --- base models and preview -------------------------------------------------------------------------------
     def base_choices(self) -> list[tuple[str, str]]:
-        return base_choices(self.settings.path("models"))
+        return base_choices(self.data_dir / "models")
 
     def resolve_base(self, choice: str) -> ResolvedBase:
-        return resolve_base(choice, self.settings.path("models"))
+        return resolve_base(choice, self.data_dir / "models")
 
     def tokenizer(self, source: str):
         with self._lock:
@@ -155,7 +163,7 @@ class TrainingService:
         """Everything that can be refused before a worker starts, with a message for the person."""
         config.validate()
         validate_name(config.adapter_name, "adapter name")
-        if (self.settings.path("adapters") / config.adapter_name).exists():
+        if (self.data_dir / "adapters" / config.adapter_name).exists():
             raise LoragError(f"An adapter named {config.adapter_name!r} already exists.",
                              hint="Pick another name (adapters are never overwritten).")
         for job in self.jobs.list(KIND):
@@ -178,7 +186,7 @@ class TrainingService:
         wanted = config.device if config.device != "auto" else ("cuda" if gpu_present() else "cpu")
         if wanted == "cuda" and not gpu_present():
             raise LoragError("No GPU is visible to the studio: set device to auto or cpu.")
-        chat = self.studio.chat_model_device()
+        chat = self.gpu.device()
         if wanted == "cpu":
             note = "No GPU here: training runs on the CPU (slow for big models; the ETA is measured as it runs)." \
                 if not gpu_present() else "Training on the CPU as asked."
@@ -201,11 +209,11 @@ class TrainingService:
             if on_busy == "ask":
                 raise GpuBusy(check.message)
             if on_busy == "unload":
-                self.studio.models.unload()
+                self.gpu.release()
             elif on_busy == "cpu":
                 device = "cpu"
         job = self.jobs.create(KIND, f"{config.adapter_name} on {base.label}", config.to_dict())
-        spec = JobSpec(job_id=job.id, data_dir=str(Path(self.settings.data_dir).resolve()), base_source=base.source,
+        spec = JobSpec(job_id=job.id, data_dir=str(self.data_dir.resolve()), base_source=base.source,
                        base_label=base.label, device=device, config=config.to_dict())
         files = self.runner.files(job.id)
         files.write_json(files.config, asdict(spec))
@@ -224,7 +232,7 @@ class TrainingService:
                 job = self.jobs.get(job_id)
                 if job.status != "queued":
                     return
-                chat = self.studio.chat_model_device()
+                chat = self.gpu.device()
                 if not (chat and chat.startswith("cuda")):
                     self.jobs.append_log(job_id, "The GPU is free: starting.")
                     self.runner.spawn(job_id)
@@ -252,7 +260,7 @@ class TrainingService:
         if checkpoint is None:
             raise LoragError("This job saved no checkpoint, so it cannot resume.", hint="Start it again instead.")
         adapter = files.read_json(files.config).get("config", {}).get("adapter_name", "")
-        if adapter and (self.settings.path("adapters") / adapter).exists():
+        if adapter and (self.data_dir / "adapters" / adapter).exists():
             raise LoragError(f"An adapter named {adapter!r} exists now; the resumed job would save under another "
                              "name.", hint="Rename or delete that adapter first.")
         self.jobs.update(job_id, status="queued", finished_at=None, message=f"Resuming from {checkpoint.name}…")
@@ -306,7 +314,3 @@ class TrainingService:
 
     def config_yaml(self, config: TrainingConfig) -> str:
         return config.to_yaml()
-
-    def job_config(self, job_id: str) -> dict[str, Any]:
-        files = JobFiles(self.jobs.folder(job_id))
-        return json.loads(files.config.read_text()) if files.config.exists() else {}

@@ -240,7 +240,7 @@ def test_documents_left_mid_way_by_a_stopped_studio_are_marked_and_not_searched(
         (doc,) = studio.rag.documents("c")
         studio.store.update("documents", "id", doc.id, {"status": "embedding"})
         assert studio.rag.search("c", "lorem ipsum", k=3) == []  # a half-indexed document is never served
-        studio.rag._mark_interrupted()  # what a new RagService does when the studio starts again
+        studio.rag.mark_interrupted()  # what a new RagService does when the studio starts again
         doc = studio.rag.document(doc.id)
         assert doc.status == "failed" and "Interrupted" in doc.error
         wait_job(studio, studio.rag.reindex("c", [doc.id]).id)

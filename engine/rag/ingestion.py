@@ -1,0 +1,119 @@
+"""Ingestion jobs: uploads and re-indexing of a collection's documents, each a job in the studio process.
+
+The work of one job is `engine.rag.ingest.IngestRun`; this part checks and stores the files, starts the jobs and
+marks documents that a stopped studio left half-indexed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from engine.errors import LoragError
+from engine.jobs import Job, Jobs
+from engine.rag.collections import Collections
+from engine.rag.index import weaviate_name
+from engine.rag.ingest import FileTask, IngestRun
+from engine.rag.parse import KINDS, check_file
+from engine.rag.types import IN_PROGRESS, Collection, IndexInfo
+from engine.rag.uploads import read_head, sha256_file
+from engine.safety import safe_filename
+
+FileInput = str | Path | tuple[str, str | Path]
+
+
+class Ingestion:
+    def __init__(self, collections: Collections, jobs: Jobs, max_upload_bytes: int) -> None:
+        self.collections = collections
+        self.jobs = jobs
+        self.max_upload_bytes = max_upload_bytes
+        self.mark_interrupted()
+
+    def ingest(self, collection: str | Collection, files: Sequence[FileInput], password: str = "") -> Job:
+        """Start a job that indexes `files` (paths, or (file name, path) pairs); bad files are reported per file
+        in job.result["files"] (see engine.rag.ingest.FileTask), the others go on."""
+        current = self.collections.collection(collection)
+        if not files:
+            raise LoragError("Choose one or more files to upload.")
+        self.collections.refuse_during_rebuild(current, "upload again")
+        tasks = [self._prepare(item) for item in files]
+        return self._start(current, tasks, password, title=f"Index {len(tasks)} file(s) into {current.name}")
+
+    def _prepare(self, item: FileInput) -> FileTask:
+        """Check one file and store it content-addressed (before the job: upload temp files may vanish)."""
+        name, path = (item if isinstance(item, tuple) else (Path(item).name, item))
+        path = Path(path)
+        try:
+            name = safe_filename(name)
+        except LoragError as exc:
+            return FileTask(name=str(name), status="failed", stage="failed", error=str(exc))
+        task = FileTask(name=name)
+        try:
+            if not path.is_file():
+                raise LoragError(f"{name}: the uploaded file is gone; upload it again.")
+            task.size = path.stat().st_size
+            task.kind = check_file(name, task.size, read_head(path), self.max_upload_bytes)
+            task.sha256 = sha256_file(path)
+            task.path = str(self.collections.uploads.store(path, task.sha256, Path(name).suffix))
+        except LoragError as exc:
+            task.status, task.stage, task.error = "failed", "failed", str(exc)
+        return task
+
+    def _start(self, current: Collection, tasks: list[FileTask], password: str, title: str,
+               rebuild: IndexInfo | None = None) -> Job:
+        job = self.jobs.create("ingest", title, config={"collection_id": current.id, "collection": current.name,
+                                                        "files": [t.name for t in tasks],
+                                                        "rebuild": rebuild is not None})
+        run = IngestRun(self.collections, current, tasks, password=password, rebuild=rebuild)
+        for task in tasks:
+            if task.status == "failed":
+                self.jobs.append_log(job.id, f"{task.name}: FAILED: {task.error}")
+        self.jobs.update(job.id, result=run.result(), message="queued")
+        self.jobs.run_in_thread(job, run)
+        return self.jobs.get(job.id)
+
+    def reindex(self, collection: str | Collection, document_ids: Sequence[str] | None = None,
+                password: str = "") -> Job:
+        """Re-parse, re-chunk and re-embed documents (all, or some) from their stored files; old chunks are
+        replaced. After an embedding-model change the whole collection is rebuilt into a new Weaviate
+        collection, swapped in at the end."""
+        collections = self.collections
+        current = collections.collection(collection)
+        if collections.jobs_for(current, active_only=True):
+            raise LoragError(f"The collection {current.name!r} is being indexed.", hint="Wait or cancel that job.")
+        docs = [d for d in collections.documents(current) if document_ids is None or d.id in set(document_ids)]
+        if not docs:
+            raise LoragError("There is nothing to re-index.")
+        rebuild = None
+        if current.needs_reindex:
+            docs = collections.documents(current)  # a new model: every document goes into the new index
+            model = current.settings.embedding_model
+            rebuild = IndexInfo(name=weaviate_name(current.id, current.index.generation + 1), model=model,
+                                dimensions=collections.dimensions(model), generation=current.index.generation + 1)
+        tasks = []
+        for doc in docs:
+            path = doc.path
+            if path is None or not path.exists():
+                tasks.append(FileTask(name=doc.filename, sha256=doc.sha256, document_id=doc.id, status="failed",
+                                      stage="failed", error=f"{doc.filename}: its stored file is missing; "
+                                                            "upload it again."))
+                continue
+            tasks.append(FileTask(name=doc.filename, size=doc.size, sha256=doc.sha256, kind=KINDS[path.suffix],
+                                  path=str(path), force=True))
+        what = "Rebuild" if rebuild else "Re-index"
+        return self._start(current, tasks, password, title=f"{what} {len(tasks)} document(s) of {current.name}",
+                           rebuild=rebuild)
+
+    def cancel(self, job_id: str) -> Job:
+        """Ask an ingestion job to stop (files already stored stay; the one in progress is left out whole)."""
+        return self.jobs.request_cancel(job_id)
+
+    def mark_interrupted(self) -> None:
+        """Documents left mid-way by a studio that stopped: not searchable, say what happened."""
+        store = self.collections.store
+        active = {job.id for job in self.jobs.list("ingest", limit=500) if job.active}
+        marks = ", ".join("?" for _ in IN_PROGRESS)
+        for row in store.all(f"SELECT * FROM documents WHERE status IN ({marks})", IN_PROGRESS):
+            if (row.get("meta") or {}).get("job") not in active:
+                store.update("documents", "id", row["id"], {
+                    "status": "failed", "error": "Interrupted: the studio stopped while indexing it. Re-index it."})
