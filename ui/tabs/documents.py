@@ -14,11 +14,12 @@ import gradio as gr
 from gradio.context import Context
 
 from engine.errors import LoragError
+from engine.rag.rerank import default_reranker, reranker_presets
 from engine.studio import Studio
 from ui.components.sources import SourcesPanel
 from ui.errors import shows_errors, warns
 from ui.people import owner, viewer
-from ui.tabs.documents_info import DOC_HEADERS, collection_notes, doc_row
+from ui.tabs.documents_info import DOC_HEADERS, collection_notes, doc_row, job_html
 
 POLL_SECONDS = 1.0
 UPLOAD_TYPES = [".pdf", ".txt", ".md", ".html", ".htm", ".docx"]
@@ -76,25 +77,6 @@ def _collection_summary(studio: Studio, name: str | None) -> str:
             + collection_notes(c, _rag(studio).documents(c)))
 
 
-def _bar(fraction: float) -> str:
-    pct = max(0.0, min(1.0, fraction)) * 100
-    return (f"<div class='lorag-bar' title='{pct:.0f}%' style='background:var(--border-color-primary);"
-            f"border-radius:4px;height:8px;min-width:120px'><div style='width:{pct:.0f}%;height:8px;"
-            f"border-radius:4px;background:var(--color-accent)'></div></div>")
-
-
-def _job_html(job) -> str:
-    files = job.result.get("files", []) if isinstance(job.result, dict) else []
-    rows = "".join(
-        f"<tr><td>{html.escape(f['name'])}</td><td>{html.escape(f['status'])}</td>"
-        f"<td>{html.escape(f.get('error') or f.get('stage') or '')}</td><td>{_bar(f.get('progress', 0))}</td></tr>"
-        for f in files)
-    return (f"<div class='lorag-job' data-status='{job.status}'><b>{html.escape(job.title)}</b> — "
-            f"<span class='lorag-job-status'>{html.escape(job.status)}</span>: {html.escape(job.message or '')}"
-            f"{_bar(job.progress)}<table class='lorag-files'><tr><th>File</th><th>Status</th><th>Stage</th>"
-            f"<th>Progress</th></tr>{rows}</table></div>")
-
-
 def _progress_html(studio: Studio, name: str | None) -> str:
     if not name:
         return ""
@@ -104,7 +86,7 @@ def _progress_html(studio: Studio, name: str | None) -> str:
         return ""
     active = [j for j in jobs if j.active]
     shown = active or jobs[:1]  # the running jobs, else the last one (its per-file report)
-    return "".join(_job_html(j) for j in shown)
+    return "".join(job_html(j) for j in shown)
 
 
 # --- the tab ------------------------------------------------------------------------------------------------
@@ -168,6 +150,11 @@ class _Widgets:
             with gr.Row():
                 self.chunk_size = gr.Number(label="Chunk size (characters)", value=1000, precision=0)
                 self.chunk_overlap = gr.Number(label="Overlap (characters)", value=150, precision=0)
+            with gr.Row():
+                self.rerank = gr.Checkbox(label="Rerank results with a cross-encoder", elem_id="doc-rerank",
+                                          info="Better order, slower search; the model needs a download.")
+                self.reranker = gr.Dropdown(choices=[(p.label, n) for n, p in sorted(reranker_presets().items())],
+                                            value=default_reranker(), label="Reranker", elem_id="doc-reranker")
                 self.save_settings = gr.Button("Save settings", elem_id="doc-save-settings")
 
     # --- upload and progress -------------------------------------------------------------------------------
@@ -235,9 +222,10 @@ class _Widgets:
 
     def _settings_values(self, name: str | None) -> tuple:
         if not name:
-            return gr.update(), gr.update(), gr.update(), gr.update()
+            return (gr.update(),) * 6
         s = _rag(self.studio).collection(name).settings
-        return s.embedding_model, s.parse_strategy, s.chunk_size, s.chunk_overlap
+        return (s.embedding_model, s.parse_strategy, s.chunk_size, s.chunk_overlap, s.rerank,
+                s.reranker or default_reranker())
 
     def _select(self, name: str | None) -> tuple:
         return (*self._view(name), *self._settings_values(name))
@@ -262,7 +250,8 @@ class _Widgets:
 
     def _wire_refresh(self) -> None:
         self.timer = gr.Timer(POLL_SECONDS, active=False)
-        settings_outputs = [self.model, self.strategy, self.chunk_size, self.chunk_overlap]
+        settings_outputs = [self.model, self.strategy, self.chunk_size, self.chunk_overlap, self.rerank,
+                            self.reranker]
         all_outputs = [self.collection, *self._view_outputs(), *settings_outputs, self.shared]
         self.collection.input(shows_errors(self._on_select), inputs=self.collection,
                               outputs=[*self._view_outputs(), *settings_outputs])
@@ -326,10 +315,11 @@ class _Widgets:
         return (*self._with_collections(None, request), False)
 
     def _on_save_settings(self, request: gr.Request, name: str | None, model: str, strategy: str, size: float,
-                          overlap: float) -> tuple:
+                          overlap: float, rerank: bool, reranker: str) -> tuple:
         updated = _rag(self.studio).update_collection(self._mine(name, request), embedding_model=model,
                                                       parse_strategy=strategy, chunk_size=int(size or 0),
-                                                      chunk_overlap=int(overlap or 0))
+                                                      chunk_overlap=int(overlap or 0), rerank=bool(rerank),
+                                                      reranker=reranker or "")
         gr.Info("Settings saved." + (" The collection needs a re-index." if updated.needs_reindex else ""))
         return self._view(name)
 

@@ -56,3 +56,23 @@ def _size(n: float) -> str:
 
 def _date(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def bar(fraction: float) -> str:
+    pct = max(0.0, min(1.0, fraction)) * 100
+    return (f"<div class='lorag-bar' title='{pct:.0f}%' style='background:var(--border-color-primary);"
+            f"border-radius:4px;height:8px;min-width:120px'><div style='width:{pct:.0f}%;height:8px;"
+            f"border-radius:4px;background:var(--color-accent)'></div></div>")
+
+
+def job_html(job) -> str:
+    """An ingestion job with one row per file: status, stage (or its error) and a progress bar."""
+    files = job.result.get("files", []) if isinstance(job.result, dict) else []
+    rows = "".join(
+        f"<tr><td>{html.escape(f['name'])}</td><td>{html.escape(f['status'])}</td>"
+        f"<td>{html.escape(f.get('error') or f.get('stage') or '')}</td><td>{bar(f.get('progress', 0))}</td></tr>"
+        for f in files)
+    return (f"<div class='lorag-job' data-status='{job.status}'><b>{html.escape(job.title)}</b> — "
+            f"<span class='lorag-job-status'>{html.escape(job.status)}</span>: {html.escape(job.message or '')}"
+            f"{bar(job.progress)}<table class='lorag-files'><tr><th>File</th><th>Status</th><th>Stage</th>"
+            f"<th>Progress</th></tr>{rows}</table></div>")
