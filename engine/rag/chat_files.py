@@ -10,6 +10,7 @@
 `follow(studio, chat_id, every) -> iterator`: yields while the chat's files are being indexed, then settles
     them: when nothing of them could be indexed and the collection is empty, the chat goes back to the
     collection it had before (so the question is answered without documents instead of refused).
+`last_drop(chat) -> Message | None`: the last user message, when files came with it.
 `asks_question(chat) -> bool`: whether the last message is a question to answer (a drop of files alone is not).
 """
 
@@ -116,7 +117,7 @@ def files_state(jobs: "Jobs | None", meta: dict) -> FilesState | None:
     except LoragError:
         job = None
     if job is None:
-        return FilesState(title=f"📎 {names}")
+        return FilesState(title=f"Files: {names}")
     files = job.result.get("files") or []
     lines = [_file_line(f) for f in files]
     if job.active:
@@ -128,9 +129,9 @@ def files_state(jobs: "Jobs | None", meta: dict) -> FilesState | None:
     if done:
         failed = len(files) - len(done)
         more = f" ({failed} not indexed)" if failed else ""
-        return FilesState(title=f"📎 Indexed {', '.join(done)} into {where}{more}", lines=lines)
+        return FilesState(title=f"Indexed {', '.join(done)} into {where}{more}", lines=lines)
     reason = next((f.get("error") for f in files if f.get("error")), "") or job.message or job.status
-    return FilesState(title=f"📎 Not indexed: {reason}", lines=lines, failed=True)
+    return FilesState(title=f"Not indexed: {reason}", lines=lines, failed=True)
 
 
 def _file_line(f: dict) -> str:
@@ -169,7 +170,7 @@ def follow(studio: "Studio", chat_id: str, every: float = 0.5) -> Iterator[None]
 def settle(studio: "Studio", chat_id: str) -> None:
     """A drop of which nothing was indexed into a still empty collection gives the chat its old choice back."""
     chat = studio.chats.get(chat_id)
-    last = next((m for m in reversed(chat.messages) if m.role == "user" and m.meta.get(ATTACHMENTS)), None)
+    last = last_drop(chat)
     if last is None or chat.settings.get("collection") != last.meta[ATTACHMENTS].get("collection"):
         return
     state = files_state(studio.jobs, last.meta)
@@ -181,6 +182,12 @@ def settle(studio: "Studio", chat_id: str) -> None:
         empty = True
     if empty:
         studio.chats.update_settings(chat_id, **last.meta[ATTACHMENTS].get("before", {}))
+
+
+def last_drop(chat: Chat) -> Message | None:
+    """The chat's last user message when files were dropped with it."""
+    last = next((m for m in reversed(chat.messages) if m.role == "user"), None)
+    return last if last is not None and last.meta.get(ATTACHMENTS) else None
 
 
 def asks_question(chat: Chat) -> bool:

@@ -40,7 +40,7 @@ def test_the_first_drop_makes_the_chats_collection_and_the_next_reuses_it(rag_st
     assert saved.settings["documents"] == []
     assert first.collection.name in [c.name for c in studio.rag.list_collections()]   # the Documents tab lists it
     state = files_state(studio.jobs, saved.messages[-1].meta)
-    assert state.title == f"📎 Indexed pdflatex-4-pages.pdf into {first.collection.name}" and not state.active
+    assert state.title == f"Indexed pdflatex-4-pages.pdf into {first.collection.name}" and not state.active
     assert state.lines[0].startswith("pdflatex-4-pages.pdf: indexed, 4 page(s), ")
     assert any("blind text" in hit.text for hit in studio.rag.search(first.collection.id, "blind text"))
 
@@ -82,7 +82,7 @@ def test_names_are_unique_and_a_file_that_cannot_be_indexed_is_said_in_words(rag
 
     saved = studio.chats.get(chat.id)
     state = files_state(studio.jobs, saved.messages[-1].meta)
-    assert state.failed and state.title.startswith("📎 Not indexed: report.pdf: the name says PDF but the content")
+    assert state.failed and state.title.startswith("Not indexed: report.pdf: the name says PDF but the content")
     assert state.lines == [f"report.pdf: not indexed. {wait_job(studio, attached.job.id).result['files'][0]['error']}"]
     # Nothing of the drop made it: the chat has its earlier collection back and the question still counts.
     assert saved.settings["collection"] == taken.id and saved.settings["documents"] == ["x"]
