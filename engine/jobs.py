@@ -114,7 +114,9 @@ class Jobs:
         self.store.update("jobs", "id", job_id, changes)
 
     def start(self, job_id: str, pid: int | None = None) -> None:
-        self.update(job_id, status="running", started_at=now(), pid=pid or os.getpid())
+        """Mark the job running; a cancel asked for while it was queued stays asked for."""
+        status = "cancelling" if self.get(job_id).status == "cancelling" else "running"
+        self.update(job_id, status=status, started_at=now(), pid=pid or os.getpid())
 
     def finish(self, job_id: str, status: str, message: str = "", result: dict[str, Any] | None = None) -> None:
         assert status in FINISHED, status

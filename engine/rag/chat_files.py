@@ -10,8 +10,10 @@
 `follow(studio, chat_id, every) -> iterator`: yields while the chat's files are being indexed, then settles
     them: when nothing of them could be indexed and the collection is empty, the chat goes back to the
     collection it had before (so the question is answered without documents instead of refused).
+`cancel(studio, chat_id)`: stop the indexing of the chat's files (what is not indexed yet is not added).
 `last_drop(chat) -> Message | None`: the last user message, when files came with it.
-`asks_question(chat) -> bool`: whether the last message is a question to answer (a drop of files alone is not).
+`asks_question(chat) -> bool`: whether the last message is a question to answer (a drop of files alone is not);
+`to_answer(studio, chat)`: the same, and its files' indexing was not stopped (Stop stops the answer too).
 """
 
 from __future__ import annotations
@@ -130,6 +132,8 @@ def files_state(jobs: "Jobs | None", meta: dict) -> FilesState | None:
         failed = len(files) - len(done)
         more = f" ({failed} not indexed)" if failed else ""
         return FilesState(title=f"Indexed {', '.join(done)} into {where}{more}", lines=lines)
+    if job.status == "cancelled":
+        return FilesState(title=f"Indexing cancelled: {names}", lines=lines, failed=True)
     reason = next((f.get("error") for f in files if f.get("error")), "") or job.message or job.status
     return FilesState(title=f"Not indexed: {reason}", lines=lines, failed=True)
 
@@ -156,6 +160,14 @@ def active_jobs(studio: "Studio", chat: Chat) -> list[str]:
         except LoragError:
             continue
     return out
+
+
+def cancel(studio: "Studio", chat_id: str) -> list[str]:
+    """Cancel the indexing of the chat's dropped files (Stop in the chat); returns the jobs asked to stop."""
+    jobs = active_jobs(studio, studio.chats.get(chat_id))
+    for job_id in jobs:
+        studio.rag.cancel(job_id)
+    return jobs
 
 
 def follow(studio: "Studio", chat_id: str, every: float = 0.5) -> Iterator[None]:
@@ -194,3 +206,16 @@ def asks_question(chat: Chat) -> bool:
     """True unless the last message is a drop of files without a question."""
     last = chat.messages[-1] if chat.messages else None
     return not (last is not None and last.role == "user" and last.meta.get(ATTACHMENTS) and not last.content.strip())
+
+
+def to_answer(studio: "Studio", chat: Chat) -> bool:
+    """Whether the last message waits for an answer: a question, unless its files' indexing was stopped."""
+    if not asks_question(chat):
+        return False
+    last = chat.messages[-1] if chat.messages else None
+    if last is None or last.role != "user" or not last.meta.get(ATTACHMENTS):
+        return True
+    try:
+        return studio.jobs.get(last.meta[ATTACHMENTS]["job"]).status != "cancelled"
+    except LoragError:
+        return True

@@ -9,7 +9,7 @@ import pytest
 
 from engine.access import AccessPlan
 from engine.rag import chat_files
-from engine.rag.chat_files import OWN_COLLECTION, asks_question, attach, files_state, follow
+from engine.rag.chat_files import OWN_COLLECTION, asks_question, attach, cancel, files_state, follow, to_answer
 from tests.conftest import need_shared
 from tests.support.rag import wait_job
 
@@ -89,6 +89,23 @@ def test_names_are_unique_and_a_file_that_cannot_be_indexed_is_said_in_words(rag
     assert asks_question(saved)
     for collection in (attached.collection, taken):
         studio.rag.delete_collection(collection.id)
+
+
+def test_stop_cancels_the_indexing_and_the_answer(rag_studio):
+    studio = rag_studio
+    chat = studio.chats.create()
+    attached = attach(studio, chat.id, "What is Qwen3?", [pdf("Qwen3_Technical_Report.pdf")])
+    assert to_answer(studio, studio.chats.get(chat.id))
+    assert cancel(studio, chat.id) == [attached.job.id]
+    assert wait_job(studio, attached.job.id).status == "cancelled"
+    settle(studio, chat.id)
+    saved = studio.chats.get(chat.id)
+    state = files_state(studio.jobs, saved.messages[-1].meta)
+    assert state.title == "Indexing cancelled: Qwen3_Technical_Report.pdf" and state.failed
+    assert asks_question(saved) and not to_answer(studio, saved)      # stopped: the question is not answered
+    assert saved.settings["collection"] == "" and studio.rag.collection(attached.collection.id).documents == 0
+    assert cancel(studio, chat.id) == []
+    studio.rag.delete_collection(attached.collection.id)
 
 
 def test_with_logins_the_chats_collection_is_its_owners_and_private(rag_studio):

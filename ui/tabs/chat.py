@@ -22,7 +22,7 @@ import gradio as gr
 from engine.chats import CONTINUE, NEW, REGENERATE, stream_reply
 from engine.errors import LoragError
 from engine.models.generation import GenerationParams
-from engine.rag.chat_files import asks_question, attach
+from engine.rag import chat_files
 from engine.ratelimit import RateLimited
 from engine.studio import Studio
 from ui.errors import shows_errors
@@ -218,8 +218,7 @@ class ChatTab:
                 **self.docs.after_reply(self.chat_id))
         self.regenerate.click(self.reply(REGENERATE), **reply_step).then(**self.docs.after_reply(self.chat_id))
         self.continue_.click(self.reply(CONTINUE), **reply_step).then(**self.docs.after_reply(self.chat_id))
-        self.stop.click(lambda request_id: self.studio.models.stop(request_id) and None, [self.session], None,
-                        queue=False)
+        self.stop.click(shows_errors(self.stop_fn), [self.session, self.chat_id], None, queue=False)
         self.chatbot.edit(shows_errors(self.on_edit), [self.chat_id], [self.chatbot, self.chat_list, self.title],
                           queue=False).success(
             self.reply(NEW), **reply_step).then(**self.docs.after_reply(self.chat_id))
@@ -307,7 +306,7 @@ class ChatTab:
             studio.chats.update_settings(selected, **settings)
         try:
             if files:
-                attach(studio, selected, text, files, owner=owner(studio, request))
+                chat_files.attach(studio, selected, text, files, owner=owner(studio, request))
             else:
                 studio.chats.append(selected, "user", text)
         except LoragError as exc:   # e.g. Weaviate is down: the files and the question stay in the box
@@ -326,9 +325,9 @@ class ChatTab:
                 gr.Warning(refusal)
                 yield gr.skip(), gr.skip()
                 return
-            if mode == NEW and self.studio.chats.exists(selected) and not asks_question(
-                    self.studio.chats.get(selected)):
-                yield gr.skip(), gr.skip()   # files dropped without a question: indexed, nothing to answer
+            if mode == NEW and self.studio.chats.exists(selected) and not chat_files.to_answer(
+                    self.studio, self.studio.chats.get(selected)):
+                yield gr.skip(), gr.skip()   # files without a question, or their indexing stopped: no answer
                 return
             yield from self.stream_answer(request, selected, mode, request_id, collection, documents)
         return shows_errors(run)
@@ -346,6 +345,12 @@ class ChatTab:
             raise LoragError("Start a chat first.")
         yield from stream_reply_view(self.studio, selected, mode, request_id, who=who,
                                      prepare=self.docs.prepare(selected, collection, documents, who))
+
+    def stop_fn(self, request: gr.Request, request_id: str, selected: str | None) -> None:
+        """Stop this page's reply, and the indexing of files dropped into this chat."""
+        self.studio.models.stop(request_id)
+        if self.studio.chats.exists(selected, viewer(self.studio, request)):
+            chat_files.cancel(self.studio, selected)
 
     def on_edit(self, request: gr.Request, selected: str | None, data: gr.EditData) -> tuple:
         """An edited user message replaces the stored one and drops what came after it (the reply follows);
