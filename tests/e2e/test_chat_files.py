@@ -103,3 +103,22 @@ def test_a_pdf_dropped_with_a_question_is_indexed_then_answers_it(studio, page, 
     page.locator("#doc-collection input").click()
     page.get_by_role("option", name=COLLECTION).first.wait_for()
     page.screenshot(path=str(test_output / "chat-files-4-documents-tab.png"), full_page=True)
+
+
+def test_a_reload_follows_the_indexing_and_stop_cancels_it(studio, page, test_output):
+    report = "Qwen3_Technical_Report.pdf"
+    page.goto(studio.url, wait_until="load")
+    page.locator("#chat-new").click()
+    drop(page, report, need_shared("pdfs", report).read_bytes())
+    page.locator("#chat-send").click()
+    wait_text(page, "#chatbot", f"Indexing {report}: parsing page", timeout=60_000)
+
+    page.reload(wait_until="load")                                    # the chat picks the running job up again
+    wait_text(page, "#chatbot", f"Indexing {report}: ", timeout=20_000)
+    page.evaluate(RECORD_TITLES)
+    page.wait_for_function("(n) => [...window.seenTitles].filter(t => t.startsWith(n)).length >= 2",
+                           arg=f"Indexing {report}: ", timeout=30_000)   # and its progress moves on
+    page.screenshot(path=str(test_output / "chat-files-5-after-reload.png"), full_page=True)
+    page.locator("#chat-stop").click()
+    wait_text(page, "#chatbot", f"Indexing cancelled: {report}", timeout=30_000)
+    page.screenshot(path=str(test_output / "chat-files-6-stopped.png"), full_page=True)
