@@ -70,11 +70,11 @@ def test_ask_the_documents_open_a_cited_page_and_reload(studio, page, test_outpu
     send(page, QUESTION)
     wait_text(page, STATS, "tok/s", timeout=120_000)
     chatbot = page.locator("#chatbot")
-    wait_text(page, "#chatbot", "pdflatex-4-pages.pdf p.")   # the sources under the answer: file and page
+    wait_text(page, "#chatbot", "pdflatex-4-pages.pdf p")   # the sources under the answer: file and page
     listed = page.locator("#chat-sources-list label")
     listed.first.wait_for(timeout=20_000)
     labels = listed.all_inner_texts()
-    assert labels[0].startswith("[1] pdflatex-4-pages.pdf · p. "), labels
+    assert labels[0].startswith("[1] pdflatex-4-pages.pdf · p"), labels
     page.screenshot(path=str(test_output / "rag-chat-2-answer.png"), full_page=True)
 
     # Open the first source: its text and the rendered page.
@@ -97,14 +97,14 @@ def test_ask_the_documents_open_a_cited_page_and_reload(studio, page, test_outpu
     # After a reload the chat, its collection and the first answer's sources are all still there.
     page.reload(wait_until="load")
     wait_text(page, "#chatbot", "could not find anything relevant")
-    wait_text(page, "#chatbot", "pdflatex-4-pages.pdf p.")
+    wait_text(page, "#chatbot", "pdflatex-4-pages.pdf p")
     page.wait_for_function("() => document.querySelector('#chat-collection input')?.value?.startsWith("
                            f"'{COLLECTION}')", timeout=20_000)
     assert chatbot.inner_text().strip() == before.strip()
     # A click on the first answer shows its sources again, and they open.
     chatbot.locator(".message:not(.thought) [data-testid=bot]").first.click()
     listed.first.wait_for(timeout=20_000)
-    assert listed.first.inner_text().startswith("[1] pdflatex-4-pages.pdf · p. ")
+    assert listed.first.inner_text().startswith("[1] pdflatex-4-pages.pdf · p")
     listed.first.click()
     page.locator("#chat-sources-pages img").first.wait_for(timeout=20_000)
     assert "blind text" in text.input_value()
