@@ -6,8 +6,9 @@ A reply always goes through `stream_reply_view`; with a documents collection cho
 `prepare` hook for retrieval, and the answer's sources show under it (ui.tabs.chat_documents builds that part).
 
 The tab's parts: chat_view (what the chatbot shows), chat_settings (the settings column and the chat's settings
-JSON), chat_compare (base vs adapter), chat_documents (answers from documents); ChatTab below lays them out and
-wires the events.
+JSON), chat_compare (base vs adapter), chat_documents (answers from documents), chat_files (files dropped on the
+message box: indexed into the chat's own collection, then the question is answered); ChatTab below lays them out
+and wires the events.
 """
 
 from __future__ import annotations
