@@ -14,7 +14,8 @@
 A chat's `settings` JSON: model, adapter ('' for none), system_prompt, preset, params (GenerationParams as a
 dict), thinking (bool), compare_adapter, and later collection (documents). A message's `meta` JSON: token counts,
 tokens/s, time to first token, finish reason, adapter, model, seed, sampling params, thinking, the exact prompt
-the model received, and later `sources` (documents).
+the model received, `sources` (documents), and on a user message `attachments` (files dropped with it:
+engine.rag.chat_files; a drop without a question is not sent to the model).
 
 `stream_reply(chats, models, chat_id, mode, request_id, prepare)` runs one turn: it reads the chat's settings,
 streams the reply from `studio.models` and saves it (a stopped reply is saved with what was generated).
@@ -41,6 +42,7 @@ ROLES = ("system", "user", "assistant", "tool")
 DEFAULT_TITLE = "New chat"
 MAX_IMPORT_MESSAGES = 10_000
 TITLE_LENGTH = 60
+ATTACHMENTS = "attachments"   # a user message's meta key for files dropped with it (engine.rag.chat_files)
 
 
 @dataclass
@@ -200,6 +202,8 @@ class ChatStore:
         if system:
             out.append({"role": "system", "content": system})
         for m in chat.messages:
+            if m.role == "user" and m.meta.get(ATTACHMENTS) and not m.content.strip():
+                continue   # files dropped without a question: the documents answer, not the message
             item = {"role": m.role, "content": m.content}
             if m.reasoning:
                 item["reasoning"] = m.reasoning

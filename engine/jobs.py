@@ -114,7 +114,10 @@ class Jobs:
         self.store.update("jobs", "id", job_id, changes)
 
     def start(self, job_id: str, pid: int | None = None) -> None:
-        self.update(job_id, status="running", started_at=now(), pid=pid or os.getpid())
+        """Mark the job running; a cancel asked for while it was queued stays asked for (one statement: a
+        cancel arriving between a read and a write would be lost)."""
+        self.store.execute("UPDATE jobs SET status = CASE status WHEN 'cancelling' THEN 'cancelling' ELSE 'running' "
+                           "END, started_at = ?, pid = ? WHERE id = ?", (now(), pid or os.getpid(), job_id))
 
     def finish(self, job_id: str, status: str, message: str = "", result: dict[str, Any] | None = None) -> None:
         assert status in FINISHED, status

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import need_shared
-from tests.support.browser import open_tab
-from tests.support.studio_process import StudioProcess
+from tests.support.browser import open_tab, short_answers, wait_text
+from tests.support.studio_process import running
 
 pytestmark = [pytest.mark.browser, pytest.mark.weaviate, pytest.mark.slow]
 FILES = ["pdflatex-4-pages.pdf", "crazyones-pdfa.pdf"]
@@ -21,15 +21,8 @@ STATS = "#chat-stats"
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory, smollm2_dir):
-    server = StudioProcess(tmp_path_factory.mktemp("e2e-rag-chat") / "data", args=["--model", str(smollm2_dir)])
-    server.start()
-    yield server
-    server.stop()
-
-
-def wait_text(page, selector: str, text: str, timeout: float = 30_000) -> None:
-    page.wait_for_function("([sel, text]) => document.querySelector(sel)?.innerText?.includes(text)",
-                           arg=[selector, text], timeout=timeout)
+    with running(tmp_path_factory.mktemp("e2e-rag-chat") / "data", ["--model", str(smollm2_dir)]) as server:
+        yield server
 
 
 def upload(page, pdfs: list[str], test_output) -> None:
@@ -72,21 +65,16 @@ def test_ask_the_documents_open_a_cited_page_and_reload(studio, page, test_outpu
     page.locator("#chat-collection input").click()
     page.get_by_role("option", name=f"{COLLECTION} (2 docs)").click()
     page.locator("#chat-documents").wait_for()              # "only these documents" appears for a collection
-    page.locator("#tab-chat").get_by_text("Sampling").click()
-    for label, value in (("Temperature (0 = greedy)", "0"), ("Max new tokens", "40")):   # short and repeatable
-        box = page.locator("#tab-chat").get_by_label(f"number input for {label}", exact=True)
-        box.fill(value)
-        box.press("Enter")
-    page.wait_for_timeout(300)
+    short_answers(page)
 
     send(page, QUESTION)
     wait_text(page, STATS, "tok/s", timeout=120_000)
     chatbot = page.locator("#chatbot")
-    wait_text(page, "#chatbot", "pdflatex-4-pages.pdf p.")   # the sources under the answer: file and page
+    wait_text(page, "#chatbot", "pdflatex-4-pages.pdf p")   # the sources under the answer: file and page
     listed = page.locator("#chat-sources-list label")
     listed.first.wait_for(timeout=20_000)
     labels = listed.all_inner_texts()
-    assert labels[0].startswith("[1] pdflatex-4-pages.pdf · p. "), labels
+    assert labels[0].startswith("[1] pdflatex-4-pages.pdf · p"), labels
     page.screenshot(path=str(test_output / "rag-chat-2-answer.png"), full_page=True)
 
     # Open the first source: its text and the rendered page.
@@ -109,14 +97,14 @@ def test_ask_the_documents_open_a_cited_page_and_reload(studio, page, test_outpu
     # After a reload the chat, its collection and the first answer's sources are all still there.
     page.reload(wait_until="load")
     wait_text(page, "#chatbot", "could not find anything relevant")
-    wait_text(page, "#chatbot", "pdflatex-4-pages.pdf p.")
+    wait_text(page, "#chatbot", "pdflatex-4-pages.pdf p")
     page.wait_for_function("() => document.querySelector('#chat-collection input')?.value?.startsWith("
                            f"'{COLLECTION}')", timeout=20_000)
     assert chatbot.inner_text().strip() == before.strip()
     # A click on the first answer shows its sources again, and they open.
     chatbot.locator(".message:not(.thought) [data-testid=bot]").first.click()
     listed.first.wait_for(timeout=20_000)
-    assert listed.first.inner_text().startswith("[1] pdflatex-4-pages.pdf · p. ")
+    assert listed.first.inner_text().startswith("[1] pdflatex-4-pages.pdf · p")
     listed.first.click()
     page.locator("#chat-sources-pages img").first.wait_for(timeout=20_000)
     assert "blind text" in text.input_value()

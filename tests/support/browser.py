@@ -31,6 +31,22 @@ def launch_chromium() -> Iterator:
             browser.close()
 
 
+def wait_text(page, selector: str, text: str, timeout: float = 30_000) -> None:
+    """Wait until the element's visible text holds `text`."""
+    page.wait_for_function("([sel, text]) => document.querySelector(sel)?.innerText?.includes(text)",
+                           arg=[selector, text], timeout=timeout)
+
+
+def short_answers(page) -> None:
+    """Greedy and at most 40 new tokens in the Chat tab's sampling settings: short, repeatable answers."""
+    page.locator("#tab-chat").get_by_text("Sampling").click()
+    for label, value in (("Temperature (0 = greedy)", "0"), ("Max new tokens", "40")):
+        box = page.locator("#tab-chat").get_by_label(f"number input for {label}", exact=True)
+        box.fill(value)
+        box.press("Enter")
+    page.wait_for_timeout(300)
+
+
 def open_tab(page, name: str) -> None:
     """Click a Gradio tab by its label and wait until its panel shows."""
     page.get_by_role("tab", name=name).click()

@@ -9,8 +9,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,3 +81,13 @@ class StudioProcess:
         if not self.log_path or not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@contextmanager
+def running(data_dir: Path, args: list[str]) -> Iterator[StudioProcess]:
+    """A started studio, stopped at the end (for module fixtures)."""
+    server = StudioProcess(data_dir, args=args).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -48,6 +48,19 @@ def test_cancel_stops_the_job(jobs):
     assert jobs.wait(job.id, timeout=10).status == "cancelled"
 
 
+def test_a_cancel_asked_for_before_the_job_starts_is_kept(jobs):
+    job = jobs.create("ingest", "cancelled while queued")
+    jobs.request_cancel(job.id)
+
+    def work(ctx):
+        ctx.check_cancel()
+        return {"ran": True}
+
+    jobs.run_in_thread(job, work)
+    done = jobs.wait(job.id, timeout=10)
+    assert done.status == "cancelled" and done.result == {}
+
+
 def test_person_caused_error_is_the_message_and_bug_keeps_traceback(jobs):
     def bad_input(ctx):
         raise LoragError("The file is empty.")

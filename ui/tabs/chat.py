@@ -6,8 +6,9 @@ A reply always goes through `stream_reply_view`; with a documents collection cho
 `prepare` hook for retrieval, and the answer's sources show under it (ui.tabs.chat_documents builds that part).
 
 The tab's parts: chat_view (what the chatbot shows), chat_settings (the settings column and the chat's settings
-JSON), chat_compare (base vs adapter), chat_documents (answers from documents); ChatTab below lays them out and
-wires the events.
+JSON), chat_compare (base vs adapter), chat_documents (answers from documents), chat_files (files dropped on the
+message box: indexed into the chat's own collection, then the question is answered); ChatTab below lays them out
+and wires the events.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ import gradio as gr
 from engine.chats import CONTINUE, NEW, REGENERATE, stream_reply
 from engine.errors import LoragError
 from engine.models.generation import GenerationParams
+from engine.rag import chat_files
 from engine.ratelimit import RateLimited
 from engine.studio import Studio
 from ui.errors import shows_errors
 from ui.people import GENERATION_QUEUE, count_generation, over_limit, owner, viewer, warn_limited
 from ui.tabs.chat_compare import ComparePanel
 from ui.tabs.chat_documents import ChatDocuments
+from ui.tabs.chat_files import ChatFiles, split
 from ui.tabs.chat_settings import (
     NONE_ADAPTER,
     PARAM_NAMES,
@@ -66,7 +69,7 @@ def stream_reply_view(studio: Studio, chat_id: str, mode: str, request_id: str,
         chat.messages = [m for m in chat.messages if m.position < cut]
     elif mode == CONTINUE and chat.messages:
         last = chat.messages.pop()
-    before, _ = chat_display(chat)
+    before, _ = chat_display(chat, studio.jobs)
     for event in stream_reply(studio.chats, studio.models, chat_id, mode=mode, request_id=request_id,
                               prepare=prepare):
         if event.kind == "done":
@@ -76,7 +79,7 @@ def stream_reply_view(studio: Studio, chat_id: str, mode: str, request_id: str,
             answer, reasoning = last.content + answer, last.reasoning + reasoning
         yield before + assistant_messages(answer, reasoning, None, streaming=True), "generating…"
     final = studio.chats.get(chat_id)
-    shown, _ = chat_display(final)
+    shown, _ = chat_display(final, studio.jobs)
     last_meta = final.messages[-1].meta if final.messages else {}
     yield shown, stats_line(last_meta)
 
@@ -114,6 +117,7 @@ class ChatTab:
     def __init__(self, studio: Studio) -> None:
         self.studio = studio
         self.docs = ChatDocuments(studio)
+        self.files = ChatFiles(studio, self.docs)
         self.compare = ComparePanel(studio)
 
     # --- layout --------------------------------------------------------------------------------------------
@@ -152,11 +156,11 @@ class ChatTab:
                                   buttons=["copy", "copy_all"], feedback_options=None,
                                   placeholder="Start a conversation: write below and press Enter.")
         with gr.Row():
-            self.message = gr.Textbox(show_label=False, placeholder="Message (Enter to send, Shift+Enter for a "
-                                      "new line)", scale=6, lines=2, elem_id="chat-input")
+            self.message = self.files.box()
             with gr.Column(scale=1, min_width=100):
                 self.send = gr.Button("Send", variant="primary", elem_id="chat-send")
                 self.stop = gr.Button("Stop", variant="stop", elem_id="chat-stop")
+        self.files.build_note(self.message)
         with gr.Row():
             self.regenerate = gr.Button("Regenerate", size="sm", elem_id="chat-regenerate")
             self.continue_ = gr.Button("Continue", size="sm", elem_id="chat-continue")
@@ -181,9 +185,11 @@ class ChatTab:
 
     def _wire_opening(self) -> None:
         """Page load, picking a chat, coming back to the tab."""
+        follow = self.files.follow_step(self.chat_id, self.chatbot)   # files still being indexed: follow them
         gr.on(triggers=None, fn=shows_errors(self.on_page_load), inputs=[], outputs=self.outputs_open,
-              queue=False).then(lambda: True, None, self.page_ready, queue=False)
-        self.chat_list.input(shows_errors(self.pick_chat), [self.chat_list], self.outputs_open, queue=False)
+              queue=False).then(lambda: True, None, self.page_ready, queue=False).then(**follow)
+        self.chat_list.input(shows_errors(self.pick_chat), [self.chat_list], self.outputs_open,
+                             queue=False).then(**follow)
         self.tab.select(shows_errors(self.on_tab_select), [self.chat_id, self.page_ready],
                         [self.model_info, *self.inputs, self.compare.adapter], queue=False)
         self.controls.adapter.focus(lambda v: relist_adapters(self.studio, v), [self.controls.adapter],
@@ -201,19 +207,19 @@ class ChatTab:
         """New chat, send, regenerate, continue, stop, edit a message (and reply to it)."""
         self.new_chat.click(shows_errors(self.new_chat_fn), self.inputs, self.outputs_open, queue=False)
         user_step = dict(fn=shows_errors(self.add_user_message), inputs=[self.chat_id, self.message, *self.inputs],
-                         outputs=[self.chat_id, self.message, self.chatbot, self.chat_list, self.title,
-                                  self.refusal], queue=False)
+                         outputs=[self.chat_id, self.message, self.files.note, self.chatbot, self.chat_list,
+                                  self.title, self.refusal], queue=False)
         reply_step = dict(inputs=[self.chat_id, self.session, self.docs.collection, self.docs.documents],
                           outputs=[self.chatbot, self.stats], **GENERATION_QUEUE)
         after_send = {**reply_step, "inputs": [*reply_step["inputs"], self.refusal]}
+        follow = self.files.follow_step(self.chat_id, self.chatbot)
         for trigger in (self.send.click, self.message.submit):
-            trigger(**user_step).success(self.reply(NEW), **after_send).then(
+            trigger(**user_step).success(**follow).success(self.reply(NEW), **after_send).then(
                 lambda: model_line(self.studio), None, self.model_info, queue=False).then(
                 **self.docs.after_reply(self.chat_id))
         self.regenerate.click(self.reply(REGENERATE), **reply_step).then(**self.docs.after_reply(self.chat_id))
         self.continue_.click(self.reply(CONTINUE), **reply_step).then(**self.docs.after_reply(self.chat_id))
-        self.stop.click(lambda request_id: self.studio.models.stop(request_id) and None, [self.session], None,
-                        queue=False)
+        self.stop.click(shows_errors(self.stop_fn), [self.session, self.chat_id], None, queue=False)
         self.chatbot.edit(shows_errors(self.on_edit), [self.chat_id], [self.chatbot, self.chat_list, self.title],
                           queue=False).success(
             self.reply(NEW), **reply_step).then(**self.docs.after_reply(self.chat_id))
@@ -238,7 +244,7 @@ class ChatTab:
         """Values for `outputs_open`: the chat (when `who` may see it, else none), its list, settings, stats."""
         studio = self.studio
         chat = studio.chats.get(selected, who) if studio.chats.exists(selected, who) else None
-        shown, _ = chat_display(chat)
+        shown, _ = chat_display(chat, studio.jobs)
         settings = chat.settings if chat else {}
         last = chat.messages[-1].meta if chat and chat.messages else {}
         return [chat.id if chat else None,
@@ -281,25 +287,36 @@ class ChatTab:
         chat = self.studio.chats.create(settings=settings_from_controls(*values), owner=owner(self.studio, request))
         return self.open_chat(chat.id, viewer(self.studio, request))
 
-    def add_user_message(self, request: gr.Request, selected: str | None, text: str, *values: Any) -> tuple:
-        """Store the question; or keep the page as it is and leave the refusal for the reply step to show
-        (a warning needs the queue, and a gr.Error here would stamp Error over the chat and the text box)."""
+    def add_user_message(self, request: gr.Request, selected: str | None, value: dict[str, Any] | str | None,
+                         *values: Any) -> tuple:
+        """Store the question (and index the files dropped with it); or keep the page as it is and leave the
+        refusal for the reply step to show (a warning needs the queue, and a gr.Error here would stamp Error over
+        the chat and the text box). Files alone need no model: they are indexed, and nothing is answered."""
         studio = self.studio
-        text = (text or "").strip()
-        refusal = ("Write a message first." if not text else
-                   "No model is loaded. Load one in the Models tab." if studio.models.current is None else "")
-        if refusal or over_limit(studio, request) is not None:   # over the limit: the reply step says why
-            return (*(gr.skip(),) * 5, refusal)
+        text, files = split(value)
+        refusal = ("Write a message first." if not text and not files else
+                   "No model is loaded. Load one in the Models tab." if text and studio.models.current is None else "")
+        if refusal or (text and over_limit(studio, request) is not None):   # over the limit: the reply step says why
+            return (*(gr.skip(),) * 6, refusal)
         who = viewer(studio, request)
         settings = settings_from_controls(*values)
-        if not studio.chats.exists(selected, who):
+        created = not studio.chats.exists(selected, who)
+        if created:
             selected = studio.chats.create(settings=settings, owner=owner(studio, request)).id
         else:
             studio.chats.update_settings(selected, **settings)
-        studio.chats.append(selected, "user", text)
+        try:
+            if files:
+                chat_files.attach(studio, selected, text, files, owner=owner(studio, request))
+            else:
+                studio.chats.append(selected, "user", text)
+        except LoragError as exc:   # e.g. Weaviate is down: the files and the question stay in the box
+            if created:
+                studio.chats.delete(selected)
+            return (*(gr.skip(),) * 6, str(exc))
         chat = studio.chats.get(selected, who)
-        return selected, "", chat_display(chat)[0], gr.update(choices=chat_choices(studio, who),
-                                                              value=selected), chat.title, ""
+        listed = gr.update(choices=chat_choices(studio, who), value=selected)
+        return selected, None, "", chat_display(chat, studio.jobs)[0], listed, chat.title, ""
 
     def reply(self, mode: str) -> Callable[..., Iterator[tuple[Any, str]]]:
         """The handler streaming a reply of `mode` (NEW, REGENERATE, CONTINUE); its endpoint is named `run`."""
@@ -308,6 +325,10 @@ class ChatTab:
             if refusal:                 # Send added nothing: say why, answer nothing
                 gr.Warning(refusal)
                 yield gr.skip(), gr.skip()
+                return
+            if mode == NEW and self.studio.chats.exists(selected) and not chat_files.to_answer(
+                    self.studio, self.studio.chats.get(selected)):
+                yield gr.skip(), gr.skip()   # files without a question, or their indexing stopped: no answer
                 return
             yield from self.stream_answer(request, selected, mode, request_id, collection, documents)
         return shows_errors(run)
@@ -326,6 +347,12 @@ class ChatTab:
         yield from stream_reply_view(self.studio, selected, mode, request_id, who=who,
                                      prepare=self.docs.prepare(selected, collection, documents, who))
 
+    def stop_fn(self, request: gr.Request, request_id: str, selected: str | None) -> None:
+        """Stop this page's reply, and the indexing of files dropped into this chat."""
+        self.studio.models.stop(request_id)
+        if self.studio.chats.exists(selected, viewer(self.studio, request)):
+            chat_files.cancel(self.studio, selected)
+
     def on_edit(self, request: gr.Request, selected: str | None, data: gr.EditData) -> tuple:
         """An edited user message replaces the stored one and drops what came after it (the reply follows);
         the list shows the title an edited first question gives."""
@@ -338,7 +365,8 @@ class ChatTab:
         chats.edit(selected, position, str(data.value if not isinstance(data.value, list) else data.value[0]))
         chats.truncate(selected, position + 1)
         chat = chats.get(selected)
-        return chat_display(chat)[0], gr.update(choices=chat_choices(self.studio, who), value=selected), chat.title
+        return (chat_display(chat, self.studio.jobs)[0], gr.update(choices=chat_choices(self.studio, who),
+                                                                   value=selected), chat.title)
 
     # --- handlers: show prompt, rename, delete, export, import --------------------------------------------
     def prompt_of(self, request: gr.Request, selected: str | None, *values: Any) -> tuple[dict[str, Any], str]:

@@ -7,6 +7,8 @@ import html
 from typing import Any
 
 from engine.chats import NO_MODEL_REPLY, Chat
+from engine.jobs import Jobs
+from engine.rag.chat_files import FilesState, files_state
 from engine.studio import Studio
 from ui.tabs.chat_documents import sources_message
 
@@ -58,13 +60,23 @@ def assistant_messages(answer: str, reasoning: str, meta: dict[str, Any] | None,
     return out
 
 
-def chat_display(chat: Chat | None) -> tuple[list[dict[str, Any]], list[int]]:
-    """Chatbot messages and, for each, the position of the stored message it shows (edits map back with it)."""
+def files_message(state: FilesState) -> dict[str, Any]:
+    """A block under the question for the files dropped with it: what their indexing is doing, file by file."""
+    body = "\n".join(f"- {line}" for line in state.lines) or state.title
+    return {"role": "assistant", "content": body,
+            "metadata": {"title": state.title, "status": "pending" if state.active else "done"}}
+
+
+def chat_display(chat: Chat | None, jobs: Jobs | None = None) -> tuple[list[dict[str, Any]], list[int]]:
+    """Chatbot messages and, for each, the position of the stored message it shows (edits map back with it).
+    `jobs` tells how far the indexing of dropped files is (without it their block names the files only)."""
     shown: list[dict[str, Any]] = []
     positions: list[int] = []
     for m in chat.messages if chat else []:
         if m.role == "user":
-            items = [{"role": "user", "content": m.content}]
+            files = files_state(jobs, m.meta)
+            items = [{"role": "user", "content": m.content}] if m.content or files is None else []
+            items += [files_message(files)] if files is not None else []
         elif m.role == "assistant":
             items = assistant_messages(m.content, m.reasoning, m.meta)
         else:
