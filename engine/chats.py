@@ -3,7 +3,8 @@
 `ChatStore` (`studio.chats`):
 - `create(title, settings, owner) -> Chat`, `list(owner=None) -> list[ChatSummary]` (newest first),
   `get(chat_id, owner=None) -> Chat` (with its messages; with `owner`, another person's chat is refused),
-  `exists(chat_id, owner=None)`, `rename`, `delete`, `update_settings(chat_id, **changes)`.
+  `exists(chat_id, owner=None)`, `find(chat_id, owner=None) -> Chat | None`, `rename`, `delete`,
+  `update_settings(chat_id, **changes)`.
   With logins on, the Chat tab passes the signed-in user as `owner` everywhere; without, owner is None / ''.
 - Messages: `append(chat_id, role, content, reasoning, meta) -> Message`, `edit(chat_id, position, content)`,
   `update_message(...)`, `truncate(chat_id, position)` (drops that message and everything after it).
@@ -104,6 +105,10 @@ class ChatStore:
             raise LoragError("This chat no longer exists.", hint="Pick another one in the list.")
         messages = self.store.all("SELECT * FROM messages WHERE chat_id = ? ORDER BY position", (chat_id,))
         return Chat(**row, messages=[Message(**m) for m in messages])
+
+    def find(self, chat_id: str | None, owner: str | None = None) -> Chat | None:
+        """The chat, or None when there is none by that id (for `owner`: none of theirs)."""
+        return self.get(chat_id, owner) if self.exists(chat_id, owner) else None
 
     def exists(self, chat_id: str | None, owner: str | None = None) -> bool:
         """True when the chat exists (and, with `owner`, belongs to that person)."""

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from engine.errors import LoragError
 from engine.store import Store, now
@@ -156,6 +157,16 @@ class Jobs:
         if thread is not None:
             thread.join(timeout)
         return self.get(job_id)
+
+    def follow(self, job_id: str, every: float = 1.0) -> Iterator[Job]:
+        """The job every `every` seconds while it runs, then once more as it ended (a page shows each state;
+        the job goes on if the page stops reading)."""
+        while True:
+            job = self.get(job_id)
+            yield job
+            if not job.active:
+                return
+            time.sleep(every)
 
     def _run(self, job_id: str, work: Callable[[JobContext], dict[str, Any] | None]) -> None:
         ctx = JobContext(self, job_id)

@@ -22,6 +22,9 @@ CSS = """
 """
 
 TITLE = "Lorag"
+# The Gradio endpoints that scripts and tests call, each named with an explicit api_name. Every other event is
+# the page's own: hidden from the API, so renaming a handler never renames a public endpoint.
+PUBLIC_ENDPOINTS = frozenset({"training_start", "training_job", "on_page_load", "pick_chat"})
 
 
 def build_app(studio: Studio) -> gr.Blocks:
@@ -35,7 +38,14 @@ def build_app(studio: Studio) -> gr.Blocks:
             create_training_tab(studio)
             create_models_tab(studio)
             create_settings_tab(studio)
+    _hide_page_events(app)
     return app
+
+
+def _hide_page_events(app: gr.Blocks) -> None:
+    for event in app.fns.values():
+        if event.api_name not in PUBLIC_ENDPOINTS:
+            event.api_visibility = "private"
 
 
 def launch_options() -> dict:

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.fields import known_fields
+
 META_FILE = "lorag.json"
 
 
@@ -66,5 +68,4 @@ class AdapterMeta:
     def load(cls, folder: Path) -> "AdapterMeta":
         data = json.loads((Path(folder) / META_FILE).read_text())
         data["base"] = BaseFingerprint(**data.get("base", {}))
-        known = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**known_fields(cls, data))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.fields import known_fields
 from engine.presets import load_preset, preset_names
 
 KIND = "models"
@@ -45,11 +46,10 @@ class ModelPreset:
 
 def model_presets() -> dict[str, ModelPreset]:
     """All model presets by name: the demo first, then the Qwen families in file order."""
-    known = ModelPreset.__dataclass_fields__
     presets = {}
     for name in preset_names(KIND):
         data = load_preset(KIND, name)
-        presets[name] = ModelPreset(name=name, **{k: v for k, v in data.items() if k in known and k != "name"})
+        presets[name] = ModelPreset(name=name, **known_fields(ModelPreset, data, skip=["name"]))
     return dict(sorted(presets.items(), key=lambda kv: (not kv[1].demo, kv[1].family, kv[1].params_b)))
 
 

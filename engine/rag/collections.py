@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from engine.errors import LoragError
+from engine.fields import unknown_fields
 from engine.jobs import ACTIVE, Job, Jobs
 from engine.rag.config import PARSE_STRATEGIES, default_embedding_model, retrieval_defaults
 from engine.rag.embed import EmbedderCache, resolve_model
@@ -186,9 +187,9 @@ class Collections:
     def update_collection(self, name_or_id: str, **changes: Any) -> Collection:
         """Change settings; a new embedding model marks the collection needs-reindex (vectors never mix)."""
         current = self.collection(name_or_id)
-        unknown = set(changes) - set(CollectionSettings.__dataclass_fields__)
+        unknown = unknown_fields(CollectionSettings, changes)
         if unknown:
-            raise LoragError(f"Unknown collection setting(s): {', '.join(sorted(unknown))}.")
+            raise LoragError(f"Unknown collection setting(s): {', '.join(unknown)}.")
         merged = self._validated(CollectionSettings.from_dict({**current.settings.to_dict(), **changes}))
         settings = {**merged.to_dict(), "index": current.index.__dict__.copy()}
         self.store.update("collections", "id", current.id,

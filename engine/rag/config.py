@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 
 from engine.errors import LoragError
-from engine.fields import option
+from engine.fields import known_fields, option
 from engine.presets import load_presets
 
 PARSE_STRATEGIES = ("fast", "hi_res", "auto")
@@ -59,8 +59,7 @@ def _embedding_presets() -> dict[str, EmbeddingPreset]:
     for name, data in load_presets("rag").items():
         if data.get("kind") != "embedding":
             continue
-        known = {k: v for k, v in data.items() if k in EmbeddingPreset.__dataclass_fields__}
-        out[name] = EmbeddingPreset(name=name, **known)
+        out[name] = EmbeddingPreset(name=name, **known_fields(EmbeddingPreset, data))
     return out
 
 
@@ -83,6 +82,5 @@ def default_embedding_model() -> str:
 def retrieval_defaults() -> RetrievalDefaults:
     for data in load_presets("rag").values():
         if data.get("kind") == "retrieval":
-            known = {k: v for k, v in data.items() if k in RetrievalDefaults.__dataclass_fields__}
-            return RetrievalDefaults(**known)
+            return RetrievalDefaults(**known_fields(RetrievalDefaults, data))
     return RetrievalDefaults()

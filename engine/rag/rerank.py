@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import LoragError
-from engine.fields import option
+from engine.fields import known_fields, option
 from engine.imports import import_heavy
 from engine.presets import load_presets
 
@@ -46,8 +46,7 @@ def _reranker_presets() -> dict[str, RerankerPreset]:
     out = {}
     for name, data in load_presets("rag").items():
         if data.get("kind") == "reranker":
-            known = {k: v for k, v in data.items() if k in RerankerPreset.__dataclass_fields__}
-            out[name] = RerankerPreset(name=name, **known)
+            out[name] = RerankerPreset(name=name, **known_fields(RerankerPreset, data))
     return out
 
 

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.fields import option
+from engine.fields import known_fields, option
 
 # Document statuses, in the order a file goes through them.
 IN_PROGRESS = ("queued", "parsing", "embedding", "storing")
@@ -31,8 +31,7 @@ class CollectionSettings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CollectionSettings":
-        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        return cls(**known)
+        return cls(**known_fields(cls, data))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -132,7 +131,7 @@ class Citation:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Citation":
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        return cls(**known_fields(cls, data))
 
 
 @dataclass

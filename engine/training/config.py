@@ -13,7 +13,8 @@ from typing import Any
 import yaml
 
 from engine.errors import LoragError
-from engine.fields import option
+from engine.fields import kind_of, option, unknown_fields
+from engine.fields import problems as field_problems
 
 QUANTIZATIONS = ("none", "8bit", "4bit")
 METHODS = ("sft", "dpo", "orpo")
@@ -35,37 +36,52 @@ class TrainingConfig:
                             recipe=False)
     recipe: str = option("", "The recipe these settings came from (informative).")
     method: str = option("sft", "sft: learn the answers of the rows (supervised fine-tuning). dpo / orpo: preference "
-                                "tuning on chosen/rejected rows (trl's DPO and ORPO trainers).", recipe=False)
+                                "tuning on chosen/rejected rows (trl's DPO and ORPO trainers).", recipe=False,
+                         label="Method", choices=METHODS)
     beta: float = option(0.1, "DPO: how far the adapter may move from the base model (higher keeps it closer); "
-                              "ORPO: the weight of the odds-ratio term.")
+                              "ORPO: the weight of the odds-ratio term.", label="Beta (DPO / ORPO)", above=0)
     loss_type: str = option("sigmoid", "DPO loss: sigmoid (the DPO paper), ipo, hinge, nca_pair, apo_zero, apo_down "
-                                       "or sigmoid_norm.")
-    lora_rank: int = option(16, "LoRA rank r: size of the low-rank update. Higher learns more, costs more.")
-    lora_alpha: float = option(32.0, "LoRA alpha: scale of the update (often 2 x rank).")
-    lora_dropout: float = option(0.05, "Dropout on the LoRA input, 0-0.5.")
+                                       "or sigmoid_norm.", label="DPO loss", choices=DPO_LOSSES)
+    lora_rank: int = option(16, "LoRA rank r: size of the low-rank update. Higher learns more, costs more.",
+                             label="LoRA rank", low=1)
+    lora_alpha: float = option(32.0, "LoRA alpha: scale of the update (often 2 x rank).", label="LoRA alpha", above=0)
+    lora_dropout: float = option(0.05, "Dropout on the LoRA input, 0-0.5.", label="LoRA dropout", low=0, high=0.5)
     target_modules: str = option("all-linear", "Layers that get LoRA: 'all-linear' or names separated by commas "
-                                           "(q_proj,k_proj,v_proj,o_proj).")
-    learning_rate: float = option(2e-4, "Peak learning rate (AdamW).")
-    epochs: float = option(3.0, "Passes over the data (used when max_steps is 0).")
-    max_steps: int = option(0, "Stop after this many optimizer steps (0: use epochs).")
-    batch_size: int = option(4, "Rows per device per step.")
-    grad_accum: int = option(1, "Gradient accumulation: steps of batch_size rows per optimizer step.")
-    max_length: int = option(1024, "Longest sequence in tokens; longer rows are cut (packing: the packed length).")
-    packing: bool = option(False, "Pack several short rows into one sequence of max_length (no padding).")
+                                           "(q_proj,k_proj,v_proj,o_proj).", label="Target modules")
+    learning_rate: float = option(2e-4, "Peak learning rate (AdamW).", label="Learning rate", above=0, below=1)
+    epochs: float = option(3.0, "Passes over the data (used when max_steps is 0).", label="Epochs", low=0)
+    max_steps: int = option(0, "Stop after this many optimizer steps (0: use epochs).", label="Max steps", low=0)
+    batch_size: int = option(4, "Rows per device per step.", label="Batch size", low=1)
+    grad_accum: int = option(1, "Gradient accumulation: steps of batch_size rows per optimizer step.",
+                             label="Gradient accumulation", low=1)
+    max_length: int = option(1024, "Longest sequence in tokens; longer rows are cut (packing: the packed length).",
+                             label="Max length", low=16, high=131072)
+    packing: bool = option(False, "Pack several short rows into one sequence of max_length (no padding).",
+                           label="Packing")
     assistant_only: bool = option(True, "Train only on the assistant turns (chat) or the completion; untick to train "
-                                    "on every token.")
-    validation_split: float = option(0.0, "Fraction of rows held out to compute an eval loss (0-0.5).")
-    seed: int = option(42, "Random seed (shuffling, the validation split, LoRA init).")
-    quantization: str = option("none", "Load the base as: none, 8bit, or 4bit (QLoRA, nf4).")
-    save_steps: int = option(50, "Save a checkpoint every N steps (a cancel always saves one).")
-    warmup_ratio: float = option(0.03, "Fraction of steps with a rising learning rate.")
-    lr_scheduler: str = option("cosine", "Learning-rate schedule: cosine, linear or constant.")
-    weight_decay: float = option(0.0, "AdamW weight decay.")
-    logging_steps: int = option(0, "Log loss every N steps (0: about 100 points over the run).")
-    eval_steps: int = option(0, "Compute the eval loss every N steps (0: about 10 times over the run).")
-    device: str = option("auto", "Where to train: auto (the GPU when there is one), cuda or cpu.", recipe=False)
-    cpu_threads: int = option(0, "CPU threads for training on the CPU (0: all cores; 1 for tiny models).")
-    gradient_checkpointing: str = option("auto", "Recompute activations to save memory: auto (on for GPU), on, off.")
+                                    "on every token.", label="Train only on assistant turns")
+    validation_split: float = option(0.0, "Fraction of rows held out to compute an eval loss (0-0.5).",
+                                     label="Validation split", low=0, high=0.5)
+    seed: int = option(42, "Random seed (shuffling, the validation split, LoRA init).", label="Seed")
+    quantization: str = option("none", "Load the base as: none, 8bit, or 4bit (QLoRA, nf4).", label="Quantization",
+                                choices=QUANTIZATIONS)
+    save_steps: int = option(50, "Save a checkpoint every N steps (a cancel always saves one).",
+                             label="Save every N steps", low=1)
+    warmup_ratio: float = option(0.03, "Fraction of steps with a rising learning rate.", label="Warmup ratio", low=0,
+                                 below=1)
+    lr_scheduler: str = option("cosine", "Learning-rate schedule: cosine, linear or constant.", label="LR schedule",
+                                choices=("cosine", "linear", "constant"))
+    weight_decay: float = option(0.0, "AdamW weight decay.", label="Weight decay")
+    logging_steps: int = option(0, "Log loss every N steps (0: about 100 points over the run).",
+                                label="Log every N steps", low=0)
+    eval_steps: int = option(0, "Compute the eval loss every N steps (0: about 10 times over the run).",
+                             label="Eval every N steps", low=0)
+    device: str = option("auto", "Where to train: auto (the GPU when there is one), cuda or cpu.", recipe=False,
+                          label="Device", choices=DEVICES)
+    cpu_threads: int = option(0, "CPU threads for training on the CPU (0: all cores; 1 for tiny models).",
+                              label="CPU threads", low=0)
+    gradient_checkpointing: str = option("auto", "Recompute activations to save memory: auto (on for GPU), on, off.",
+                                          label="Gradient checkpointing", choices=("auto", "on", "off"))
 
     # --- conversion -----------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -75,13 +91,12 @@ class TrainingConfig:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 
     def recipe_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if f.metadata.get("recipe", True) and f.name != "recipe"}
+        return {name: getattr(self, name) for name in RECIPE_FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "the config") -> "TrainingConfig":
         known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(data) - set(known))
+        unknown = unknown_fields(cls, data)
         if unknown:
             raise LoragError(f"Unknown setting(s) in {where}: {', '.join(unknown)}.")
         return cls(**{name: _coerce(known[name], value, where) for name, value in data.items()})
@@ -95,33 +110,14 @@ class TrainingConfig:
 
     # --- checks ----------------------------------------------------------------------------------------------
     def validate(self) -> "TrainingConfig":
-        problems = []
-        checks = [
-            (self.lora_rank >= 1, "LoRA rank must be at least 1"),
-            (self.lora_alpha > 0, "LoRA alpha must be positive"),
-            (0 <= self.lora_dropout <= 0.5, "LoRA dropout must be between 0 and 0.5"),
-            (0 < self.learning_rate < 1, "the learning rate must be between 0 and 1"),
-            (self.max_steps > 0 or self.epochs > 0, "set epochs or max steps"),
-            (self.max_steps >= 0 and self.epochs >= 0, "epochs and max steps cannot be negative"),
-            (self.batch_size >= 1, "batch size must be at least 1"),
-            (self.grad_accum >= 1, "gradient accumulation must be at least 1"),
-            (16 <= self.max_length <= 131072, "max length must be between 16 and 131072 tokens"),
-            (0 <= self.validation_split <= 0.5, "the validation split must be between 0 and 0.5"),
-            (self.quantization in QUANTIZATIONS, f"quantization must be one of {', '.join(QUANTIZATIONS)}"),
-            (self.save_steps >= 1, "save every N steps must be at least 1"),
-            (0 <= self.warmup_ratio < 1, "warmup ratio must be between 0 and 1"),
-            (self.lr_scheduler in ("cosine", "linear", "constant"), "schedule must be cosine, linear or constant"),
-            (self.device in DEVICES, f"device must be one of {', '.join(DEVICES)}"),
-            (self.method in METHODS, f"method must be one of {', '.join(METHODS)}"),
-            (self.beta > 0, "beta must be positive"),
-            (self.loss_type in DPO_LOSSES, f"the DPO loss must be one of {', '.join(DPO_LOSSES)}"),
-            (not (self.packing and self.method != "sft"), "packing applies to SFT only: untick it for DPO / ORPO"),
-            (self.gradient_checkpointing in ("auto", "on", "off"), "gradient checkpointing must be auto, on or off"),
-            (self.cpu_threads >= 0 and self.logging_steps >= 0 and self.eval_steps >= 0,
-             "threads, logging and eval steps cannot be negative"),
-            (bool(self.target_modules.strip()), "name the target modules (or all-linear)"),
-        ]
-        problems = [message for ok, message in checks if not ok]
+        """Refuse settings outside their fields' choices and bounds, or that cannot train together."""
+        problems = field_problems(self)
+        if not (self.max_steps > 0 or self.epochs > 0):
+            problems.append("set epochs or max steps")
+        if self.packing and self.method != "sft":
+            problems.append("packing applies to SFT only: untick it for DPO / ORPO")
+        if not self.target_modules.strip():
+            problems.append("name the target modules (or all-linear)")
         if problems:
             raise LoragError("The training settings need a fix: " + "; ".join(problems) + ".")
         return self
@@ -129,6 +125,10 @@ class TrainingConfig:
     def target_list(self) -> str | list[str]:
         text = self.target_modules.strip()
         return "all-linear" if text == "all-linear" else [t.strip() for t in text.split(",") if t.strip()]
+
+
+# The hyper-parameters: what a recipe holds (never the base model, the dataset or the adapter's name).
+RECIPE_FIELDS = tuple(f.name for f in fields(TrainingConfig) if f.metadata.get("recipe", True) and f.name != "recipe")
 
 
 def parse_yaml_mapping(text: str, where: str) -> dict[str, Any]:
@@ -142,7 +142,7 @@ def parse_yaml_mapping(text: str, where: str) -> dict[str, Any]:
 
 
 def _coerce(f: dataclasses.Field, value: Any, where: str) -> Any:
-    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    kind = kind_of(f)
     try:
         if kind == "bool":
             if isinstance(value, str):
@@ -166,6 +166,3 @@ def _coerce(f: dataclasses.Field, value: Any, where: str) -> Any:
     except (TypeError, ValueError):
         raise LoragError(f"{f.name} in {where} must be a {kind}, not {value!r}.") from None
 
-
-def field_help() -> dict[str, str]:
-    return {f.name: f.metadata["help"] for f in fields(TrainingConfig)}

@@ -14,7 +14,7 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -400,7 +400,3 @@ class DatasetStore:
         stored = self.get(sha256)
         return load_dataset(stored.path, stored.filename, self.max_bytes, placeholders, sha256=sha256,
                             columns=self.columns_for(stored.filename))
-
-
-def report_dict(report: DatasetReport) -> dict[str, Any]:
-    return asdict(report)

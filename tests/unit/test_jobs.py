@@ -98,3 +98,31 @@ def test_active_in_process_jobs_are_marked_interrupted_after_restart(tmp_path):
 def test_unknown_job_is_a_clear_error(jobs):
     with pytest.raises(LoragError, match="no job"):
         jobs.get("nope")
+
+
+def test_follow_shows_each_state_while_running_then_the_end(jobs):
+    go_on = threading.Event()
+
+    def work(ctx):
+        ctx.progress(0.5, "half way")
+        go_on.wait(10)
+        return {"done": True}
+
+    job = jobs.create("merge", "follow me")
+    jobs.run_in_thread(job, work)
+    seen = []
+    for state in jobs.follow(job.id, every=0.01):
+        seen.append(state)
+        if len(seen) == 3:
+            go_on.set()
+    assert all(s.active for s in seen[:-1]) and len(seen) >= 3
+    assert seen[-1].status == "completed" and seen[-1].result == {"done": True}
+
+
+def test_find_is_the_chat_or_none(tmp_path):
+    from engine.chats import ChatStore
+
+    chats = ChatStore(Store(tmp_path / "chats.sqlite"))
+    mine = chats.create("mine", owner="ann")
+    assert chats.find(mine.id).title == "mine" and chats.find(mine.id, "ann").id == mine.id
+    assert chats.find(mine.id, "bob") is None and chats.find("gone") is None and chats.find(None) is None

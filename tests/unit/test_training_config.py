@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import pytest
 
 from engine.errors import LoragError
-from engine.training.config import TrainingConfig
+from engine.fields import known_fields, option, problems, unknown_fields
+from engine.training.config import RECIPE_FIELDS, TrainingConfig
 from engine.training.recipes import Recipes
 
 BUILTIN = ["balanced", "knowledge", "qlora-4bit", "quick", "style"]
@@ -64,3 +67,35 @@ def test_unknown_keys_and_wrong_types_are_refused():
     with pytest.raises(LoragError, match="not valid YAML"):
         Recipes.parse("lora_rank: [1,", "the file")
     assert TrainingConfig.from_dict({"packing": "yes", "lora_rank": 8.0}).packing is True
+
+
+def test_choices_bounds_and_labels_come_from_the_fields():
+    @dataclass
+    class Knobs:
+        mode: str = option("a", "Mode.", choices=("a", "b"))
+        rate: float = option(0.5, "Rate.", label="Learning rate", above=0, below=1)
+        rank: int = option(1, "Rank.", label="LoRA rank", low=1)
+        free: int = option(0, "No bounds.")
+
+    assert problems(Knobs(free=-5)) == []
+    assert problems(Knobs(mode="c", rate=1.0, rank=0)) == [
+        "mode must be one of a, b", "learning rate must be between 0 and 1", "LoRA rank must be at least 1"]
+    assert known_fields(Knobs, {"mode": "b", "from_a_newer_file": 1}) == {"mode": "b"}
+    assert unknown_fields(Knobs, {"mode": "b", "x": 1}) == ["x"]
+
+
+def test_recipes_hold_the_hyper_parameters_and_the_form_shows_every_field(tmp_path):
+    from engine.settings import Settings
+    from engine.studio import Studio
+    from ui.app import build_app
+
+    assert set(RECIPE_FIELDS) == {f.name for f in fields(TrainingConfig) if f.metadata.get("recipe", True)} - {"recipe"}
+    assert set(TrainingConfig().recipe_dict()) == set(RECIPE_FIELDS)
+    app = build_app(Studio(Settings(data_dir=tmp_path / "data", no_weaviate=True)))
+    inputs = {block.elem_id: block for block in app.blocks.values() if (block.elem_id or "").startswith("training-")}
+    for f in fields(TrainingConfig):
+        if f.name in RECIPE_FIELDS or f.name == "device":
+            widget = inputs[f"training-{f.name}"]
+            assert widget.info == f.metadata["help"], f.name
+            if "choices" in f.metadata:
+                assert [value for _, value in widget.choices] == list(f.metadata["choices"]), f.name

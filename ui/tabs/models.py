@@ -55,12 +55,12 @@ def preset_notes(name: str) -> str:
 
 
 def create_models_tab(studio: Studio) -> None:
-    ModelsTab(studio).build()
+    _ModelsTab(studio).build()
 
 
-class ModelsTab:
-    """The layout methods make the components, the _wire methods connect them, the handlers answer (they keep
-    the names Gradio gives their API endpoints)."""
+class _ModelsTab:
+    """The layout methods make the components, the _wire methods connect them, the on_* handlers answer (page
+    events only: the API endpoints are the few that ui.app.PUBLIC_ENDPOINTS names)."""
 
     def __init__(self, studio: Studio) -> None:
         self.studio = studio
@@ -112,11 +112,11 @@ class ModelsTab:
         """The fields shown for each source, a preset's advice, the memory estimate."""
         self.source_inputs = [self.kind, self.preset, self.hub, self.folder, self.gguf]
         self.option_inputs = [self.device, self.dtype, self.quant, self.attention]
-        self.kind.change(self.show_fields, [self.kind], [self.preset, self.notes, self.hub, self.token, self.folder,
+        self.kind.change(self.on_kind, [self.kind], [self.preset, self.notes, self.hub, self.token, self.folder,
                                                          self.gguf], queue=False)
         self.preset.input(self.on_preset, [self.preset], [self.notes, self.dtype, self.quant], queue=False)
         # One handler object for both estimate events: Gradio queues them in one concurrency group.
-        self.estimate_handler = self.estimate_fn
+        self.estimate_handler = self.on_estimate
         gr.on([self.kind.change, self.preset.change, self.device.change, self.dtype.change, self.quant.change,
                self.hub.blur, self.folder.blur, self.gguf.blur], self.estimate_handler,
               [*self.source_inputs, *self.option_inputs], [self.estimate])
@@ -124,9 +124,9 @@ class ModelsTab:
     def _wire_loading(self) -> None:
         """Load, unload, and a fresh view when the tab is selected."""
         table, chosen = self.adapters.table, self.adapters.chosen
-        self.load.click(warns(self.load_fn), [*self.source_inputs, self.token, *self.option_inputs],
+        self.load.click(warns(self.on_load), [*self.source_inputs, self.token, *self.option_inputs],
                         [self.progress, self.status, table], concurrency_limit=1, concurrency_id="model-load")
-        self.unload.click(warns(self.unload_fn), None, [self.progress, self.status, table],
+        self.unload.click(warns(self.on_unload), None, [self.progress, self.status, table],
                           concurrency_id="model-load")
         self.tab.select(lambda v: (loaded_status(self.studio), adapter_rows(self.studio),
                                    adapter_names(self.studio, v)), [chosen], [self.status, table, chosen],
@@ -135,7 +135,7 @@ class ModelsTab:
 
     # --- handlers ------------------------------------------------------------------------------------------
     @staticmethod
-    def show_fields(selected: str) -> list[dict[str, Any]]:
+    def on_kind(selected: str) -> list[dict[str, Any]]:
         return [gr.update(visible=selected == "Preset"), gr.update(visible=selected == "Preset"),
                 gr.update(visible=selected == "Hub id"), gr.update(visible=selected == "Hub id"),
                 gr.update(visible=selected == "Local folder"), gr.update(visible=selected == "GGUF file")]
@@ -149,7 +149,7 @@ class ModelsTab:
         advice = chosen.recommend(free_gb)
         return preset_notes(name), advice.get("dtype", "auto"), advice.get("quantization", "none")
 
-    def estimate_fn(self, *values: Any) -> str:
+    def on_estimate(self, *values: Any) -> str:
         source = source_of(*values[:5])
         if not source:
             return ""
@@ -158,7 +158,7 @@ class ModelsTab:
         except LoragError as exc:
             return f"**Memory:** {html.escape(str(exc))}"
 
-    def load_fn(self, *values: Any) -> Iterator[tuple]:
+    def on_load(self, *values: Any) -> Iterator[tuple]:
         """Download first when a hub model is missing, then load; yields (progress, status, adapters table)."""
         studio = self.studio
         source = source_of(*values[:5])
@@ -180,7 +180,7 @@ class ModelsTab:
         yield (f"Loaded **{html.escape(info.name)}** in {time.perf_counter() - started:.1f} s.",
                loaded_status(studio), adapter_rows(studio))
 
-    def unload_fn(self) -> tuple:
+    def on_unload(self) -> tuple:
         report = self.studio.models.unload()
         return (report.summary() if report else "Nothing was loaded."), loaded_status(self.studio), \
             adapter_rows(self.studio)
@@ -201,13 +201,9 @@ def _free_gb(studio: Studio) -> float:
 
 
 def _download(studio: Studio, hub_id: str, token: str):
-    job = studio.models.start_download(hub_id, token)
-    while True:
-        job = studio.jobs.get(job.id)
-        if not job.active:
-            break
-        yield (f"Downloading {html.escape(hub_id)}: {job.progress * 100:.0f}% {html.escape(job.message)} "
-               "(keeps going if you close the page)")
-        time.sleep(1.0)
+    for job in studio.jobs.follow(studio.models.start_download(hub_id, token).id):
+        if job.active:
+            yield (f"Downloading {html.escape(hub_id)}: {job.progress * 100:.0f}% {html.escape(job.message)} "
+                   "(keeps going if you close the page)")
     if job.status != "completed":
         raise LoragError(job.message or f"The download of {hub_id} did not finish ({job.status}).")

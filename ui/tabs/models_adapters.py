@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import html
-import time
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
@@ -89,23 +88,23 @@ class AdaptersSection:
     # --- events --------------------------------------------------------------------------------------------
     def _wire(self) -> None:
         outputs = [self.table, self.chosen, self.result]
-        self.from_folder.click(self.import_from("folder"), [self.new_name, self.src_folder], outputs)
-        self.from_zip.click(self.import_from("zip"), [self.new_name, self.src_zip], outputs)
-        self.from_hub.click(self.import_from("hub"), [self.new_name, self.src_hub, self.hub_token], outputs)
+        self.from_folder.click(self.on_import("folder"), [self.new_name, self.src_folder], outputs)
+        self.from_zip.click(self.on_import("zip"), [self.new_name, self.src_zip], outputs)
+        self.from_hub.click(self.on_import("hub"), [self.new_name, self.src_hub, self.hub_token], outputs)
         self.refresh.click(lambda v: self.done("", v), [self.chosen], outputs, queue=False)
         self.chosen.focus(lambda v: adapter_names(self.studio, v), [self.chosen], [self.chosen], queue=False)
-        self.to_memory.click(warns(self.activate), [self.chosen], outputs)
-        self.from_memory.click(warns(self.drop), [self.chosen], outputs)
-        self.delete.click(warns(self.remove), [self.chosen], outputs)
-        self.merge.click(warns(self.merge_fn), [self.chosen, self.merged_name], outputs)
+        self.to_memory.click(warns(self.on_activate), [self.chosen], outputs)
+        self.from_memory.click(warns(self.on_drop), [self.chosen], outputs)
+        self.delete.click(warns(self.on_remove), [self.chosen], outputs)
+        self.merge.click(warns(self.on_merge), [self.chosen, self.merged_name], outputs)
 
     # --- handlers ------------------------------------------------------------------------------------------
     def done(self, message: str, selected: str | None = None) -> tuple:
         """Values for (table, chosen, result): fresh lists and a message."""
         return adapter_rows(self.studio), adapter_names(self.studio, selected), message
 
-    def import_from(self, kind: str) -> Callable[..., tuple]:
-        """The handler importing from `kind` (folder, zip, hub); its endpoint is named `run`."""
+    def on_import(self, kind: str) -> Callable[..., tuple]:
+        """The handler importing from `kind` (folder, zip, hub)."""
         def run(name: str, source: Any, extra: str = ""):
             return self.import_adapter(kind, name, source, extra)
         return warns(run)
@@ -128,30 +127,28 @@ class AdaptersSection:
             raise LoragError("Choose an adapter first.")
         return name
 
-    def activate(self, name: str | None) -> tuple:
+    def on_activate(self, name: str | None) -> tuple:
         seconds = self.studio.adapters.activate(self.need(name))
         what = f"loaded in {seconds:.2f} s" if seconds else "already in memory"
         return self.done(f"**{html.escape(name)}** {what}.", name)
 
-    def drop(self, name: str | None) -> tuple:
+    def on_drop(self, name: str | None) -> tuple:
         removed = self.studio.adapters.unload(self.need(name))
         return self.done(f"**{html.escape(name)}** {'unloaded from memory' if removed else 'was not in memory'}.",
                          name)
 
-    def remove(self, name: str | None) -> tuple:
+    def on_remove(self, name: str | None) -> tuple:
         self.studio.adapters.delete(self.need(name))
         return self.done(f"Deleted **{html.escape(name)}**.")
 
-    def merge_fn(self, name: str | None, out_name: str) -> Iterator[tuple]:
+    def on_merge(self, name: str | None, out_name: str) -> Iterator[tuple]:
         """Merge as a job, showing its progress here until it ends."""
         studio = self.studio
-        job = studio.adapters.start_merge_export(self.need(name), (out_name or "").strip())
-        while True:
-            job = studio.jobs.get(job.id)
-            if not job.active:
-                break
-            yield adapter_rows(studio), gr.update(), f"Merging… {job.progress * 100:.0f}% {html.escape(job.message)}"
-            time.sleep(1.0)
+        started = studio.adapters.start_merge_export(self.need(name), (out_name or "").strip())
+        for job in studio.jobs.follow(started.id):
+            if job.active:
+                progress = f"Merging… {job.progress * 100:.0f}% {html.escape(job.message)}"
+                yield adapter_rows(studio), gr.update(), progress
         if job.status != "completed":
             raise LoragError(job.message or "The merge did not finish.")
         yield self.done(f"Merged model saved in `{html.escape(job.result.get('folder', ''))}`; load it as a local "

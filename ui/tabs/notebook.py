@@ -33,7 +33,7 @@ def finish_line(stats) -> str:
             f"{stats.tokens_per_second:.1f} tok/s{note}")
 
 
-class NotebookTab:
+class _NotebookTab:
     def __init__(self, studio: Studio) -> None:
         self.studio = studio
 
@@ -72,34 +72,34 @@ class NotebookTab:
 
     def _wire(self) -> None:
         sampling = [self.temperature, self.top_p, self.top_k, self.penalty]
-        self.preset.input(shows_errors(self.apply_preset), [self.preset], sampling, queue=False)
-        self.generate.click(shows_errors(self.run), [self.text, self.adapter, self.session, self.max_tokens,
+        self.preset.input(shows_errors(self.on_preset), [self.preset], sampling, queue=False)
+        self.generate.click(shows_errors(self.on_generate), [self.text, self.adapter, self.session, self.max_tokens,
                                                      *sampling, self.seed], [self.text, self.counts],
                             **GENERATION_QUEUE)
         self.stop.click(lambda request_id: self.studio.models.stop(request_id) and None, [self.session], None,
                         queue=False)
-        self.text.blur(self.save_text, [self.text], None, queue=False)
-        self.text.blur(self.count, [self.text], [self.counts], queue=False)
-        gr.on(None, self.load_text, None, [self.text])  # on page load: this person's text
+        self.text.blur(self.on_save_text, [self.text], None, queue=False)
+        self.text.blur(self.on_count, [self.text], [self.counts], queue=False)
+        gr.on(None, self.on_open, None, [self.text])  # on page load: this person's text
         self.tab.select(lambda v: relist_adapters(self.studio, v), [self.adapter], [self.adapter], queue=False)
         self.adapter.focus(lambda v: relist_adapters(self.studio, v), [self.adapter], [self.adapter], queue=False)
 
     # --- handlers ----------------------------------------------------------------------------------------------
     @staticmethod
-    def apply_preset(name: str):
+    def on_preset(name: str):
         params = GenerationParams.from_preset(name)
         return params.temperature, params.top_p, params.top_k, params.repetition_penalty
 
-    def load_text(self, request: gr.Request) -> str:
+    def on_open(self, request: gr.Request) -> str:
         return self.studio.store.get_setting(text_key(self.studio, request), "")
 
-    def save_text(self, request: gr.Request, value: str) -> None:
+    def on_save_text(self, request: gr.Request, value: str) -> None:
         self.studio.store.set_setting(text_key(self.studio, request), value or "")
 
-    def count(self, value: str) -> str:
+    def on_count(self, value: str) -> str:
         return f"{self.studio.models.count_tokens(value)} tokens" if self.studio.models.current else ""
 
-    def run(self, request: gr.Request, prompt: str, chosen: str, request_id: str, max_new: int, temp: float,
+    def on_generate(self, request: gr.Request, prompt: str, chosen: str, request_id: str, max_new: int, temp: float,
             p: float, k: int, rep: float, seed_value: int):
         if not prompt:
             raise LoragError("Write the beginning of a text first.")
@@ -121,8 +121,8 @@ class NotebookTab:
                     f"Prompt {prompt_tokens} tokens · generating…"
                 yield prompt + produced, status
         finally:
-            self.save_text(request, prompt + produced)
+            self.on_save_text(request, prompt + produced)
 
 
 def create_notebook_tab(studio: Studio) -> None:
-    NotebookTab(studio).build()
+    _NotebookTab(studio).build()

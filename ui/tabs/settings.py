@@ -30,21 +30,31 @@ def _weaviate_report(studio: Studio) -> str:
 
 
 def create_settings_tab(studio: Studio) -> None:
-    with gr.Tab("Settings", id="settings", elem_id="tab-settings"):
-        gr.Markdown("### Settings\nThe studio's settings come from flags, `LORAG_*` variables or a `--config` "
-                    "YAML file (see `./start.sh --help`).")
-        gr.Markdown(_settings_table(studio))
-        gr.Markdown("#### Weaviate (document store)")
-        report = gr.Markdown(lambda: _weaviate_report(studio), elem_id="weaviate-report")
-        with gr.Row():
-            refresh = gr.Button("Refresh", size="sm")
-            restart = gr.Button("Restart Weaviate", size="sm", variant="secondary",
-                                interactive=studio.weaviate is not None)
-        refresh.click(lambda: _weaviate_report(studio), outputs=report)
+    _SettingsTab(studio).build()
 
-        @shows_errors
-        def on_restart() -> str:
-            studio.restart_weaviate()
-            return _weaviate_report(studio)
 
-        restart.click(on_restart, outputs=report)
+class _SettingsTab:
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
+
+    def build(self) -> None:
+        studio = self.studio
+        with gr.Tab("Settings", id="settings", elem_id="tab-settings"):
+            gr.Markdown("### Settings\nThe studio's settings come from flags, `LORAG_*` variables or a `--config` "
+                        "YAML file (see `./start.sh --help`).")
+            gr.Markdown(_settings_table(studio))
+            gr.Markdown("#### Weaviate (document store)")
+            report = gr.Markdown(self.on_refresh, elem_id="weaviate-report")
+            with gr.Row():
+                refresh = gr.Button("Refresh", size="sm")
+                restart = gr.Button("Restart Weaviate", size="sm", variant="secondary",
+                                    interactive=studio.weaviate is not None)
+            refresh.click(self.on_refresh, outputs=report)
+            restart.click(shows_errors(self.on_restart), outputs=report)
+
+    def on_refresh(self) -> str:
+        return _weaviate_report(self.studio)
+
+    def on_restart(self) -> str:
+        self.studio.restart_weaviate()
+        return _weaviate_report(self.studio)

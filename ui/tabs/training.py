@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import fields
 from typing import Any
 
 import gradio as gr
 
 from engine.errors import LoragError
+from engine.fields import kind_of, label_of
 from engine.studio import Studio
+from engine.training.config import RECIPE_FIELDS, TrainingConfig
 from ui.errors import shows_errors, warns
 from ui.tabs.training_view import (
     JOB_HEADERS,
@@ -24,14 +27,16 @@ from ui.tabs.training_view import (
 POLL_S = 2.0
 IDLE_POLL_S = 15.0
 LOG_LINES = 14
-RECIPE_FIELDS = ["lora_rank", "lora_alpha", "lora_dropout", "target_modules", "learning_rate", "epochs", "max_steps",
-                 "batch_size", "grad_accum", "max_length", "packing", "assistant_only", "validation_split", "seed",
-                 "quantization", "save_steps", "warmup_ratio", "lr_scheduler", "weight_decay", "logging_steps",
-                 "eval_steps", "cpu_threads", "gradient_checkpointing", "beta", "loss_type"]
-FORM_FIELDS = ["base_model", "adapter_name", "dataset", "drop_bad_rows", "placeholders", "recipe", *RECIPE_FIELDS,
-               "device", "method"]
-INTS = {"lora_rank", "max_steps", "batch_size", "grad_accum", "max_length", "seed", "save_steps", "logging_steps",
-        "eval_steps", "cpu_threads"}
+CONFIG_FIELDS = {f.name: f for f in fields(TrainingConfig)}
+FORM_FIELDS = tuple(CONFIG_FIELDS)
+# Where the settings sit; a setting not named here shows up in the Advanced section by itself.
+MAIN_ROWS = (("lora_rank", "lora_alpha", "lora_dropout", "target_modules"),
+             ("learning_rate", "epochs", "max_steps", "batch_size", "grad_accum"),
+             ("max_length", "validation_split", "seed", "save_steps"),
+             ("packing", "assistant_only", "quantization"),
+             ("method", "beta", "loss_type"))
+ADVANCED_ROWS = (("warmup_ratio", "lr_scheduler", "weight_decay", "logging_steps", "eval_steps"),
+                 ("device", "cpu_threads", "gradient_checkpointing"))
 
 
 def parse_placeholders(text: str) -> dict[str, str]:
@@ -45,10 +50,6 @@ def parse_placeholders(text: str) -> dict[str, str]:
         key, value = part.split("=", 1)
         out[key.strip().strip("{}").strip()] = value.strip()
     return out
-
-
-def placeholders_text(values: dict[str, str]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in (values or {}).items())
 
 
 def suggest_adapter_name(filename: str) -> str:
@@ -119,64 +120,32 @@ class _TrainingTab:
             self.f["adapter_name"] = gr.Textbox(label="Adapter name", placeholder="my-adapter",
                                                 elem_id="training-adapter-name")
         self.defaults = self.service.default_config()
-        self.help_text = {n: f.metadata["help"] for n, f in type(self.defaults).__dataclass_fields__.items()}
-        self._main_fields()
+        self._rows(MAIN_ROWS)
         with gr.Accordion("Advanced", open=False):
-            self._advanced_fields()
+            placed = {name for row in ADVANCED_ROWS for name in row}
+            self._rows(ADVANCED_ROWS + (tuple(n for n in FORM_FIELDS if n not in self.f and n not in placed),))
 
-    def _number(self, name: str, label: str) -> None:
-        self.f[name] = gr.Number(label=label, value=getattr(self.defaults, name), info=self.help_text[name],
-                                 precision=0 if name in INTS else None, elem_id=f"training-{name}")
+    def _rows(self, rows: tuple[tuple[str, ...], ...]) -> None:
+        for names in rows:
+            if names:
+                with gr.Row():
+                    for name in names:
+                        self.f[name] = self._setting(name)
 
-    def _main_fields(self) -> None:
-        from engine.training.config import DPO_LOSSES, METHODS
-
-        defaults, help_text, number = self.defaults, self.help_text, self._number
-        with gr.Row():
-            number("lora_rank", "LoRA rank")
-            number("lora_alpha", "LoRA alpha")
-            number("lora_dropout", "LoRA dropout")
-            self.f["target_modules"] = gr.Textbox(label="Target modules", value=defaults.target_modules,
-                                                  info=help_text["target_modules"])
-        with gr.Row():
-            number("learning_rate", "Learning rate")
-            number("epochs", "Epochs")
-            number("max_steps", "Max steps")
-            number("batch_size", "Batch size")
-            number("grad_accum", "Gradient accumulation")
-        with gr.Row():
-            number("max_length", "Max length")
-            number("validation_split", "Validation split")
-            number("seed", "Seed")
-            number("save_steps", "Save every N steps")
-        with gr.Row():
-            self.f["packing"] = gr.Checkbox(label="Packing", value=defaults.packing, info=help_text["packing"])
-            self.f["assistant_only"] = gr.Checkbox(label="Train only on assistant turns",
-                                                   value=defaults.assistant_only, info=help_text["assistant_only"])
-            self.f["quantization"] = gr.Radio(["none", "8bit", "4bit"], value=defaults.quantization,
-                                              label="Quantization", info=help_text["quantization"])
-        with gr.Row():
-            self.f["method"] = gr.Radio(list(METHODS), value=defaults.method, label="Method",
-                                        info=help_text["method"], elem_id="training-method")
-            number("beta", "Beta (DPO / ORPO)")
-            self.f["loss_type"] = gr.Dropdown(list(DPO_LOSSES), value=defaults.loss_type, label="DPO loss",
-                                              info=help_text["loss_type"], elem_id="training-loss_type")
-
-    def _advanced_fields(self) -> None:
-        defaults, help_text, number = self.defaults, self.help_text, self._number
-        with gr.Row():
-            number("warmup_ratio", "Warmup ratio")
-            self.f["lr_scheduler"] = gr.Dropdown(["cosine", "linear", "constant"], value=defaults.lr_scheduler,
-                                                 label="LR schedule")
-            number("weight_decay", "Weight decay")
-            number("logging_steps", "Log every N steps")
-            number("eval_steps", "Eval every N steps")
-        with gr.Row():
-            self.f["device"] = gr.Radio(["auto", "cuda", "cpu"], value="auto", label="Device",
-                                        info=help_text["device"])
-            number("cpu_threads", "CPU threads")
-            self.f["gradient_checkpointing"] = gr.Radio(["auto", "on", "off"], label="Gradient checkpointing",
-                                                        value=defaults.gradient_checkpointing)
+    def _setting(self, name: str) -> gr.components.Component:
+        """The input for one config field, from its type, label, help text and choices."""
+        f = CONFIG_FIELDS[name]
+        common = {"label": label_of(f), "value": getattr(self.defaults, name), "info": f.metadata["help"],
+                  "elem_id": f"training-{name}"}
+        choices = list(f.metadata.get("choices") or [])
+        if choices:
+            return (gr.Radio if len(choices) <= 4 else gr.Dropdown)(choices, **common)
+        kind = kind_of(f)
+        if kind == "bool":
+            return gr.Checkbox(**common)
+        if kind in ("int", "float"):
+            return gr.Number(precision=0 if kind == "int" else None, **common)
+        return gr.Textbox(**common)
 
     def _start_section(self) -> None:
         """Start, show or save the config, load a recipe; the choices offered when the GPU is busy."""
@@ -325,8 +294,6 @@ class _TrainingTab:
         for key, value in list(data.items()):
             if value is None:
                 data.pop(key)
-        from engine.training.config import TrainingConfig
-
         return TrainingConfig.from_dict(data, "the form").validate()
 
     @warns
@@ -392,8 +359,6 @@ class _TrainingTab:
     # --- API for scripts (gradio_client) -------------------------------------------------------------------------
     def api_start(self, config_yaml: str, on_busy: str = "ask") -> str:
         """Start a training job from the YAML that "Show config" displays; returns the job id."""
-        from engine.training.config import TrainingConfig
-
         try:
             return self.service.start(TrainingConfig.from_yaml(config_yaml, "the config"), on_busy=on_busy).id
         except LoragError as exc:
