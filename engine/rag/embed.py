@@ -43,14 +43,6 @@ def resolve_model(name: str, models_dir: Path | None = None) -> EmbeddingSpec:
                      hint=f"Use a preset ({', '.join(sorted(presets))}) or a local sentence-transformers folder.")
 
 
-def model_available(name: str, models_dir: Path | None = None) -> bool:
-    try:
-        resolve_model(name, models_dir)
-    except LoragError:
-        return False
-    return True
-
-
 def _preset_folder(preset: EmbeddingPreset, models_dir: Path | None) -> Path:
     if models_dir is not None:
         local = Path(models_dir) / "embeddings" / preset.name

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from engine.errors import LoragError
+from engine.fields import known_fields
 from engine.jobs import JobCancelled, JobContext
 from engine.rag.chunk import chunk_elements
 from engine.rag.context import document_title, embedding_text
@@ -71,7 +72,7 @@ class FileTask:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FileTask":
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        return cls(**known_fields(cls, data))
 
 
 class IngestRun:

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 from engine.errors import LoragError
 from engine.jobs import JobCancelled
+from engine.rag.pdftext import MIN_PAGE_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,6 @@ SUPPORTED = ", ".join(sorted({ext for ext in KINDS if ext not in (".text", ".mar
 NOISE_CATEGORIES = {"Header", "Footer", "PageNumber"}
 # Below this many characters of text in the whole PDF there is no usable text layer (a scan, images).
 MIN_TEXT_LAYER_CHARS = 100
-# A page with fewer characters than this has no text layer (reported as a warning when others have one).
-MIN_PAGE_CHARS = 3
 LAYOUT_MODEL = ("unstructuredio/yolo_x_layout", "yolox_l0.05.onnx")
 QUIET_ENV = {"DO_NOT_TRACK": "1", "SCARF_NO_ANALYTICS": "true", "UNSTRUCTURED_DISABLE_NOTICE": "1"}
 

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from engine.rag import ocr, pdfrepair
-from engine.rag.parse import MIN_PAGE_CHARS
-from engine.rag.pdftext import clean_page
+from engine.rag.pdftext import MIN_PAGE_CHARS, clean_page
 
 log = logging.getLogger(__name__)
 

@@ -23,6 +23,8 @@ NUMBERED = re.compile(r"^\d{1,2}(?:\.\d{1,2})*\.?\s+(?=\w)")
 FIGURES = re.compile(r"[\d$%(),.\-—–]+")
 
 ProgressFn = Callable[[int, int], None]
+# A page with fewer characters than this has no text layer (reported as a warning when others have one).
+MIN_PAGE_CHARS = 3
 
 
 def clean_line(line: str) -> str:

@@ -39,7 +39,7 @@ def settings_from_controls(adapter: str, thinking: bool, system: str, preset: st
 
 
 def default_settings(studio: Studio) -> dict[str, Any]:
-    current = studio.models.current if "models" in studio.__dict__ else None
+    current = studio.models.current if studio.started_models() else None
     thinking = bool(current and current.thinking != "none")
     preset = "default"
     if current is not None:
