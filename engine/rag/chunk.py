@@ -25,15 +25,20 @@ class Chunk:
     page_starts: list[int] = field(default_factory=list)  # where each of `pages` begins in `text`
 
 
-def chunk_elements(elements: list[Any], chunk_size: int, overlap: int, filename: str = "") -> list[Chunk]:
-    """Chunks by title within `chunk_size` characters; raises when content elements give no chunk."""
+def chunk_elements(elements: list[Any], chunk_size: int, overlap: int, filename: str = "",
+                   within_pages: bool = False) -> list[Chunk]:
+    """Chunks by title within `chunk_size` characters; raises when content elements give no chunk.
+    `within_pages`: a page break ends a chunk (PDFs: a citation is one page, and a page's chunk starts with the
+    page's own top, e.g. the name of the financial statement printed on it)."""
     from unstructured.chunking.title import chunk_by_title
 
     if chunk_size < 100:
         raise LoragError(f"The chunk size {chunk_size} is too small: use at least 100 characters.")
     overlap = max(0, min(overlap, chunk_size // 2))
-    pieces = chunk_by_title(elements, max_characters=chunk_size, overlap=overlap, include_orig_elements=True,
-                            skip_table_chunking=True, isolate_table=True, multipage_sections=True)
+    options = dict(max_characters=chunk_size, overlap=overlap, include_orig_elements=True, skip_table_chunking=True,
+                   isolate_table=True, multipage_sections=True)
+    groups = _by_page(elements) if within_pages else [elements]  # unstructured still merges small sections
+    pieces = [piece for group in groups for piece in chunk_by_title(group, **options)]  # across page breaks
     chunks: list[Chunk] = []
     section = ""
     for piece in pieces:
@@ -41,9 +46,9 @@ def chunk_elements(elements: list[Any], chunk_size: int, overlap: int, filename:
         if not text:
             continue
         originals = piece.metadata.orig_elements or [piece]
-        first = originals[0]
-        if first.category == "Title":
-            section = first.text.strip()
+        opening = next((e for e in originals[:3] if e.category == "Title"), None)  # after a running line or two
+        if opening is not None:
+            section = opening.text.strip()
         pages = _pages(originals, piece)
         starts = page_starts_of(text, [(e.metadata.page_number, e.text or "") for e in originals])
         chunks.append(Chunk(index=len(chunks), text=text, pages=pages, section=section[:300],
@@ -56,6 +61,15 @@ def chunk_elements(elements: list[Any], chunk_size: int, overlap: int, filename:
     if elements and not chunks:
         raise LoragError(f"{filename}: parsing gave text but chunking gave no chunk. Nothing was indexed.")
     return chunks
+
+
+def _by_page(elements: list[Any]) -> list[list[Any]]:
+    groups: list[list[Any]] = []
+    for element in elements:
+        if not groups or element.metadata.page_number != groups[-1][-1].metadata.page_number:
+            groups.append([])
+        groups[-1].append(element)
+    return groups
 
 
 def _pages(originals: list[Any], piece: Any) -> list[int]:

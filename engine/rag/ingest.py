@@ -196,7 +196,8 @@ class IngestRun:
         task.languages = detect_languages([e.text for e in parsed.elements])
         if self.password and task.kind == "pdf":
             self.service.uploads.save_decrypted(Path(task.path), task.sha256, self.password)
-        chunks = chunk_elements(parsed.elements, settings.chunk_size, settings.chunk_overlap, task.name)
+        chunks = chunk_elements(parsed.elements, settings.chunk_size, settings.chunk_overlap, task.name,
+                                within_pages=task.kind == "pdf")
         task.chunks = len(chunks)
         task.timings["parse_s"] = round(time.perf_counter() - started, 3)
         for warning in parsed.warnings:

@@ -177,3 +177,13 @@ def test_non_utf8_text_and_empty_documents_are_reported(tmp_path):
 
 
 # --- page steps in worker processes ---------------------------------------------------------------------
+
+
+def test_pdf_chunks_stay_within_their_page_and_open_with_its_heading():
+    parsed = parse_pdf(pdf("pdflatex-outline.pdf"))
+    across = chunk_elements(parsed.elements, 2000, 0, "outline")
+    within = chunk_elements(parsed.elements, 2000, 0, "outline", within_pages=True)
+    assert any(len(c.pages) > 1 for c in across)
+    assert all(len(c.pages) == 1 for c in within)
+    assert {p for c in within for p in c.pages} == {p for c in across for p in c.pages}
+    assert any(c.section == "6 Baz" and c.text.startswith("6 Baz") for c in within)
