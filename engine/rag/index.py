@@ -19,7 +19,9 @@ from engine.errors import LoragError
 log = logging.getLogger(__name__)
 
 CHUNK_NAMESPACE = uuid.UUID("6f1c6c64-9a49-5d7e-b0a8-4c6f7261672e")  # fixed: chunk ids must never change
-# BM25 reads the chunk and its document's title (a question names the company, the report, the year).
+# BM25 reads the chunk and its document's title (a question names the company, the report, the year), as word
+# stems (engine.rag.stems); collections indexed before stems were stored are searched on text and title.
+STEMS = "stems"
 TEXT_PROPERTIES = ["text", "title"]
 TITLE = "title"
 PAGE_STARTS = "page_starts"
@@ -114,7 +116,7 @@ class ChunkIndex:
             inverted_index_config=Configure.inverted_index(),
             properties=[
                 Property(name="text", data_type=DataType.TEXT, tokenization=Tokenization.WORD),
-                _title_property(),
+                _title_property(), _stems_property(),
                 meta("document_id", DataType.TEXT, tokenization=Tokenization.FIELD),
                 meta("filename", DataType.TEXT, tokenization=Tokenization.FIELD),
                 meta("section", DataType.TEXT, tokenization=Tokenization.FIELD),
@@ -134,6 +136,8 @@ class ChunkIndex:
             self._collection.config.add_property(_title_property())
         if PAGE_STARTS not in names:
             self._collection.config.add_property(_page_starts_property())
+        if STEMS not in names:
+            self._collection.config.add_property(_stems_property())
 
     def _property_names(self) -> set[str]:
         return {p.name for p in self._collection.config.get().properties}
@@ -202,21 +206,38 @@ class ChunkIndex:
         from weaviate.classes.query import Filter, HybridFusion, MetadataQuery
 
         from engine.rag.context import keyword_query
+        from engine.rag.stems import stem_text
 
         filters = Filter.by_property("document_id").contains_any(document_ids) if document_ids else None
-        properties = [p for p in TEXT_PROPERTIES if p != TITLE or self.has_titles()]
+        keywords = keyword_query(query)
+        if self.has_stems():
+            keywords, properties = stem_text(keywords), [STEMS]
+        else:
+            properties = [p for p in TEXT_PROPERTIES if p != TITLE or self.has_titles()]
         result = self._collection.query.hybrid(
-            query=keyword_query(query), vector=vector, alpha=alpha, limit=k, filters=filters,
-            query_properties=properties,
+            query=keywords, vector=vector, alpha=alpha, limit=k, filters=filters, query_properties=properties,
             fusion_type=HybridFusion.RELATIVE_SCORE, return_metadata=MetadataQuery(score=True),
             include_vector=True)
         return [(str(o.uuid), o.properties, float(o.metadata.score or 0.0), _vector(o.vector)) for o in result.objects]
 
     def has_titles(self) -> bool:
-        if self.name not in _TITLED:
-            if TITLE not in self._property_names():
+        return self._has(TITLE)
+
+    def has_stems(self) -> bool:
+        """True when the chunks carry stems (an older collection's do once it is re-indexed; until then some may
+        not, so it is asked of the data, not the schema)."""
+        if (self.name, STEMS) not in _KNOWN:
+            found = self._collection.query.fetch_objects(limit=1, return_properties=[STEMS]).objects
+            if not found or not found[0].properties.get(STEMS):
                 return False
-            _TITLED.add(self.name)
+            _KNOWN.add((self.name, STEMS))
+        return True
+
+    def _has(self, prop: str) -> bool:
+        if (self.name, prop) not in _KNOWN:
+            if prop not in self._property_names():
+                return False
+            _KNOWN.add((self.name, prop))
         return True
 
     def fetch(self, chunk_id: str) -> dict[str, Any] | None:
@@ -226,13 +247,19 @@ class ChunkIndex:
         return dict(obj.properties) if obj is not None else None
 
 
-_TITLED: set[str] = set()  # Weaviate collections known to have the title property (it is never removed)
+_KNOWN: set[tuple[str, str]] = set()  # (Weaviate collection, property) known present (never removed)
 
 
 def _title_property():
     from weaviate.classes.config import DataType, Property, Tokenization
 
     return Property(name=TITLE, data_type=DataType.TEXT, tokenization=Tokenization.WORD, index_filterable=False)
+
+
+def _stems_property():
+    from weaviate.classes.config import DataType, Property, Tokenization
+
+    return Property(name=STEMS, data_type=DataType.TEXT, tokenization=Tokenization.WHITESPACE, index_filterable=False)
 
 
 def _page_starts_property():

@@ -29,6 +29,7 @@ from engine.rag.context import document_title, embedding_text
 from engine.rag.index import ChunkIndex, chunk_uuid
 from engine.rag.language import detect_languages
 from engine.rag.parse import parse_file
+from engine.rag.stems import stem_text
 from engine.rag.types import DONE, FAILED, Collection, IndexInfo
 from engine.store import now
 
@@ -219,6 +220,7 @@ class IngestRun:
         self._set_row(task, "storing")
         objects = [{"uuid": chunk_uuid(task.sha256, c.index, self.target.model), "vector": vector,
                     "properties": {"text": c.text, "title": title, "document_id": task.document_id,
+                                   "stems": stem_text(embedding_text(title, c.section, c.text)),
                                    "filename": task.name,
                                    "section": c.section, "pages": c.pages, "page_starts": c.page_starts,
                                    "chunk_index": c.index,
