@@ -152,6 +152,10 @@ class Jobs:
         thread.start()
         return thread
 
+    def running_here(self, job_id: str) -> bool:
+        """Whether this process runs the job in one of its threads."""
+        return job_id in self._threads
+
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
         thread = self._threads.get(job_id)
         if thread is not None:

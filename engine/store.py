@@ -100,9 +100,23 @@ MIGRATIONS: list[str] = [
     DROP TABLE collections;
     ALTER TABLE collections_v2 RENAME TO collections;
     """,
+    # 2 -> 3: evaluation runs (jobs of kind "evaluate"): one row per answered (cell, question), so a run that
+    # stopped resumes without answering a finished question again.
+    """
+    CREATE TABLE eval_answers (
+        run_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        cell TEXT NOT NULL,                        -- "<adapter>|<collection>", empty parts: none / no documents
+        question_id TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        scores TEXT NOT NULL DEFAULT '{}',         -- JSON: exact, contains, f1, numbers, passed, rank, hit@k, mrr
+        meta TEXT NOT NULL DEFAULT '{}',           -- JSON: sources, retrieved pages, finish reason, tokens
+        created_at REAL NOT NULL,
+        PRIMARY KEY (run_id, cell, question_id)
+    );
+    """,
 ]
 
-JSON_COLUMNS = {"settings", "meta", "config", "result"}
+JSON_COLUMNS = {"settings", "meta", "config", "result", "scores"}
 
 
 def now() -> float:

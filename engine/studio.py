@@ -26,6 +26,7 @@ from engine.weaviate.server import ManagedWeaviate
 if TYPE_CHECKING:
     from engine.adapters.registry import AdapterRegistry
     from engine.chats import ChatStore
+    from engine.evaluate.service import EvaluationService
     from engine.models.service import ModelService
     from engine.rag.service import RagService
     from engine.ratelimit import RateLimiter
@@ -137,6 +138,13 @@ class Studio:
 
         s = self.settings
         return TrainingService(s.data_dir, self.jobs, self.models, max_upload_bytes=s.max_upload_bytes)
+
+    @cached_property
+    def evaluation(self) -> "EvaluationService":
+        """Evaluation sets and runs: {base, adapters} x {no documents, collections}, scored (engine.evaluate)."""
+        from engine.evaluate.service import EvaluationService
+
+        return EvaluationService(self)
 
     @cached_property
     def limiter(self) -> "RateLimiter":

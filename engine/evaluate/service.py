@@ -1,0 +1,165 @@
+"""EvaluationService: evaluation sets, runs as jobs (start, resume, cancel) and their results."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import LoragError
+from engine.evaluate import report
+from engine.evaluate.config import Cell, EvalConfig
+from engine.evaluate.sets import EvalSet, EvalSets
+from engine.jobs import Job
+
+if TYPE_CHECKING:
+    from engine.studio import Studio
+
+log = logging.getLogger(__name__)
+
+KIND = "evaluate"
+
+
+@dataclass
+class RunResults:
+    job: Job
+    config: EvalConfig
+    evalset: EvalSet
+    rows: list[report.CellRow]
+    answers: list[dict[str, Any]]
+    compared_with: str = ""
+    deltas: dict[str, dict[str, float]] | None = None
+
+    @property
+    def cells(self) -> list[Cell]:
+        return self.config.cells()
+
+    def question(self, question_id: str) -> list[dict[str, Any]]:
+        match = next((q for q in self.evalset.questions if q.id == question_id), None)
+        if match is None:
+            raise LoragError(f"The set has no question {question_id!r}.")
+        return report.question_view(match.to_dict(), self.cells, self.answers)
+
+    def csv(self) -> str:
+        return report.to_csv({q.id: q.to_dict() for q in self.evalset.questions}, self.answers)
+
+    def json(self) -> str:
+        return report.to_json(self.config.to_dict(), self.rows, self.answers)
+
+
+class EvaluationService:
+    def __init__(self, studio: "Studio") -> None:
+        self.studio = studio
+        self.store = studio.store
+        self.jobs = studio.jobs
+        self.sets = EvalSets(studio.settings.path("evalsets"), studio.settings.max_upload_mb << 20)
+        self._mark_dead_runs()
+
+    # --- sets -----------------------------------------------------------------------------------------
+    def upload(self, path: str | Path, filename: str | None = None) -> EvalSet:
+        return self.sets.add(Path(path), filename)
+
+    def list_sets(self) -> list[EvalSet]:
+        return self.sets.list()
+
+    def delete_set(self, sha256: str) -> None:
+        if any(j.active and j.config.get("set") == sha256 for j in self.runs()):
+            raise LoragError("A run is using this evaluation set; cancel it first.")
+        self.sets.delete(sha256)
+
+    # --- runs -----------------------------------------------------------------------------------------
+    def runs(self) -> list[Job]:
+        return self.jobs.list(KIND)
+
+    def start(self, config: EvalConfig | dict[str, Any], owner: str = "") -> Job:
+        config = config if isinstance(config, EvalConfig) else EvalConfig.from_dict(config)
+        evalset = self.sets.get(config.validate().set)
+        self._check_cells(config)
+        title = f"Evaluate {evalset.filename}: {len(config.cells())} cell(s) × {len(evalset.questions)} questions"
+        job = self.jobs.create(KIND, title, config=config.to_dict(), owner=owner)
+        return self._launch(job, config, evalset)
+
+    def _check_cells(self, config: EvalConfig) -> None:
+        for adapter in filter(None, config.adapters):
+            self.studio.adapters.get(adapter)
+        for collection in filter(None, config.collections):
+            self.studio.rag.collection(collection)
+
+    def _launch(self, job: Job, config: EvalConfig, evalset: EvalSet) -> Job:
+        from engine.evaluate.run import run_matrix
+
+        self.jobs.run_in_thread(job, lambda ctx: run_matrix(self.studio, job.id, config, evalset, ctx))
+        return self.jobs.get(job.id)
+
+    def resume(self, job_id: str) -> Job:
+        job = self._run(job_id)
+        if job.active:
+            raise LoragError("This run is still going.")
+        if job.status == "completed":
+            raise LoragError("This run has finished; start a new one to answer again.")
+        config = EvalConfig.from_dict(job.config)
+        return self._launch(job, config, self.sets.get(config.set))
+
+    def resumable(self, config: EvalConfig) -> Job | None:
+        """The latest run of exactly this config that stopped before its end (the command line resumes it)."""
+        wanted = config.to_dict()
+        return next((j for j in self.runs() if j.config == wanted and j.status in ("interrupted", "cancelled",
+                                                                                   "failed")), None)
+
+    def cancel(self, job_id: str) -> Job:
+        self._run(job_id)
+        job = self.jobs.request_cancel(job_id)
+        if "models" in self.studio.__dict__:   # stop the answer being written, not only the next one
+            self.studio.models.stop(f"eval-{job_id}")
+        return job
+
+    def wait(self, job_id: str, timeout: float | None = None) -> Job:
+        return self.jobs.wait(job_id, timeout)
+
+    def _run(self, job_id: str) -> Job:
+        job = self.jobs.get(job_id)
+        if job.kind != KIND:
+            raise LoragError(f"{job_id} is not an evaluation run.")
+        return job
+
+    def _mark_dead_runs(self) -> None:
+        """Runs whose process is gone (a restart, a killed command line) are interrupted: they can be resumed."""
+        for job in self.runs():
+            if job.active and not _alive(job.pid, job.id, self.jobs):
+                self.jobs.finish(job.id, "interrupted", "The process running this evaluation stopped. "
+                                 "Resume it to answer the remaining questions.")
+
+    # --- results -------------------------------------------------------------------------------------
+    def answers(self, job_id: str) -> list[dict[str, Any]]:
+        return self.store.all("SELECT * FROM eval_answers WHERE run_id = ? ORDER BY created_at", (job_id,))
+
+    def results(self, job_id: str) -> RunResults:
+        job = self._run(job_id)
+        config = EvalConfig.from_dict(job.config)
+        evalset = self.sets.get(config.set)
+        answers = self.answers(job_id)
+        rows = report.table(config.cells(), answers)
+        results = RunResults(job, config, evalset, rows, answers)
+        earlier = next((j for j in self.runs() if j.config.get("set") == config.set and j.status == "completed"
+                        and j.created_at < job.created_at), None)
+        if earlier is not None:
+            old = EvalConfig.from_dict(earlier.config)
+            results.compared_with = earlier.id
+            results.deltas = report.compare(rows, report.table(old.cells(), self.answers(earlier.id)))
+        return results
+
+
+def _alive(pid: int | None, job_id: str, jobs: Any) -> bool:
+    if not pid:
+        return False
+    if pid == os.getpid():
+        return jobs.running_here(job_id)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
