@@ -8,6 +8,7 @@ from engine.studio import Studio
 from ui.statusbar import create_status_bar
 from ui.tabs.chat import create_chat_tab
 from ui.tabs.documents import create_documents_tab
+from ui.tabs.evaluate import create_evaluate_tab
 from ui.tabs.models import create_models_tab
 from ui.tabs.notebook import create_notebook_tab
 from ui.tabs.settings import create_settings_tab
@@ -36,6 +37,7 @@ def build_app(studio: Studio) -> gr.Blocks:
             create_notebook_tab(studio)
             create_documents_tab(studio)
             create_training_tab(studio)
+            create_evaluate_tab(studio)
             create_models_tab(studio)
             create_settings_tab(studio)
     _hide_page_events(app)

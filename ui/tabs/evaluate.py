@@ -1,0 +1,195 @@
+"""Evaluate tab: "RAG or LoRA?" on the person's own questions. Upload a set, pick the matrix (adapters x
+collections), run it as a job, read the table and chart, open one question side by side, export CSV / JSON.
+Everything lives in the engine (data/evalsets, jobs, SQLite): a reload re-attaches to runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from engine.errors import LoragError
+from engine.evaluate.config import NO_DOCUMENTS, NONE_LABEL
+from engine.studio import Studio
+from ui.errors import warns
+from ui.people import owner
+from ui.tabs.evaluate_view import (
+    TABLE_HEADERS,
+    chart_rows,
+    delta_text,
+    side_by_side_html,
+    status_html,
+    table_rows,
+)
+
+POLL_S = 1.5
+
+
+def create_evaluate_tab(studio: Studio) -> None:
+    with gr.Tab("Evaluate", id="evaluate", elem_id="tab-evaluate"):
+        EvaluateTab(studio).build()
+
+
+class EvaluateTab:
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
+
+    def build(self) -> None:
+        gr.Markdown("Should you index your documents (RAG), fine-tune an adapter (LoRA), or both? Upload questions "
+                    "with reference answers (optionally the file and page that hold the evidence) and compare.")
+        with gr.Row():
+            self.upload = gr.File(label="Evaluation set (.jsonl / .json: question, answer, optional file, page)",
+                                  file_types=[".jsonl", ".json"], type="filepath", elem_id="eval-upload")
+            with gr.Column():
+                self.set_pick = gr.Dropdown(label="Set", choices=[], elem_id="eval-set")
+                self.set_report = gr.Markdown(elem_id="eval-set-report")
+                self.delete_set = gr.Button("Delete this set", size="sm")
+        with gr.Row():
+            self.base = gr.Dropdown(label="Base model", choices=[], allow_custom_value=True, elem_id="eval-base")
+            self.adapters = gr.CheckboxGroup(label="Adapters", choices=[NONE_LABEL], value=[NONE_LABEL],
+                                             elem_id="eval-adapters")
+            self.collections = gr.CheckboxGroup(label="Documents", choices=[NO_DOCUMENTS], value=[NO_DOCUMENTS],
+                                                elem_id="eval-collections")
+            self.max_tokens = gr.Number(label="Max new tokens", value=64, precision=0, elem_id="eval-max-tokens")
+        with gr.Row():
+            self.run_button = gr.Button("Run the matrix", variant="primary", elem_id="eval-run")
+            self.cancel_button = gr.Button("Cancel", elem_id="eval-cancel")
+            self.resume_button = gr.Button("Resume", elem_id="eval-resume")
+            self.run_pick = gr.Dropdown(label="Run", choices=[], elem_id="eval-run-pick", scale=3)
+        self.status = gr.HTML(status_html(None), elem_id="eval-status")
+        self.table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, elem_id="eval-table")
+        self.chart = gr.BarPlot(x="cell", y="score", color="metric", label="Scores per cell", elem_id="eval-chart")
+        self.deltas = gr.Markdown(elem_id="eval-deltas")
+        with gr.Row():
+            self.question_pick = gr.Dropdown(label="Question", choices=[], elem_id="eval-question")
+            self.export_button = gr.Button("Export CSV + JSON", elem_id="eval-export")
+        self.side_by_side = gr.HTML(elem_id="eval-side-by-side")
+        self.exports = gr.File(label="Exports", file_count="multiple", interactive=False, elem_id="eval-exports")
+        self.timer = gr.Timer(POLL_S, active=False)
+        self._wire()
+
+    @property
+    def _panel(self) -> list[Any]:
+        return [self.status, self.table, self.chart, self.deltas, self.question_pick, self.timer]
+
+    def _wire(self) -> None:
+        self.upload.upload(self.on_upload, [self.upload], [self.set_pick, self.set_report])
+        self.set_pick.input(self.on_set, [self.set_pick], [self.set_report])
+        self.delete_set.click(self.on_delete_set, [self.set_pick], [self.set_pick, self.set_report])
+        self.run_button.click(self.on_run, [self.set_pick, self.base, self.adapters, self.collections,
+                                            self.max_tokens], [self.run_pick]).then(
+            self.on_poll, [self.run_pick], self._panel)
+        self.cancel_button.click(self.on_cancel, [self.run_pick], None).then(self.on_poll, [self.run_pick],
+                                                                             self._panel)
+        self.resume_button.click(self.on_resume, [self.run_pick], None).then(self.on_poll, [self.run_pick],
+                                                                             self._panel)
+        self.run_pick.input(self.on_poll, [self.run_pick], self._panel)
+        self.timer.tick(self.on_poll, [self.run_pick], self._panel, show_progress="hidden")
+        self.question_pick.input(self.on_question, [self.run_pick, self.question_pick], [self.side_by_side])
+        self.export_button.click(self.on_export, [self.run_pick], [self.exports])
+        gr.on(None, self.on_open, None, [self.set_pick, self.base, self.adapters, self.collections,
+                                         self.run_pick]).then(self.on_poll, [self.run_pick], self._panel)
+
+    # --- choices ----------------------------------------------------------------------------------------
+    def _set_choices(self, value: str | None = None) -> dict[str, Any]:
+        sets = self.studio.evaluation.list_sets()
+        choices = [(s.label, s.sha256) for s in sets]
+        chosen = value if value in {c[1] for c in choices} else (choices[0][1] if choices else None)
+        return gr.update(choices=choices, value=chosen)
+
+    def _base_choices(self) -> dict[str, Any]:
+        from engine.training.base_models import DEMO_CHOICE, base_choices
+
+        choices = [c for c in base_choices(self.studio.settings.path("models")) if c[1] != DEMO_CHOICE]
+        loaded = self.studio.models.current if "models" in self.studio.__dict__ else None
+        if loaded is not None and loaded.name not in {c[1] for c in choices}:
+            choices.insert(0, (f"{loaded.name} (loaded)", loaded.name))
+        return gr.update(choices=choices, value=choices[0][1] if choices else None)
+
+    def _collection_names(self) -> list[str]:
+        if self.studio.weaviate is None:
+            return []
+        return [c.name for c in self.studio.rag.list_collections()]
+
+    def _run_choices(self, value: str | None = None) -> dict[str, Any]:
+        runs = self.studio.evaluation.runs()
+        choices = [(f"{j.title} · {j.status}", j.id) for j in runs]
+        chosen = value if value in {j.id for j in runs} else (runs[0].id if runs else None)
+        return gr.update(choices=choices, value=chosen)
+
+    # --- handlers --------------------------------------------------------------------------------------
+    def on_open(self) -> tuple[Any, ...]:
+        adapters = [NONE_LABEL, *self.studio.adapters.names()]
+        collections = [NO_DOCUMENTS, *self._collection_names()]
+        return (self._set_choices(), self._base_choices(), gr.update(choices=adapters),
+                gr.update(choices=collections), self._run_choices())
+
+    @warns
+    def on_upload(self, path: str | None) -> tuple[Any, str]:
+        if not path:
+            return gr.skip(), ""
+        evalset = self.studio.evaluation.upload(path)
+        return self._set_choices(evalset.sha256), evalset.summary()
+
+    @warns
+    def on_set(self, sha256: str | None) -> str:
+        return self.studio.evaluation.sets.get(sha256).summary() if sha256 else ""
+
+    @warns
+    def on_delete_set(self, sha256: str | None) -> tuple[Any, str]:
+        if not sha256:
+            raise LoragError("Pick a set to delete.")
+        self.studio.evaluation.delete_set(sha256)
+        return self._set_choices(), "Deleted."
+
+    @warns
+    def on_run(self, sha256: str | None, base: str | None, adapters: list[str], collections: list[str],
+               max_tokens: float | None, request: gr.Request = None) -> Any:
+        config = {"set": sha256 or "", "base_model": base or "",
+                  "adapters": ["" if a == NONE_LABEL else a for a in adapters or [NONE_LABEL]],
+                  "collections": ["" if c == NO_DOCUMENTS else c for c in collections or [NO_DOCUMENTS]],
+                  "max_new_tokens": int(max_tokens or 64)}
+        job = self.studio.evaluation.start(config, owner=owner(self.studio, request))
+        return self._run_choices(job.id)
+
+    @warns
+    def on_cancel(self, run_id: str | None) -> None:
+        if run_id:
+            self.studio.evaluation.cancel(run_id)
+
+    @warns
+    def on_resume(self, run_id: str | None) -> None:
+        if not run_id:
+            raise LoragError("Pick a run to resume.")
+        self.studio.evaluation.resume(run_id)
+
+    @warns
+    def on_poll(self, run_id: str | None) -> tuple[Any, ...]:
+        if not run_id:
+            return status_html(None), [], None, "", gr.update(choices=[]), gr.Timer(active=False)
+        results = self.studio.evaluation.results(run_id)
+        import pandas as pd
+
+        questions = [(f"{q.id}: {q.question[:60]}", q.id) for q in results.evalset.questions]
+        return (status_html(results.job), table_rows(results.rows), pd.DataFrame(chart_rows(results.rows)),
+                delta_text(results.compared_with, results.deltas), gr.update(choices=questions),
+                gr.Timer(active=results.job.active))
+
+    @warns
+    def on_question(self, run_id: str | None, question_id: str | None) -> str:
+        if not run_id or not question_id:
+            return ""
+        results = self.studio.evaluation.results(run_id)
+        question = next(q for q in results.evalset.questions if q.id == question_id)
+        return side_by_side_html(question.to_dict(), results.question(question_id))
+
+    @warns
+    def on_export(self, run_id: str | None) -> list[str]:
+        if not run_id:
+            raise LoragError("Pick a run to export.")
+        results = self.studio.evaluation.results(run_id)
+        folder = self.studio.jobs.folder(run_id)
+        csv_path, json_path = folder / "results.csv", folder / "results.json"
+        csv_path.write_text(results.csv(), encoding="utf-8")
+        json_path.write_text(results.json(), encoding="utf-8")
+        return [str(csv_path), str(json_path)]

@@ -1,0 +1,64 @@
+"""What the Evaluate tab shows, as plain data: the results table, the chart's rows, the side-by-side view."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from engine.evaluate.report import METRICS
+
+TABLE_HEADERS = ["cell", "answered", *METRICS]
+CHART_METRICS = ("contains", "f1", "hit@5")
+
+
+def _cell(value: Any) -> str:
+    return "–" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def table_rows(rows: list[Any]) -> list[list[str]]:
+    return [[r.cell.label, str(r.answered), *(_cell(r.metrics[m]) for m in METRICS)] for r in rows]
+
+
+def chart_rows(rows: list[Any]) -> dict[str, list[Any]]:
+    """Long form for gr.BarPlot: one bar per (cell, metric)."""
+    out: dict[str, list[Any]] = {"cell": [], "metric": [], "score": []}
+    for row in rows:
+        for metric in CHART_METRICS:
+            if row.metrics.get(metric) is not None:
+                out["cell"].append(row.cell.label)
+                out["metric"].append(metric)
+                out["score"].append(row.metrics[metric])
+    return out
+
+
+def side_by_side_html(question: dict[str, Any], view: list[dict[str, Any]]) -> str:
+    """One question, every cell's answer next to the others, each with pass/fail and its sources."""
+    cards = []
+    for item in view:
+        verdict = "pass" if item["passed"] else "fail"
+        sources = "".join(f"<li>{html.escape(s)}</li>" for s in item["sources"]) or "<li>no sources</li>"
+        rank = f" · gold page at rank {item['rank']}" if item.get("rank") else ""
+        cards.append(f"<div class='eval-card {verdict}'><h4>{html.escape(item['cell'])}</h4>"
+                     f"<p class='eval-verdict'>{verdict.upper()} · F1 {_cell(item['f1'])}{rank}</p>"
+                     f"<p class='eval-answer'>{html.escape(item['answer'])}</p><ul>{sources}</ul></div>")
+    head = (f"<p><b>Question:</b> {html.escape(question['question'])}<br><b>Reference:</b> "
+            f"{html.escape(question['answer'])}</p>")
+    return (f"<div id='eval-question-view'>{head}<div style='display:flex;gap:1em;flex-wrap:wrap'>"
+            + "".join(cards) + "</div></div>")
+
+
+def status_html(job: Any | None) -> str:
+    if job is None:
+        return "<p>No run picked.</p>"
+    return (f"<p id='eval-run-status'><b>{html.escape(job.title)}</b><br>{html.escape(job.status)} · "
+            f"{job.progress:.0%} · {html.escape(job.message)}</p>")
+
+
+def delta_text(compared_with: str, deltas: dict[str, dict[str, float]] | None) -> str:
+    if not deltas:
+        return ""
+    lines = [f"Compared with the earlier run {compared_with} of this set (change in each score):"]
+    for cell, metrics in deltas.items():
+        changes = ", ".join(f"{m} {v:+.3f}" for m, v in metrics.items())
+        lines.append(f"- {cell}: {changes}")
+    return "\n".join(lines)
