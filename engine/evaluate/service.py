@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KIND = "evaluate"
+GENERATE_KIND = "evalgen"
 
 
 @dataclass
@@ -130,6 +131,30 @@ class EvaluationService:
             if job.active and not _alive(job.pid, job.id, self.jobs):
                 self.jobs.finish(job.id, "interrupted", "The process running this evaluation stopped. "
                                  "Resume it to answer the remaining questions.")
+
+    # --- data from documents ------------------------------------------------------------------------------
+    def start_generation(self, collection: str, per_chunk: int = 1, max_chunks: int = 20, max_new_tokens: int = 96,
+                         owner: str = "") -> Job:
+        """A job: the loaded model writes question/answer rows from the collection's chunks (job.result["rows"])."""
+        from engine.evaluate.generate import generate_rows
+
+        if not 1 <= per_chunk <= 10 or not 1 <= max_chunks <= 10_000:
+            raise LoragError("Ask for 1-10 questions per chunk and 1-10000 chunks.")
+        current = self.studio.rag.collection(collection)
+        if self.studio.models.current is None:
+            raise LoragError("Load a model first: it writes the questions.", hint="Load one in the Models tab.")
+        job = self.jobs.create(GENERATE_KIND, f"Questions from {current.name}", owner=owner,
+                               config={"collection": current.name, "per_chunk": per_chunk, "max_chunks": max_chunks})
+        self.jobs.run_in_thread(job, lambda ctx: {"rows": generate_rows(
+            self.studio, current.name, per_chunk, max_chunks, max_new_tokens, ctx)})
+        return self.jobs.get(job.id)
+
+    def save_generated(self, rows: list[dict[str, Any]], name: str, mode: str = "eval", holdout: float = 0.2,
+                       seed: int = 0) -> dict[str, str]:
+        """Rows (as generated, or as the person edited them) -> an evaluation set, a training dataset, or both."""
+        from engine.evaluate.generate import save_rows
+
+        return save_rows(self.studio, rows, name, mode, holdout, seed)
 
     # --- results -------------------------------------------------------------------------------------
     def answers(self, job_id: str) -> list[dict[str, Any]]:

@@ -171,6 +171,14 @@ class EvalSets:
                 continue
         return sorted(out, key=lambda s: s.uploaded_at, reverse=True)
 
+    def record(self, sha256: str, facts: dict[str, Any]) -> None:
+        """Keep facts about a set beside it (e.g. the train/held-out split it came from)."""
+        meta = {**self._meta(sha256), **facts}
+        self._meta_path(sha256).write_text(json.dumps(meta), encoding="utf-8")
+
+    def facts(self, sha256: str) -> dict[str, Any]:
+        return self._meta(sha256)
+
     def delete(self, sha256: str) -> None:
         self._meta(sha256)
         self._file(sha256).unlink(missing_ok=True)

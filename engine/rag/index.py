@@ -220,6 +220,17 @@ class ChunkIndex:
             include_vector=True)
         return [(str(o.uuid), o.properties, float(o.metadata.score or 0.0), _vector(o.vector)) for o in result.objects]
 
+    def chunks(self, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` chunks' properties (text, filename, pages, chunk_index), in storage order."""
+        if not self.exists():
+            return []
+        out = []
+        for obj in self._collection.iterator(include_vector=False):
+            out.append(dict(obj.properties))
+            if len(out) >= limit:
+                break
+        return out
+
     def has_titles(self) -> bool:
         return self._has(TITLE)
 

@@ -92,7 +92,8 @@ def test_a_matrix_survives_a_kill_and_the_adapter_wins_on_its_fact(qwen3_indexed
     endpoint = studio.weaviate.endpoint
     config = tmp_path / "run.yaml"
     config.write_text(json.dumps({   # JSON is YAML
-        "studio": {"data_dir": str(data_dir), "weaviate_url": endpoint.url, "weaviate_grpc_port": endpoint.grpc_port},
+        "studio": {"data_dir": str(data_dir), "weaviate_url": endpoint.url, "weaviate_grpc_port": endpoint.grpc_port,
+                   "weaviate_api_key": endpoint.api_key},
         "set": str(write_set(tmp_path / "matrix.jsonl", rows)), "base_model": str(smollm2_dir),
         "adapters": ["none", "zorbania"], "collections": ["no documents", "qwen3"], "max_new_tokens": 20}))
     before_runs = {r[0] for r in answer_rows(data_dir)}
@@ -105,6 +106,7 @@ def test_a_matrix_survives_a_kill_and_the_adapter_wins_on_its_fact(qwen3_indexed
         time.sleep(0.2)
     os.killpg(first.pid, signal.SIGKILL)   # a crash / power cut mid-run
     first.wait()
+    first.stdout.close()
     kept = [r for r in answer_rows(data_dir) if r[0] not in before_runs]
     run_id = kept[0][0]
     assert 3 <= len(kept) < 12
@@ -124,3 +126,21 @@ def test_a_matrix_survives_a_kill_and_the_adapter_wins_on_its_fact(qwen3_indexed
     view = studio.evaluation.results(run_id).question("fact1")
     assert [v["cell"] for v in view] == list(table) and any(v["passed"] for v in view)
     assert "zorbania × no documents" in studio.evaluation.results(run_id).csv()
+
+
+def test_questions_from_the_report_keep_their_page_and_split_into_both(qwen3_indexed, smollm2_dir):
+    studio, _ = qwen3_indexed
+    studio.models.load(str(smollm2_dir))
+    job = studio.evaluation.start_generation("qwen3", per_chunk=1, max_chunks=4, max_new_tokens=60)
+    job = studio.evaluation.wait(job.id, 600)
+    assert job.status == "completed", job.message + studio.jobs.log_tail(job.id)
+    rows = job.result["rows"]
+    assert len(rows) >= 2, rows
+    assert all(r["file"] == REPORT and r["pages"] and r["question"] and r["answer"] for r in rows), rows
+    rows[0]["answer"] = "edited by a person"
+    saved = studio.evaluation.save_generated(rows, "qwen3-generated", mode="split", holdout=0.5)
+    evalset = studio.evaluation.sets.get(saved["eval"])
+    report = studio.training.inspect(saved["training"])
+    assert len(evalset.questions) + report.valid == len(rows) and report.format == "openai"
+    assert all(q.evidence and q.evidence[0].file == REPORT for q in evalset.questions)
+    assert studio.evaluation.sets.facts(saved["eval"])["split"]["training"] == saved["training"]
