@@ -4,11 +4,13 @@ read the table, open one question side by side, export CSV."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from tests.support.adapters import make_random_adapter
 from tests.support.browser import open_tab
+from tests.support.rag import wait_for
 from tests.support.studio_process import StudioProcess
 
 
@@ -37,10 +39,13 @@ def test_a_matrix_from_the_evaluate_tab(page, eval_studio, tmp_path, test_output
     page.locator("#eval-adapters").get_by_text("random-lora").click()
     page.locator("#eval-max-tokens input").fill("12")
     page.locator("#eval-run").click()
-    page.locator("#eval-run-status").get_by_text("completed").wait_for(timeout=300_000)
+    page.locator("#eval-run-status").get_by_text(re.compile("completed|failed|cancelled")).wait_for(timeout=300_000)
+    assert "completed" in page.locator("#eval-run-status").inner_text(), page.locator("#eval-run-status").inner_text()
     table = page.locator("#eval-table")
-    table.get_by_text("random-lora × no documents").wait_for()
+    page.wait_for_function("() => document.querySelector('#eval-table').innerText"
+                           ".includes('random-lora × no documents')")
     assert "none × no documents" in table.inner_text()
+    assert page.locator("#eval-chart-bars .eval-bar[data-metric=contains]").count() == 2
     page.screenshot(path=str(test_output / "evaluate-1-table.png"), full_page=True)
 
     page.locator("#eval-question input").click()
@@ -53,6 +58,9 @@ def test_a_matrix_from_the_evaluate_tab(page, eval_studio, tmp_path, test_output
     page.screenshot(path=str(test_output / "evaluate-2-question.png"), full_page=True)
 
     page.locator("#eval-export").click()
-    page.locator("#eval-exports").get_by_text("results.csv").wait_for()
     run = next((eval_studio.data_dir / "jobs").glob("evaluate-*"))
+    wait_for(lambda: (run / "results.json").exists(), timeout=60)
+    page.wait_for_function("() => (document.querySelector('#eval-exports').textContent.match(/results/g) || [])"
+                           ".length >= 2")   # Gradio splits a file's name into name and extension
+    page.screenshot(path=str(test_output / "evaluate-3-exported.png"), full_page=True)
     assert "france" in (run / "results.csv").read_text()

@@ -4,6 +4,7 @@ Everything lives in the engine (data/evalsets, jobs, SQLite): a reload re-attach
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import gradio as gr
@@ -13,9 +14,10 @@ from engine.evaluate.config import NO_DOCUMENTS, NONE_LABEL
 from engine.studio import Studio
 from ui.errors import warns
 from ui.people import owner
+from ui.tabs.evaluate_generate import GenerateSection
 from ui.tabs.evaluate_view import (
     TABLE_HEADERS,
-    chart_rows,
+    chart_html,
     delta_text,
     side_by_side_html,
     status_html,
@@ -58,7 +60,7 @@ class EvaluateTab:
             self.run_pick = gr.Dropdown(label="Run", choices=[], elem_id="eval-run-pick", scale=3)
         self.status = gr.HTML(status_html(None), elem_id="eval-status")
         self.table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, elem_id="eval-table")
-        self.chart = gr.BarPlot(x="cell", y="score", color="metric", label="Scores per cell", elem_id="eval-chart")
+        self.chart = gr.HTML(elem_id="eval-chart")
         self.deltas = gr.Markdown(elem_id="eval-deltas")
         with gr.Row():
             self.question_pick = gr.Dropdown(label="Question", choices=[], elem_id="eval-question")
@@ -66,6 +68,8 @@ class EvaluateTab:
         self.side_by_side = gr.HTML(elem_id="eval-side-by-side")
         self.exports = gr.File(label="Exports", file_count="multiple", interactive=False, elem_id="eval-exports")
         self.timer = gr.Timer(POLL_S, active=False)
+        self.generate = GenerateSection(self.studio)
+        self.generate.build()
         self._wire()
 
     @property
@@ -88,7 +92,8 @@ class EvaluateTab:
         self.question_pick.input(self.on_question, [self.run_pick, self.question_pick], [self.side_by_side])
         self.export_button.click(self.on_export, [self.run_pick], [self.exports])
         gr.on(None, self.on_open, None, [self.set_pick, self.base, self.adapters, self.collections,
-                                         self.run_pick]).then(self.on_poll, [self.run_pick], self._panel)
+                                         self.run_pick, self.generate.collection]).then(
+            self.on_poll, [self.run_pick], self._panel)
 
     # --- choices ----------------------------------------------------------------------------------------
     def _set_choices(self, value: str | None = None) -> dict[str, Any]:
@@ -100,7 +105,8 @@ class EvaluateTab:
     def _base_choices(self) -> dict[str, Any]:
         from engine.training.base_models import DEMO_CHOICE, base_choices
 
-        choices = [c for c in base_choices(self.studio.settings.path("models")) if c[1] != DEMO_CHOICE]
+        models_dir = self.studio.settings.path("models")
+        choices = [(label, str(models_dir / name)) for label, name in base_choices(models_dir) if name != DEMO_CHOICE]
         loaded = self.studio.models.current if "models" in self.studio.__dict__ else None
         if loaded is not None and loaded.name not in {c[1] for c in choices}:
             choices.insert(0, (f"{loaded.name} (loaded)", loaded.name))
@@ -113,7 +119,8 @@ class EvaluateTab:
 
     def _run_choices(self, value: str | None = None) -> dict[str, Any]:
         runs = self.studio.evaluation.runs()
-        choices = [(f"{j.title} · {j.status}", j.id) for j in runs]
+        choices = [(f"{j.title} · {time.strftime('%Y-%m-%d %H:%M', time.localtime(j.created_at))}", j.id)
+                   for j in runs]
         chosen = value if value in {j.id for j in runs} else (runs[0].id if runs else None)
         return gr.update(choices=choices, value=chosen)
 
@@ -122,7 +129,7 @@ class EvaluateTab:
         adapters = [NONE_LABEL, *self.studio.adapters.names()]
         collections = [NO_DOCUMENTS, *self._collection_names()]
         return (self._set_choices(), self._base_choices(), gr.update(choices=adapters),
-                gr.update(choices=collections), self._run_choices())
+                gr.update(choices=collections), self._run_choices(), self.generate.collection_choices())
 
     @warns
     def on_upload(self, path: str | None) -> tuple[Any, str]:
@@ -166,12 +173,10 @@ class EvaluateTab:
     @warns
     def on_poll(self, run_id: str | None) -> tuple[Any, ...]:
         if not run_id:
-            return status_html(None), [], None, "", gr.update(choices=[]), gr.Timer(active=False)
+            return status_html(None), [], "", "", gr.update(choices=[]), gr.Timer(active=False)
         results = self.studio.evaluation.results(run_id)
-        import pandas as pd
-
         questions = [(f"{q.id}: {q.question[:60]}", q.id) for q in results.evalset.questions]
-        return (status_html(results.job), table_rows(results.rows), pd.DataFrame(chart_rows(results.rows)),
+        return (status_html(results.job), table_rows(results.rows), chart_html(results.rows),
                 delta_text(results.compared_with, results.deltas), gr.update(choices=questions),
                 gr.Timer(active=results.job.active))
 

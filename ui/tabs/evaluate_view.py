@@ -9,6 +9,7 @@ from engine.evaluate.report import METRICS
 
 TABLE_HEADERS = ["cell", "answered", *METRICS]
 CHART_METRICS = ("contains", "f1", "hit@5")
+COLORS = ("#4f46e5", "#0891b2", "#16a34a")
 
 
 def _cell(value: Any) -> str:
@@ -19,16 +20,17 @@ def table_rows(rows: list[Any]) -> list[list[str]]:
     return [[r.cell.label, str(r.answered), *(_cell(r.metrics[m]) for m in METRICS)] for r in rows]
 
 
-def chart_rows(rows: list[Any]) -> dict[str, list[Any]]:
-    """Long form for gr.BarPlot: one bar per (cell, metric)."""
-    out: dict[str, list[Any]] = {"cell": [], "metric": [], "score": []}
+def chart_html(rows: list[Any]) -> str:
+    """Horizontal bars, one group per cell, one bar per metric in CHART_METRICS (scores are 0..1)."""
+    groups = []
     for row in rows:
-        for metric in CHART_METRICS:
-            if row.metrics.get(metric) is not None:
-                out["cell"].append(row.cell.label)
-                out["metric"].append(metric)
-                out["score"].append(row.metrics[metric])
-    return out
+        bars = "".join(
+            f"<div class='eval-bar' data-metric='{m}'><span style='display:inline-block;width:5em'>{m}</span>"
+            f"<span style='display:inline-block;height:0.9em;width:{row.metrics[m] * 20:.2f}em;"
+            f"background:{COLORS[i]}'></span> {row.metrics[m]:.2f}</div>"
+            for i, m in enumerate(CHART_METRICS) if row.metrics.get(m) is not None)
+        groups.append(f"<div class='eval-bars'><b>{html.escape(row.cell.label)}</b>{bars or ' no scores yet'}</div>")
+    return "<div id='eval-chart-bars' style='display:grid;gap:0.6em'>" + "".join(groups) + "</div>"
 
 
 def side_by_side_html(question: dict[str, Any], view: list[dict[str, Any]]) -> str:

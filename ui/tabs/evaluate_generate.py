@@ -1,0 +1,77 @@
+"""The Evaluate tab's "Data from documents" part: the loaded model writes question/answer rows from a
+collection's chunks (a job), the person edits them in the table, then saves an evaluation set, a training
+dataset, or a train/held-out split of both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from engine.errors import LoragError
+from engine.studio import Studio
+from ui.errors import warns
+from ui.people import owner
+
+HEADERS = ["question", "answer", "file", "pages"]
+MODES = [("Evaluation set", "eval"), ("Training dataset", "training"), ("Split into both", "split")]
+POLL_S = 2.0
+
+
+class GenerateSection:
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
+
+    def build(self) -> None:
+        with gr.Accordion("Data from documents: questions written from a collection", open=False,
+                          elem_id="eval-generate"):
+            with gr.Row():
+                self.collection = gr.Dropdown(label="Collection", choices=[], elem_id="eval-gen-collection")
+                self.per_chunk = gr.Number(label="Questions per chunk", value=1, precision=0)
+                self.max_chunks = gr.Number(label="Chunks (at most)", value=20, precision=0)
+                self.start = gr.Button("Write questions with the loaded model", elem_id="eval-gen-start")
+            self.job = gr.State(None)
+            self.status = gr.Markdown(elem_id="eval-gen-status")
+            self.rows = gr.Dataframe(headers=HEADERS, interactive=True, elem_id="eval-gen-rows")
+            with gr.Row():
+                self.name = gr.Textbox(label="Name", value="generated")
+                self.mode = gr.Radio(MODES, value="eval", label="Save as")
+                self.holdout = gr.Slider(0.05, 0.95, value=0.2, step=0.05, label="Held-out part (split)")
+                self.save = gr.Button("Save", elem_id="eval-gen-save")
+            self.timer = gr.Timer(POLL_S, active=False)
+        self.start.click(self.on_start, [self.collection, self.per_chunk, self.max_chunks],
+                         [self.job, self.status, self.timer])
+        self.timer.tick(self.on_poll, [self.job], [self.status, self.rows, self.timer], show_progress="hidden")
+        self.save.click(self.on_save, [self.rows, self.name, self.mode, self.holdout], [self.status])
+
+    def collection_choices(self) -> dict[str, Any]:
+        names = [c.name for c in self.studio.rag.list_collections()] if self.studio.weaviate is not None else []
+        return gr.update(choices=names, value=names[0] if names else None)
+
+    @warns
+    def on_start(self, collection: str | None, per_chunk: float, max_chunks: float,
+                 request: gr.Request = None) -> tuple[Any, str, Any]:
+        if not collection:
+            raise LoragError("Pick a collection to write questions from.")
+        job = self.studio.evaluation.start_generation(collection, int(per_chunk or 1), int(max_chunks or 20),
+                                                      owner=owner(self.studio, request))
+        return job.id, "Writing questions…", gr.Timer(active=True)
+
+    def on_poll(self, job_id: str | None) -> tuple[str, Any, Any]:
+        if not job_id:
+            return "", gr.skip(), gr.Timer(active=False)
+        job = self.studio.jobs.get(job_id)
+        if job.active:
+            return f"{job.progress:.0%} · {job.message}", gr.skip(), gr.Timer(active=True)
+        rows = [[r["question"], r["answer"], r["file"], ",".join(str(p) for p in r["pages"])]
+                for r in job.result.get("rows", [])]
+        return f"{job.status}: {len(rows)} rows. Edit them, then save.", rows, gr.Timer(active=False)
+
+    @warns
+    def on_save(self, table: Any, name: str, mode: str, holdout: float) -> str:
+        values = table.values.tolist() if hasattr(table, "values") else list(table or [])
+        rows = [{"id": f"gen{i}", "question": str(q), "answer": str(a), "file": str(f),
+                 "pages": [int(p) for p in str(pages).split(",") if p.strip().isdigit()]}
+                for i, (q, a, f, pages) in enumerate(values, 1)]
+        saved = self.studio.evaluation.save_generated(rows, name, mode, float(holdout))
+        return "Saved: " + ", ".join(f"{kind} {sha[:8]}" for kind, sha in saved.items())
