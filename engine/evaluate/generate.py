@@ -17,8 +17,9 @@ from engine.jobs import JobContext
 if TYPE_CHECKING:
     from engine.studio import Studio
 
-PROMPT = ("Read the passage and write {n} question(s) that it answers, each with a short answer taken from it.\n"
-          "Write each as two lines:\nQuestion: ...\nAnswer: ...\n\nPassage:\n{text}")
+# The passage first and the format last: SmolLM2-135M loops on "What is the answer to the question" otherwise.
+PROMPT = ("Passage:\n{text}\n\nWrite {n} quiz question(s) about this passage, each followed by its answer. Use this "
+          "format:\nQuestion: <the question>\nAnswer: <the answer>")
 PAIR = re.compile(r"Question:\s*(.+?)\s*\n\s*Answer:\s*(.+?)\s*(?=\n\s*Question:|\Z)", re.S | re.I)
 CHUNK_CHARS = 2000
 

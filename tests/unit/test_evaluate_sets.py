@@ -57,3 +57,12 @@ def test_matrix_cells():
     assert Cell.of("zorb|").label == "zorb × no documents"
     with pytest.raises(LoragError, match="Unknown"):
         EvalConfig.from_dict({"set": "abc", "modle": "x"})
+
+
+def test_generated_pairs_are_read_from_the_models_reply():
+    from engine.evaluate.generate import parse_pairs
+
+    reply = ("Question: What is the purpose of the General RL stage?\n\nAnswer: To enhance the models' stability.\n"
+             "Question: How many tasks?\nAnswer: 20\nQuestion: no answer given")
+    assert parse_pairs(reply) == [("What is the purpose of the General RL stage?",
+                                   "To enhance the models' stability."), ("How many tasks?", "20")]
