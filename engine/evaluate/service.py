@@ -112,8 +112,9 @@ class EvaluationService:
     def cancel(self, job_id: str) -> Job:
         self._run(job_id)
         job = self.jobs.request_cancel(job_id)
-        if "models" in self.studio.__dict__:   # stop the answer being written, not only the next one
-            self.studio.models.stop(f"eval-{job_id}")
+        models = self.studio.started_models()
+        if models is not None:   # stop the answer being written, not only the next one
+            models.stop(f"eval-{job_id}")
         return job
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job:

@@ -107,7 +107,8 @@ class EvaluateTab:
 
         models_dir = self.studio.settings.path("models")
         choices = [(label, str(models_dir / name)) for label, name in base_choices(models_dir) if name != DEMO_CHOICE]
-        loaded = self.studio.models.current if "models" in self.studio.__dict__ else None
+        models = self.studio.started_models()
+        loaded = models.current if models is not None else None
         if loaded is not None and loaded.name not in {c[1] for c in choices}:
             choices.insert(0, (f"{loaded.name} (loaded)", loaded.name))
         return gr.update(choices=choices, value=choices[0][1] if choices else None)
