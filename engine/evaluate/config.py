@@ -44,6 +44,9 @@ class EvalConfig:
     max_new_tokens: int = option(64, "Most tokens per answer.")
     temperature: float = option(0.0, "0 answers greedily (the same answer every run).")
     system: str = option("", "A system prompt for every question ('' for none).")
+    judge: str = option("", "An LLM judge: '' none, 'loaded' the loaded model (base, no adapter), or the base URL "
+                            "(.../v1) of an OpenAI-compatible endpoint (API key from LORAG_JUDGE_API_KEY).")
+    judge_model: str = option("", "The model name sent to the judge endpoint.")
     retrieval_k: int = option(10, "How many chunks to rank for the retrieval scores (hit@1/5/10, MRR).")
 
     @classmethod
@@ -63,6 +66,8 @@ class EvalConfig:
             raise LoragError("Pick an evaluation set first.")
         if not 1 <= int(self.max_new_tokens) <= 4096:
             raise LoragError("max_new_tokens must be between 1 and 4096.")
+        if self.judge not in ("", "loaded") and not self.judge.startswith(("http://", "https://")):
+            raise LoragError(f"The judge is 'loaded' or an http(s) URL, not {self.judge!r}.")
         if self.temperature < 0:
             raise LoragError("temperature must be 0 (greedy) or more.")
         return self

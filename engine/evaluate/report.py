@@ -12,7 +12,7 @@ from typing import Any
 from engine.evaluate.config import Cell
 from engine.evaluate.scores import HIT_KS
 
-ANSWER_METRICS = ("exact", "contains", "f1", "numbers")
+ANSWER_METRICS = ("exact", "contains", "f1", "numbers", "judge")
 RETRIEVAL_METRICS = tuple(f"hit@{k}" for k in HIT_KS) + ("mrr",)
 METRICS = ANSWER_METRICS + RETRIEVAL_METRICS
 
@@ -63,10 +63,10 @@ def question_view(question: dict[str, Any], cells: list[Cell], answers: list[dic
         row = by_cell.get(cell.key)
         sources = [f"{s.get('filename', '')} p.{','.join(str(p) for p in s.get('pages') or [])}"
                    for s in (row["meta"].get("sources") or [])] if row else []
+        scores = row["scores"] if row else {}
         out.append({"cell": cell.label, "answer": row["answer"] if row else "(not answered yet)",
-                    "passed": bool(row and row["scores"].get("passed")),
-                    "f1": row["scores"].get("f1") if row else None, "rank": row["scores"].get("rank") if row else None,
-                    "sources": sources})
+                    "passed": bool(scores.get("passed")), "f1": scores.get("f1"), "judge": scores.get("judge"),
+                    "rank": scores.get("rank"), "sources": sources})
     return out
 
 

@@ -82,8 +82,14 @@ def answer_one(studio: "Studio", question: Question, cell: Cell, config: EvalCon
     turn = _turn(studio, question, cell, config.system)
     answer, stats = _generate(studio, turn, cell, config, request_id)
     scores = answer_scores(answer, question.answer)
-    ranked = _ranked(studio, question, cell, config.retrieval_k)
     meta: dict[str, Any] = {"stats": stats, **turn.extra_meta(answer)}
+    if config.judge:
+        from engine.evaluate.judge import judge
+
+        verdict = judge(studio, config.judge, config.judge_model, question.question, question.answer, answer)
+        scores["judge"] = verdict.pop("verdict")
+        meta["judge"] = verdict
+    ranked = _ranked(studio, question, cell, config.retrieval_k)
     if ranked is not None:
         rank = first_rank(question.evidence, ranked)
         scores.update(rank=rank, **retrieval_scores(rank))

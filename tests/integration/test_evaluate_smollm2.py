@@ -53,7 +53,7 @@ def test_retrieval_scores_match_an_independent_count(qwen3_indexed, smollm2_dir,
     rows = [{"question": q, "answer": "x", "file": REPORT, "page": p} for q, p in GOLD]
     evalset = studio.evaluation.upload(write_set(tmp_path / "gold.jsonl", rows))
     job = studio.evaluation.start({"set": evalset.sha256, "base_model": str(smollm2_dir),
-                                   "collections": ["qwen3"], "max_new_tokens": 4})
+                                   "collections": ["qwen3"], "max_new_tokens": 4, "judge": "loaded"})
     job = studio.evaluation.wait(job.id, 600)
     assert job.status == "completed", job.message + studio.jobs.log_tail(job.id)
     row = studio.evaluation.results(job.id).rows[0]
@@ -62,6 +62,9 @@ def test_retrieval_scores_match_an_independent_count(qwen3_indexed, smollm2_dir,
     for metric, value in expected.items():
         assert row.metrics[metric] == pytest.approx(value, abs=1e-3), (metric, row.metrics, expected)
     assert expected["hit@10"] > 0   # the set is not vacuous: some gold page is found
+    for answer in studio.evaluation.answers(job.id):   # the judge's prompt and reply are kept per question
+        assert answer["scores"]["judge"] in (True, False, None)
+        assert answer["answer"] in answer["meta"]["judge"]["prompt"] and "reply" in answer["meta"]["judge"]
 
 
 def answer_rows(data_dir: Path, run_id: str | None = None) -> list[tuple]:

@@ -56,3 +56,11 @@ def test_rank_and_hits():
     assert retrieval_scores(3) == {"hit@1": 0.0, "hit@5": 1.0, "hit@10": 1.0, "mrr": pytest.approx(1 / 3)}
     assert retrieval_scores(0)["mrr"] == 0.0
     assert first_rank([Evidence("", (2,))], ranked) == 2
+
+
+def test_judge_verdicts_are_read_from_the_first_word():
+    from engine.evaluate.judge import judge_prompt, verdict_of
+
+    assert verdict_of("Yes.") is True and verdict_of("**No**, it differs") is False
+    assert verdict_of("The answer is correct") is None
+    assert "Reference answer: Paris" in judge_prompt("Capital of France?", "Paris", "Lyon")

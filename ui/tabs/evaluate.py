@@ -11,6 +11,7 @@ import gradio as gr
 
 from engine.errors import LoragError
 from engine.evaluate.config import NO_DOCUMENTS, NONE_LABEL
+from engine.evaluate.judge import PROMPT as JUDGE_PROMPT
 from engine.studio import Studio
 from ui.errors import warns
 from ui.people import owner
@@ -52,7 +53,12 @@ class EvaluateTab:
                                              elem_id="eval-adapters")
             self.collections = gr.CheckboxGroup(label="Documents", choices=[NO_DOCUMENTS], value=[NO_DOCUMENTS],
                                                 elem_id="eval-collections")
+            self.judge = gr.Dropdown(label="LLM judge (or an OpenAI-compatible URL .../v1)", value="",
+                                     choices=[("off", ""), ("the loaded model", "loaded")], allow_custom_value=True,
+                                     elem_id="eval-judge")
             self.max_tokens = gr.Number(label="Max new tokens", value=64, precision=0, elem_id="eval-max-tokens")
+        with gr.Accordion("The judge's prompt", open=False):
+            gr.Code(JUDGE_PROMPT, language=None, interactive=False)
         with gr.Row():
             self.run_button = gr.Button("Run the matrix", variant="primary", elem_id="eval-run")
             self.cancel_button = gr.Button("Cancel", elem_id="eval-cancel")
@@ -81,7 +87,7 @@ class EvaluateTab:
         self.set_pick.input(self.on_set, [self.set_pick], [self.set_report])
         self.delete_set.click(self.on_delete_set, [self.set_pick], [self.set_pick, self.set_report])
         self.run_button.click(self.on_run, [self.set_pick, self.base, self.adapters, self.collections,
-                                            self.max_tokens], [self.run_pick]).then(
+                                            self.max_tokens, self.judge], [self.run_pick]).then(
             self.on_poll, [self.run_pick], self._panel)
         self.cancel_button.click(self.on_cancel, [self.run_pick], None).then(self.on_poll, [self.run_pick],
                                                                              self._panel)
@@ -152,11 +158,11 @@ class EvaluateTab:
 
     @warns
     def on_run(self, sha256: str | None, base: str | None, adapters: list[str], collections: list[str],
-               max_tokens: float | None, request: gr.Request = None) -> Any:
+               max_tokens: float | None, judge: str | None, request: gr.Request = None) -> Any:
         config = {"set": sha256 or "", "base_model": base or "",
                   "adapters": ["" if a == NONE_LABEL else a for a in adapters or [NONE_LABEL]],
                   "collections": ["" if c == NO_DOCUMENTS else c for c in collections or [NO_DOCUMENTS]],
-                  "max_new_tokens": int(max_tokens or 64)}
+                  "max_new_tokens": int(max_tokens or 64), "judge": (judge or "").strip()}
         job = self.studio.evaluation.start(config, owner=owner(self.studio, request))
         return self._run_choices(job.id)
 

@@ -40,6 +40,8 @@ def side_by_side_html(question: dict[str, Any], view: list[dict[str, Any]]) -> s
         verdict = "pass" if item["passed"] else "fail"
         sources = "".join(f"<li>{html.escape(s)}</li>" for s in item["sources"]) or "<li>no sources</li>"
         rank = f" · gold page at rank {item['rank']}" if item.get("rank") else ""
+        if item.get("judge") is not None:
+            rank += f" · judge: {'yes' if item['judge'] else 'no'}"
         cards.append(f"<div class='eval-card {verdict}'><h4>{html.escape(item['cell'])}</h4>"
                      f"<p class='eval-verdict'>{verdict.upper()} · F1 {_cell(item['f1'])}{rank}</p>"
                      f"<p class='eval-answer'>{html.escape(item['answer'])}</p><ul>{sources}</ul></div>")
