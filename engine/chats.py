@@ -13,7 +13,8 @@
 - `export(chat_id) -> dict` / `import_chat(data) -> Chat`: JSON with format "lorag-chat" version 1.
 
 A chat's `settings` JSON: model, adapter ('' for none), system_prompt, preset, params (GenerationParams as a
-dict), thinking (bool), compare_adapter, and later collection (documents). A message's `meta` JSON: token counts,
+dict), thinking (bool), preserve_thinking (bool) and reasoning_effort (Qwen3.6 / 3.8 templates), compare_adapter,
+and later collection (documents). A message's `meta` JSON: token counts,
 tokens/s, time to first token, finish reason, adapter, model, seed, sampling params, thinking, the exact prompt
 the model received, `sources` (documents), and on a user message `attachments` (files dropped with it:
 engine.rag.chat_files; a drop without a question is not sent to the model).
@@ -339,8 +340,9 @@ def stream_reply(chats: ChatStore, models: Any, chat_id: str, mode: str = NEW, r
         current = getattr(models, "current", None)
         stream = fixed_reply(prepared.reply, getattr(current, "name", ""))
     else:
+        switches = {k: settings[k] for k in ("preserve_thinking", "reasoning_effort") if settings.get(k)}
         stream = models.stream_chat(prepared.messages, params, adapter=adapter, thinking=thinking,
-                                    continue_final=(mode == CONTINUE), request_id=request_id)
+                                    continue_final=(mode == CONTINUE), request_id=request_id, **switches)
     final = None
     partial = ("", "")
     try:

@@ -72,14 +72,15 @@ def test_output() -> Path:
 
 
 # --- tiny models -----------------------------------------------------------------------------------
-def _build(tmp_path_factory, name: str, arch: str, tokenizer: str) -> Path:
+def _build(tmp_path_factory, name: str, arch: str, tokenizer: str, template: str = "") -> Path:
     from tests.support.tiny_models import build_tiny_qwen
 
     shared = None
     if tokenizer == "real":
         need_shared("fixtures", "qwen2-tokenizer")
         shared = SHARED
-    return build_tiny_qwen(tmp_path_factory.mktemp(name), arch=arch, tokenizer=tokenizer, shared=shared)
+    return build_tiny_qwen(tmp_path_factory.mktemp(name), arch=arch, tokenizer=tokenizer, shared=shared,
+                           template=template)
 
 
 @pytest.fixture(scope="session")
@@ -98,6 +99,19 @@ def tiny_qwen2(tmp_path_factory) -> Path:
 def tiny_qwen3_own_tokenizer(tmp_path_factory) -> Path:
     """Tiny random Qwen3 whose tokenizer the test trained itself (no ../shared needed)."""
     return _build(tmp_path_factory, "tiny-qwen3-own", "qwen3", "trained")
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen35(tmp_path_factory) -> Path:
+    """Tiny random Qwen3.5 vision-language checkpoint (DeltaNet + full attention) with Qwen's BPE and the real
+    Qwen3.5 thinking template (what 4B and up ship)."""
+    return _build(tmp_path_factory, "tiny-qwen35", "qwen3_5", "real", template="qwen3_5_think")
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen35_moe(tmp_path_factory) -> Path:
+    """Tiny random Qwen3.5 MoE (35B-A3B's kind) with the real Qwen3.6 template (preserve_thinking)."""
+    return _build(tmp_path_factory, "tiny-qwen35-moe", "qwen3_5_moe", "real", template="qwen3_6")
 
 
 # --- the real SmolLM2-135M-Instruct ----------------------------------------------------------------

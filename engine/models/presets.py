@@ -1,6 +1,7 @@
 """Model presets: presets/models/*.yaml, one file per model people run (data only, no code).
 
-Fields: label, family, hub_id, params_b (billions, approximate), context_length, thinking (none | switchable),
+Fields: label, family, hub_id, params_b (billions, approximate, as the hub lists the checkpoint), text_params_b (the
+text model that loads, for vision-language checkpoints), context_length, thinking (none | switchable),
 generation (default / thinking: names of presets/generation files), recommended (list of memory_gb, dtype,
 quantization: the first line that fits the memory at hand wins), demo (true only for the offline demo model).
 """
@@ -23,6 +24,8 @@ class ModelPreset:
     family: str = field(default="", metadata={"help": "qwen2.5, qwen2.5-coder, qwen3, smollm2..."})
     hub_id: str = field(default="", metadata={"help": "Hugging Face repository id ('' for the demo model)."})
     params_b: float = field(default=0.0, metadata={"help": "Parameters in billions (approximate)."})
+    text_params_b: float = field(default=0.0, metadata={"help": "Of those, the text model's (what loads: a "
+                                                                   "vision-language checkpoint loads text-only)."})
     context_length: int = field(default=0, metadata={"help": "Native context length in tokens."})
     thinking: str = field(default="none", metadata={"help": "none | switchable (Qwen3's enable_thinking)."})
     generation: dict[str, str] = field(default_factory=dict,

@@ -53,7 +53,7 @@ from engine.models.loading import (
     resolve_source,
 )
 from engine.models.state import Loaded, LoadedModel, UnloadReport, memory_now, release_memory
-from engine.models.thinking import ALWAYS, NONE, history_for_template, thinking_mode
+from engine.models.thinking import ALWAYS, NONE, history_for_template, template_kwargs, template_switches, thinking_mode
 from engine.safety import inside, validate_name
 
 log = logging.getLogger(__name__)
@@ -173,7 +173,7 @@ class ModelService:
             thinking=mode, has_chat_template=bool(getattr(tokenizer, "chat_template", None)),
             context_length=int(getattr(text_config, "max_position_embeddings", 0) or 0),
             preset=preset.name if preset else "", generation_preset=generation, thinking_preset=thinking_preset,
-            options=options.public())
+            switches=template_switches(tokenizer), options=options.public())
 
     def unload(self) -> UnloadReport | None:
         """Unload the model and its adapters; returns the memory freed (None when nothing was loaded)."""
@@ -247,25 +247,25 @@ class ModelService:
 
     # --- prompts --------------------------------------------------------------------------------------
     def render_prompt(self, messages: list[dict[str, Any]], thinking: bool | None = None,
-                      continue_final: bool = False) -> str:
-        """The exact prompt text the model receives for these messages (the tokenizer's own template)."""
-        return self._render(self._require(), messages, thinking, continue_final)
+                      continue_final: bool = False, **switches: Any) -> str:
+        """The exact prompt text the model receives for these messages (the tokenizer's own template).
+        `switches`: preserve_thinking, reasoning_effort (see engine.models.thinking.template_kwargs)."""
+        return self._render(self._require(), messages, thinking, continue_final, **switches)
 
     @staticmethod
     def _render(loaded: Loaded, messages: list[dict[str, Any]], thinking: bool | None,
-                continue_final: bool) -> str:
+                continue_final: bool, preserve_thinking: bool = False, reasoning_effort: str = "") -> str:
         tokenizer = loaded.tokenizer
         if not getattr(tokenizer, "chat_template", None):
             raise LoragError(f"{loaded.info.name} has no chat template, so it cannot chat.",
                              hint="Use the Notebook tab for plain text completion.")
         if not messages:
             raise LoragError("There is nothing to answer yet.")
-        kwargs: dict[str, Any] = {}
-        if thinking is not None and loaded.info.thinking != NONE:
-            kwargs["enable_thinking"] = bool(thinking)
+        kwargs = template_kwargs(tokenizer, thinking, preserve_thinking, reasoning_effort)
         try:
             return tokenizer.apply_chat_template(
-                history_for_template(messages), tokenize=False, add_generation_prompt=not continue_final,
+                history_for_template(messages, preserve_thinking), tokenize=False,
+                add_generation_prompt=not continue_final,
                 continue_final_message=continue_final, **kwargs)
         except Exception as exc:  # noqa: BLE001 - jinja errors from a model's template
             raise LoragError(f"The chat template of {loaded.info.name} failed on this conversation: {exc}") from exc
@@ -294,12 +294,12 @@ class ModelService:
     # --- generation -------------------------------------------------------------------------------------
     def stream_chat(self, messages: list[dict[str, Any]], params: GenerationParams | None = None,
                     adapter: str | None = None, thinking: bool | None = None, continue_final: bool = False,
-                    request_id: str | None = None) -> Iterator[StreamEvent]:
-        """Stream a reply to `messages` (see the module docstring)."""
+                    request_id: str | None = None, **switches: Any) -> Iterator[StreamEvent]:
+        """Stream a reply to `messages` (see the module docstring); `switches` as for render_prompt."""
         params = params or GenerationParams()
         return self._stream(params, adapter or None, request_id,
-                            prompt_for=lambda loaded: (self._render(loaded, messages, thinking, continue_final),
-                                                       False),
+                            prompt_for=lambda loaded: (self._render(loaded, messages, thinking, continue_final,
+                                                                    **switches), False),
                             chat=True, continuing=continue_final)
 
     def stream_completion(self, prompt: str, params: GenerationParams | None = None, adapter: str | None = None,

@@ -31,6 +31,7 @@ class LoadedModel:
     preset: str = ""                  # model preset name when it came from one
     generation_preset: str = "default"
     thinking_preset: str = ""         # generation preset for thinking mode ('' when none)
+    switches: list[str] = field(default_factory=list)  # template switches: enable/preserve_thinking, reasoning_effort
     load_seconds: float = 0.0
     options: dict[str, Any] = field(default_factory=dict)
 

@@ -9,6 +9,11 @@ Three kinds of templates are met in the wild:
 - "none": no reasoning block is ever generated (Qwen2.5, Qwen3-*-Instruct-2507 which writes an empty block,
   SmolLM2...).
 The splitter therefore starts inside the reasoning exactly when the rendered prompt ends with an open <think>.
+
+Qwen3.5 / 3.6 / 3.8 templates are switchable too (thinking on by default from 4B up: their generation prompt opens
+"<think>\n"), and may read two more switches: `preserve_thinking` (3.6, 3.8: earlier turns keep their reasoning;
+on by default in 3.8's template) and `reasoning_effort` (3.8: xhigh, medium or low). Lorag's history leaves the
+reasoning of earlier turns out unless preserve_thinking is asked for, the same for chat and training.
 """
 
 from __future__ import annotations
@@ -16,16 +21,51 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine.errors import LoragError
+
 OPEN_TAG = "<think>"
 CLOSE_TAG = "</think>"
 
 NONE, SWITCHABLE, ALWAYS = "none", "switchable", "always"
+SWITCHES = ("enable_thinking", "preserve_thinking", "reasoning_effort")
+REASONING_EFFORTS = ("xhigh", "medium", "low")  # what Qwen3.8's template accepts
+
+
+def template_text(tokenizer: Any) -> str:
+    template = getattr(tokenizer, "chat_template", None) or ""
+    return template.get("default", "") if isinstance(template, dict) else template
+
+
+def template_switches(tokenizer: Any) -> list[str]:
+    """Which of enable_thinking / preserve_thinking / reasoning_effort the tokenizer's chat template reads."""
+    template = template_text(tokenizer)
+    return [name for name in SWITCHES if name in template]
+
+
+def template_kwargs(tokenizer: Any, thinking: bool | None = None, preserve_thinking: bool = False,
+                    reasoning_effort: str = "") -> dict[str, Any]:
+    """The switches to pass to apply_chat_template: only those the template reads. preserve_thinking is always
+    passed where the template reads it, so a template that defaults it on (Qwen3.8) still gets Lorag's history."""
+    switches = template_switches(tokenizer)
+    kwargs: dict[str, Any] = {}
+    if thinking is not None and "enable_thinking" in switches:
+        kwargs["enable_thinking"] = bool(thinking)
+    if "preserve_thinking" in switches:
+        kwargs["preserve_thinking"] = bool(preserve_thinking)
+    if reasoning_effort:
+        if reasoning_effort not in REASONING_EFFORTS:
+            raise LoragError(f"Unknown reasoning effort {reasoning_effort!r}: choose one of "
+                             f"{', '.join(REASONING_EFFORTS)}.")
+        if "reasoning_effort" not in switches:
+            raise LoragError("This model's chat template has no reasoning effort switch (Qwen3.8 has one).")
+        kwargs["reasoning_effort"] = reasoning_effort
+    return kwargs
 
 
 def thinking_mode(tokenizer: Any) -> str:
     """How the tokenizer's chat template treats reasoning (see the module docstring)."""
-    template = getattr(tokenizer, "chat_template", None) or ""
-    if not isinstance(template, str) or OPEN_TAG not in template:
+    template = template_text(tokenizer)
+    if OPEN_TAG not in template:
         return NONE
     if "enable_thinking" in template:
         return SWITCHABLE
@@ -43,15 +83,17 @@ def prompt_opens_reasoning(prompt: str) -> bool:
     return tail.endswith(OPEN_TAG)
 
 
-def history_for_template(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def history_for_template(messages: list[dict[str, Any]], preserve_thinking: bool = False) -> list[dict[str, Any]]:
     """Messages as the template expects them: role + content; reasoning is kept out of earlier turns
     (Qwen: "the historical model output should only include the final output part"). Only an assistant
-    message after the last user message (a reply being continued) carries its `reasoning_content`."""
+    message after the last user message (a reply being continued) carries its `reasoning_content`, or every
+    assistant message with `preserve_thinking` (Qwen3.6 / 3.8 then show it)."""
     last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
     out = []
     for i, message in enumerate(messages):
         item = {"role": message["role"], "content": message.get("content") or ""}
-        if message["role"] == "assistant" and i > last_user and message.get("reasoning"):
+        kept = preserve_thinking or i > last_user
+        if message["role"] == "assistant" and kept and message.get("reasoning"):
             item["reasoning_content"] = message["reasoning"]
         out.append(item)
     return out

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import LoragError
+from engine.models.thinking import template_kwargs, template_text
 from engine.training.formats import Example, RowProblem
 
 THINK_BLOCK = re.compile(r"<think>\s*</think>\s*")
@@ -52,13 +53,13 @@ class Encoded:
 
 
 def chat_template_of(tokenizer: Any) -> str:
-    template = getattr(tokenizer, "chat_template", None) or ""
-    return template.get("default", "") if isinstance(template, dict) else template
+    return template_text(tokenizer)
 
 
 def _render(tokenizer: Any, messages: list[dict[str, Any]], tools: Any = None, generation_prompt: bool = False) -> str:
-    return tokenizer.apply_chat_template(messages, tools=tools, tokenize=False,
-                                         add_generation_prompt=generation_prompt)
+    """The template's rendering with the switches chat uses by default (no earlier reasoning kept)."""
+    return tokenizer.apply_chat_template(messages, tools=tools, tokenize=False, add_generation_prompt=generation_prompt,
+                                         **template_kwargs(tokenizer))
 
 
 def _special_strings(tokenizer: Any) -> list[str]:
@@ -88,11 +89,26 @@ def plan_for(tokenizer: Any) -> TemplatePlan:
         return TemplatePlan("none", "The model's chat template has no {% generation %} markers and Lorag cannot "
                                     "tell where its assistant turns start and end; untick 'train only on "
                                     "assistant turns' to train on whole conversations.")
-    headers = (header,) + ((THINK_BLOCK.sub("", header),) if THINK_BLOCK.search(header) else ())
+    headers = header_variants(header, full)
     shown = header.replace("\n", "\\n")
     return TemplatePlan("located", f"The model's chat template has no {{% generation %}} markers, so Lorag marks "
                                    f"each assistant turn itself: from after '{shown}' up to and including "
                                    f"'{end}'. Check the marked tokens in the preview.", headers, end)
+
+
+def header_variants(header: str, probe: str) -> tuple[str, ...]:
+    """The ways the template opens an assistant turn, longest first. Qwen3 writes an empty <think></think> block in
+    the generation prompt when thinking is off; Qwen3.5 / 3.6 / 3.8 open "<think>\n" in it when thinking is on,
+    show earlier turns bare and the last one with its (possibly empty) reasoning block, as the probe shows."""
+    variants = {header, THINK_BLOCK.sub("", header)}
+    opened = header.rstrip().endswith("<think>")
+    if opened:
+        bare = header[:header.rstrip().rfind("<think>")]
+        variants.add(bare)
+        start, reply = probe.rfind(bare, 0, probe.find(PROBE_REPLY)), probe.find(PROBE_REPLY)
+        if 0 <= start < reply:
+            variants.add(probe[start:reply])  # the header with the empty reasoning block the template writes
+    return tuple(sorted(variants, key=len, reverse=True))
 
 
 def _core(content: str) -> str:
@@ -188,7 +204,8 @@ class Encoder:
             _check_tool_calls(text, example.messages)
             if self.assistant_only and self.plan.method == "markers":
                 out = self.tokenizer.apply_chat_template(example.messages, tools=example.tools, tokenize=True,
-                                                         return_dict=True, return_assistant_tokens_mask=True)
+                                                         return_dict=True, return_assistant_tokens_mask=True,
+                                                         **template_kwargs(self.tokenizer))
                 return Encoded(list(out["input_ids"]), list(out["assistant_masks"]))
         except RowProblem:
             raise

@@ -23,6 +23,7 @@ from engine.training.prepare import check_method
 from engine.training.preview import Analysis, analyze
 from engine.training.recipes import Recipes
 from engine.training.runner import KIND, WorkerRunner
+from engine.training.targets import LoraPlan, lora_plan
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,13 @@ class TrainingService:
         for kind in {e.kind for e in loaded.examples}:
             encoder.check_format(kind)
         return loaded.report, analyze(loaded.examples, encoder, max_length, preview_rows)
+
+    def lora_plan(self, config: TrainingConfig) -> LoraPlan:
+        """Which modules of the chosen base get LoRA, how many parameters train, and the memory (no weights read)."""
+        from engine.training.trainer import base_config
+
+        base = self.resolve_base(config.base_model)
+        return lora_plan(base_config(base.source), config)
 
     # --- recipes and config ------------------------------------------------------------------------------------
     def default_config(self, recipe: str = DEFAULT_RECIPE) -> TrainingConfig:

@@ -24,6 +24,7 @@ from engine.training.encoding import chat_template_of
 from engine.training.jobfiles import JobFiles, JobSpec
 from engine.training.preference import preference_trainer
 from engine.training.prepare import Prepared, prepare
+from engine.training.targets import lora_config
 from engine.training.verdict import RunFacts, Verdict, judge, setting_causes
 
 log = logging.getLogger(__name__)
@@ -160,12 +161,10 @@ def _as_dataset(rows):
 
 def build_trainer(spec: JobSpec, config: TrainingConfig, files: JobFiles, prepared: Prepared, tokenizer,
                   callbacks: list):
-    from peft import LoraConfig
     from transformers import PrinterCallback
 
     model = load_base(spec, config)
-    peft_config = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                             target_modules=config.target_list(), task_type="CAUSAL_LM")
+    peft_config = lora_config(config, model)
     if config.method == "sft":
         trainer = sft_trainer(model, sft_config(spec, config, files, prepared), prepared, tokenizer, peft_config,
                               callbacks)
@@ -209,6 +208,7 @@ def write_adapter(trainer, spec: JobSpec, config: TrainingConfig, files: JobFile
     model.save_pretrained(str(files.staging), safe_serialization=True)
     lora = model.peft_config["default"]
     targets = sorted(lora.target_modules) if not isinstance(lora.target_modules, str) else [lora.target_modules]
+    targets += sorted(lora.target_parameters or [])
     name = unique_name(adapters, config.adapter_name)
     base_config = model.get_base_model().config
     meta = AdapterMeta(

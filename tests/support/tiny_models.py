@@ -55,16 +55,49 @@ def _tiny_config(arch: str, vocab_size: int, eos_id: int, pad_id: int):
     raise ValueError(arch)
 
 
-def _real_tokenizer(arch: str, shared: Path, folder: Path):
+QWEN35_ARCHS = ("qwen3_5", "qwen3_5_moe")
+
+
+def _tiny_qwen35(arch: str, vocab_size: int, eos_id: int, pad_id: int):
+    """A Qwen3.5 vision-language checkpoint as the hub ships it: 3 Gated DeltaNet layers and 1 full-attention layer
+    (MoE: 4 experts, 2 routed + a shared one), and a one-block vision tower."""
+    text = dict(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=4,
+                num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                layer_types=["linear_attention"] * 3 + ["full_attention"], linear_num_key_heads=2,
+                linear_num_value_heads=4, linear_key_head_dim=16, linear_value_head_dim=16,
+                max_position_embeddings=4096, tie_word_embeddings=False, eos_token_id=eos_id, pad_token_id=pad_id)
+    vision = dict(depth=1, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64)
+    if arch == "qwen3_5":
+        from transformers import Qwen3_5Config, Qwen3_5ForConditionalGeneration
+
+        return Qwen3_5ForConditionalGeneration(Qwen3_5Config(text_config=text, vision_config=vision,
+                                                             tie_word_embeddings=False))
+    from transformers import Qwen3_5MoeConfig, Qwen3_5MoeForConditionalGeneration
+
+    text.update(moe_intermediate_size=32, shared_expert_intermediate_size=32, num_experts=4, num_experts_per_tok=2)
+    return Qwen3_5MoeForConditionalGeneration(Qwen3_5MoeConfig(text_config=text, vision_config=vision,
+                                                               tie_word_embeddings=False))
+
+
+def trl_template(name: str) -> str:
+    """One of the real chat templates trl ships (trl/chat_templates/<name>.jinja: Qwen3.5, 3.6, 3.8...)."""
+    import trl
+
+    return (Path(trl.__file__).parent / "chat_templates" / f"{name}.jinja").read_text()
+
+
+def _real_tokenizer(arch: str, shared: Path, folder: Path, template: str = ""):
     from transformers import AutoTokenizer
 
     src = shared / "fixtures" / "qwen2-tokenizer"
     for name in ("vocab.json", "merges.txt", "LICENSE"):
         shutil.copy(src / name, folder / name)
     config = json.loads((src / "tokenizer_config.json").read_text())
-    if arch == "qwen3":
+    if arch == "qwen3" or arch in QWEN35_ARCHS:
         config["added_tokens_decoder"] = json.loads((src / "qwen3_added_tokens_decoder.json").read_text())
         config["chat_template"] = (shared / "fixtures" / "chat-templates" / "qwen3_nonthinking.jinja").read_text()
+    if template:
+        config["chat_template"] = trl_template(template)
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
     tokenizer = AutoTokenizer.from_pretrained(folder)
     return tokenizer
@@ -87,8 +120,10 @@ def _trained_tokenizer(folder: Path):
 
 
 def build_tiny_qwen(folder: Path, arch: str = "qwen3", tokenizer: str = "real", shared: Path | None = None,
-                    seed: int = 0) -> Path:
-    """Write a tiny random `arch` model with its tokenizer into `folder` and return the folder."""
+                    seed: int = 0, template: str = "") -> Path:
+    """Write a tiny random `arch` model with its tokenizer into `folder` and return the folder. `template`: a trl
+    template name replacing the tokenizer's (the Qwen3.5 archs need one: their real tokenizer is not in ../shared,
+    so they use Qwen's BPE with the Qwen3 added tokens and the real Qwen3.5 / 3.6 / 3.8 template)."""
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -97,17 +132,28 @@ def build_tiny_qwen(folder: Path, arch: str = "qwen3", tokenizer: str = "real", 
     if tokenizer == "real":
         if shared is None:
             raise ValueError("the real tokenizer needs the ../shared folder")
-        tok = _real_tokenizer(arch, shared, folder)
+        tok = _real_tokenizer(arch, shared, folder, template)
         vocab_size = 151936  # Qwen's padded embedding size
     else:
         tok = _trained_tokenizer(folder)
         vocab_size = len(tok)
     tok.save_pretrained(folder)
     torch.manual_seed(seed)
-    config = _tiny_config(arch, vocab_size, tok.convert_tokens_to_ids("<|im_end|>"),
-                          tok.convert_tokens_to_ids("<|endoftext|>"))
-    model = AutoModelForCausalLM.from_config(config)
-    model.generation_config.eos_token_id = config.eos_token_id
-    model.generation_config.pad_token_id = config.pad_token_id
+    ids = (vocab_size, tok.convert_tokens_to_ids("<|im_end|>"), tok.convert_tokens_to_ids("<|endoftext|>"))
+    if arch in QWEN35_ARCHS:
+        model = _tiny_qwen35(arch, *ids)
+    else:
+        model = AutoModelForCausalLM.from_config(_tiny_config(arch, *ids))
+    model.generation_config.eos_token_id = ids[1]
+    model.generation_config.pad_token_id = ids[2]
     model.save_pretrained(folder)
     return folder
+
+
+def qwen35_tokenizer(folder: Path, shared: Path, template: str):
+    """Only the tokenizer of a tiny Qwen3.5 (Qwen's BPE, the Qwen3 added tokens, a real trl template), saved."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = _real_tokenizer("qwen3_5", shared, folder, template)
+    tokenizer.save_pretrained(folder)
+    return tokenizer
