@@ -123,7 +123,8 @@ def _shape_mismatch(folder: Path, model: Any) -> str:
             for part, axis in ((".lora_A.", 1), (".lora_B.", 0)):
                 if part not in key:
                     continue
-                module_name = key.split(part)[0].removeprefix("base_model.model.")
+                # MoE expert LoRA (peft target_parameters) nests one wrapper per parameter: '.experts.base_layer'
+                module_name = key.split(part)[0].removeprefix("base_model.model.").replace(".base_layer", "")
                 shape = weights.get_slice(key).get_shape()
                 expected = _module_dim(base, module_name, "in" if axis == 1 else "out")
                 if expected is None:
@@ -139,7 +140,10 @@ def _module_dim(model: Any, name: str, side: str) -> int | None:
         module = model.get_submodule(name)
     except AttributeError:
         return None
-    module = getattr(module, "base_layer", module)  # a layer already wrapped by another resident adapter
+    while hasattr(module, "base_layer"):  # a layer wrapped by resident adapters (experts: one wrapper a parameter)
+        module = module.base_layer
+    if any(p.dim() == 3 for p in module.parameters(recurse=False)):
+        return 0  # MoE experts: the LoRA shape depends on which expert parameter it wraps; peft checks it
     if side == "in":
         return int(getattr(module, "in_features", 0) or getattr(module, "num_embeddings", 0) or 0)
     return int(getattr(module, "out_features", 0) or getattr(module, "embedding_dim", 0) or 0)

@@ -370,7 +370,7 @@ def estimate_memory(resolved: ResolvedSource, options: LoadOptions) -> MemoryEst
     elif resolved.preset is not None and resolved.preset.params_b:
         preset = resolved.preset
         params, kv_per_token = int((preset.text_params_b or preset.params_b) * 1e9), 0
-        vision = int(max(0.0, preset.params_b - preset.text_params_b) * 1e9) if preset.text_params_b else 0
+        vision = round(max(0.0, preset.params_b - preset.text_params_b) * 1e9) if preset.text_params_b else 0
         note = "(from the preset's size; the exact figure shows once downloaded)"
     else:
         raise LoragError(f"The size of {resolved.source} is unknown until it is downloaded.")

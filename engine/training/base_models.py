@@ -91,6 +91,8 @@ def check_causal_lm(source: str) -> str:
         raise LoragError(f"{source} is not a model transformers can load without remote code: {exc}") from None
     causal = set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values())
     archs = getattr(config, "architectures", None) or []
+    if archs and all(a.endswith("ForConditionalGeneration") for a in archs):
+        archs = []  # a vision-language checkpoint (Qwen3.5): its text model is trained, the vision tower not loaded
     if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES or (archs and not causal & set(archs)):
         what = archs[0] if archs else config.model_type
         raise LoragError(f"{source} is a {what} model, not a causal language model (text generation).")

@@ -81,13 +81,9 @@ def lora_plan(base_config: Any, config: Any) -> LoraPlan:
     total = sum(p.numel() for p in model.parameters())
     with torch.device("meta"):
         peft_model = get_peft_model(model, lora_config(config, model))
-    modules: Counter[str] = Counter()
-    trainable = 0
-    for name, param in peft_model.named_parameters():
-        if ".lora_A." in name:
-            modules[_leaf(name)] += 1
-        if param.requires_grad:
-            trainable += param.numel()
+    modules = Counter(_target_name(name, module) for name, module in peft_model.named_modules()
+                      if len(getattr(module, "lora_A", None) or ()))
+    trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
     text = base_config.get_text_config() if hasattr(base_config, "get_text_config") else base_config
     layer_types = Counter(getattr(text, "layer_types", None) or [])
     kv = _kv_per_1k(text)
@@ -100,11 +96,12 @@ def lora_plan(base_config: Any, config: Any) -> LoraPlan:
     return LoraPlan(dict(modules), trainable, total, dict(layer_types), memory, note)
 
 
-def _leaf(name: str) -> str:
-    """'...layers.0.mlp.experts.base_layer.lora_A.default.weight' -> 'experts.gate_up_proj'-like leaf names."""
-    path = name.split(".lora_A.")[0].split(".")
-    path = [p for p in path if p != "base_layer"]
-    return ".".join(path[-2:]) if path[-1] == "experts" or path[-2:-1] == ["experts"] else path[-1]
+def _target_name(name: str, module: Any) -> str:
+    """'in_proj_qkv', or 'experts.gate_up_proj' for peft's wrapper of an expert parameter."""
+    parameter = getattr(module, "parameter_name", None)
+    if parameter:
+        return f"{name.replace('.base_layer', '').split('.')[-1]}.{parameter}"
+    return name.split(".")[-1]
 
 
 def _kv_per_1k(text: Any) -> int:
