@@ -207,7 +207,7 @@ class _TrainingTab:
     def _wire_config(self) -> None:
         """Recipes, show config, and the four ways to start (ask, or the answer to a busy GPU)."""
         self.f["recipe"].input(self.on_recipe, [self.f["recipe"]], self._recipe_outputs)
-        self.show_button.click(self.on_show, self._form, [self.config_code])
+        self.show_button.click(self.on_show, self._form, [self.config_code, self.device_note])
         self.save_button.click(self.on_save_recipe, [self.recipe_name, *self._form], [self.device_note,
                                                                                       self.f["recipe"]])
         self.recipe_file.upload(self.on_load_recipe, [self.recipe_file], self._recipe_outputs)
@@ -299,7 +299,11 @@ class _TrainingTab:
     @warns
     def on_show(self, *values):
         config = self._config(list(values[:-1]), values[-1])
-        return gr.update(value=config.to_yaml(), visible=True)
+        try:  # what LoRA reaches on the base and the memory it needs
+            plan = f"**{self.service.lora_plan(config).summary()}**"
+        except LoragError as exc:
+            plan = str(exc)
+        return gr.update(value=config.to_yaml(), visible=True), plan
 
     @warns
     def on_save_recipe(self, name: str, *values):
