@@ -25,18 +25,25 @@ def main() -> None:
     ap.add_argument("--gradient-checkpointing", choices=["default", "off"], default="default")
     a = ap.parse_args()
 
+    import torch
     from datasets import load_dataset
     from peft import LoraConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
     dataset = load_dataset("json", data_files=a.data, split="train")
+    gpu = torch.cuda.is_available()  # on the GPU as our worker would run there (bf16)
     extra = {} if a.gradient_checkpointing == "default" else {"gradient_checkpointing": False}
     args = SFTConfig(output_dir=a.out + ".ckpt", max_steps=a.steps, per_device_train_batch_size=a.batch,
                      learning_rate=a.lr, max_length=a.max_length, logging_steps=1, save_strategy="no",
-                     use_cpu=True, bf16=False, report_to=[], seed=42, disable_tqdm=True, **extra)
+                     use_cpu=not gpu, bf16=gpu, report_to=[], seed=42, disable_tqdm=True, **extra)
     peft_config = LoraConfig(r=a.rank, lora_alpha=a.alpha, lora_dropout=0.05, target_modules="all-linear",
                              task_type="CAUSAL_LM")
-    trainer = SFTTrainer(model=a.model, args=args, train_dataset=dataset, peft_config=peft_config)
+    # the text model and its tokenizer, loaded as a plain script does (a Qwen3.5 folder would else pull in trl's
+    # vision-language path, which wants an image processor the text-only fine-tune does not use)
+    model = AutoModelForCausalLM.from_pretrained(a.model, dtype=torch.bfloat16 if gpu else torch.float32)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, peft_config=peft_config,
+                         processing_class=AutoTokenizer.from_pretrained(a.model))
     started, cpu = time.time(), time.process_time()
     output = trainer.train()
     cpu = time.process_time() - cpu
