@@ -2,7 +2,8 @@
 
 Unknown fields are ignored, as OpenAI-compatible servers do (clients send `user`, `presence_penalty`...); fields
 that would change the answer in a way Lorag cannot honour (n > 1, tools, logprobs, images) are refused.
-vLLM's extras top_k, min_p, repetition_penalty and chat_template_kwargs.enable_thinking are understood.
+vLLM's extras top_k, min_p, repetition_penalty and chat_template_kwargs (enable_thinking, preserve_thinking,
+reasoning_effort) are understood.
 """
 
 from __future__ import annotations
@@ -131,6 +132,17 @@ class ChatCompletionRequest(Sampling):
             return self.lorag.thinking
         value = (self.chat_template_kwargs or {}).get("enable_thinking")
         return None if value is None else bool(value)
+
+    @property
+    def template_switches(self) -> dict[str, Any]:
+        """preserve_thinking / reasoning_effort from chat_template_kwargs (Qwen3.6 / 3.8 templates), as in vLLM."""
+        kwargs = self.chat_template_kwargs or {}
+        switches: dict[str, Any] = {}
+        if kwargs.get("preserve_thinking") is not None:
+            switches["preserve_thinking"] = bool(kwargs["preserve_thinking"])
+        if kwargs.get("reasoning_effort"):
+            switches["reasoning_effort"] = str(kwargs["reasoning_effort"])
+        return switches
 
 
 class CompletionRequest(Sampling):

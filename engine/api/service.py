@@ -133,6 +133,12 @@ class OpenAIService:
         finish_extra = None
         if request.lorag is not None and request.lorag.collection:
             messages, extra, finish_extra = self._with_documents(request, messages, caller)
+        switches = request.template_switches
+        if switches and messages is not None:  # a switch the model's template lacks: a 400 before streaming
+            try:
+                self.studio.models.render_prompt(messages, thinking, **switches)
+            except LoragError as exc:
+                raise from_lorag(exc) from None
         self._count(caller, client_host)
         request_id = f"api-{uuid.uuid4().hex[:12]}"
         if messages is None:  # no relevant passage: say so rather than let the model make something up
@@ -141,7 +147,7 @@ class OpenAIService:
             events: Iterator[StreamEvent] = iter(nothing_found(extra["lorag"]["collection"]))
         else:
             events = self.studio.models.stream_chat(messages, params, adapter=adapter, thinking=thinking,
-                                                    request_id=request_id)
+                                                    request_id=request_id, **switches)
         return Generation(events, request_id, Reply(request.model, "chat"), params.stop, extra, finish_extra)
 
     def completion(self, request: CompletionRequest, caller: Caller, client_host: str | None) -> Generation:

@@ -130,3 +130,24 @@ def test_train_swap_merge(studio, base, tmp_path):
     merged = studio.adapters.merge_export("tiny35", "tiny35-merged")
     studio.models.load(str(merged), device="cpu")
     assert torch.allclose(logits(PROMPT), trained, atol=1e-4)
+
+
+def test_api_takes_the_template_switches(studio, tiny_qwen35_moe):
+    """/v1/chat/completions passes chat_template_kwargs' preserve_thinking and reasoning_effort to the template; a
+    switch the template lacks (effort on Qwen3.6) is a 400 before anything streams."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from engine.access import AccessPlan
+    from engine.api.mount import api_routes
+
+    studio.settings.api, studio.settings.api_key, studio.access = True, "", AccessPlan()
+    name = studio.models.load(str(tiny_qwen35_moe), device="cpu").name
+    body = {"model": name, "temperature": 0, "max_tokens": 4,
+            "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
+                         {"role": "user", "content": "again"}]}
+    with TestClient(Starlette(routes=api_routes(studio))) as http:
+        kept = http.post("/v1/chat/completions", json={**body, "chat_template_kwargs": {"preserve_thinking": True}})
+        refused = http.post("/v1/chat/completions", json={**body, "chat_template_kwargs": {"reasoning_effort": "low"}})
+    assert kept.status_code == 200, kept.text
+    assert refused.status_code == 400 and "no reasoning effort switch" in refused.json()["error"]["message"]
