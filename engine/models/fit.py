@@ -9,6 +9,7 @@ with gradient checkpointing. A vision-language checkpoint loads text-only, so it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 GB = 1e9
 BYTES_PER_PARAM = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "8bit": 1.06, "4bit": 0.56}
@@ -58,3 +59,12 @@ def fit_lines(params: int, kv_bytes_per_1k: int, available_bytes: int) -> list[F
 
 def fit_summary(params: int, kv_bytes_per_1k: int, available_bytes: int) -> str:
     return "; ".join(line.text() for line in fit_lines(params, kv_bytes_per_1k, available_bytes)) + "."
+
+
+def kv_bytes_per_1k(text_config: Any) -> int:
+    """KV cache of 1000 tokens in 16-bit; linear-attention layers (Gated DeltaNet) keep no cache."""
+    heads = getattr(text_config, "num_key_value_heads", None) or text_config.num_attention_heads
+    head_dim = getattr(text_config, "head_dim", None) or text_config.hidden_size // text_config.num_attention_heads
+    types = getattr(text_config, "layer_types", None) or []
+    cached = sum(1 for t in types if t != "linear_attention") if types else text_config.num_hidden_layers
+    return 2 * cached * heads * head_dim * 2 * 1000

@@ -42,16 +42,15 @@ from engine.errors import LoragError
 from engine.models.generation import GenerationParams, StreamEvent
 from engine.models.loading import (
     LoadOptions,
-    MemoryEstimate,
     ResolvedSource,
     download,
     dtype_name,
-    estimate_memory,
     hub_folder,
     load_model,
     prepare_folder,
     resolve_source,
 )
+from engine.models.memory import MemoryEstimate, estimate_memory
 from engine.models.state import Loaded, LoadedModel, UnloadReport, memory_now, release_memory
 from engine.models.thinking import ALWAYS, NONE, history_for_template, template_kwargs, template_switches, thinking_mode
 from engine.safety import inside, validate_name

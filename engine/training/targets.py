@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.models.fit import GB, training_bytes
+from engine.models.fit import GB, kv_bytes_per_1k, training_bytes
 
 ALL_LINEAR = "all-linear"
 
@@ -86,7 +86,7 @@ def lora_plan(base_config: Any, config: Any) -> LoraPlan:
     trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
     text = base_config.get_text_config() if hasattr(base_config, "get_text_config") else base_config
     layer_types = Counter(getattr(text, "layer_types", None) or [])
-    kv = _kv_per_1k(text)
+    kv = kv_bytes_per_1k(text)
     memory = {"LoRA (bf16 base)": training_bytes(total, "bf16", kv, trainable),
               "QLoRA (4-bit base)": training_bytes(total, "4bit", kv, trainable)}
     note = ""
@@ -102,11 +102,3 @@ def _target_name(name: str, module: Any) -> str:
     if parameter:
         return f"{name.replace('.base_layer', '').split('.')[-1]}.{parameter}"
     return name.split(".")[-1]
-
-
-def _kv_per_1k(text: Any) -> int:
-    heads = getattr(text, "num_key_value_heads", None) or text.num_attention_heads
-    head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
-    types = getattr(text, "layer_types", None) or []
-    cached = sum(1 for t in types if t != "linear_attention") if types else text.num_hidden_layers
-    return 2 * cached * heads * head_dim * 2 * 1000

@@ -70,8 +70,8 @@ TOOLS = [{"type": "function", "function": {"name": "get_weather", "description":
                                            "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
                                                           "required": ["city"]}}}]
 TOOL_CHAT = [{"role": "user", "content": "Weather in Paris?"},
-             {"role": "assistant", "content": "",
-              "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]},
+             {"role": "assistant", "content": "", "tool_calls": [
+                 {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]},
              {"role": "tool", "content": "sunny, 21 C"},
              {"role": "assistant", "content": "It is sunny in Paris."},
              {"role": "user", "content": "And tomorrow?"},
@@ -81,7 +81,7 @@ TOOL_CHAT = [{"role": "user", "content": "Weather in Paris?"},
 def trained_text(tokenizer, encoded) -> list[str]:
     """The trained tokens, decoded run by run."""
     runs, current = [], []
-    for token, trained in zip(encoded.input_ids, encoded.mask):
+    for token, trained in zip(encoded.input_ids, encoded.mask, strict=True):
         if trained:
             current.append(token)
         elif current:
