@@ -69,13 +69,13 @@ def build(name: str, folder: Path, tiny: bool) -> Path:
 def chat_speed(service, rounds: int, new_tokens: int) -> dict:
     from bench.generation import MESSAGES, run_bare, run_ours
     from engine.models.generation import GenerationParams
-    from engine.models.service import _special_ids
+    from engine.models.streaming import special_ids
 
     loaded = service._loaded
     params = GenerationParams(temperature=0, max_new_tokens=new_tokens)
     prompt = service.render_prompt(MESSAGES)
     inputs = loaded.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(loaded.model.device)
-    special = _special_ids(loaded, chat=True)
+    special = special_ids(loaded, chat=True)
     run_ours(service, params)
     run_bare(loaded.model, loaded.tokenizer, inputs, params, special)
     ours, bare = [], []
