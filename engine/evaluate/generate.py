@@ -9,13 +9,14 @@ import random
 import re
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.errors import LoragError
 from engine.jobs import JobContext
 
-if TYPE_CHECKING:
-    from engine.studio import Studio
+# The engine.studio.Studio facade: an evaluation drives the models, adapters and collections together. Not
+# imported, since the studio builds this service (no import cycle).
+Studio = Any
 
 # The passage first and the format last: SmolLM2-135M loops on "What is the answer to the question" otherwise.
 PROMPT = ("Passage:\n{text}\n\nWrite {n} quiz question(s) about this passage, each followed by its answer. Use this "

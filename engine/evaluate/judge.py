@@ -8,12 +8,13 @@ import json
 import os
 import urllib.error
 import urllib.request
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.errors import LoragError
 
-if TYPE_CHECKING:
-    from engine.studio import Studio
+# The engine.studio.Studio facade: an evaluation drives the models, adapters and collections together. Not
+# imported, since the studio builds this service (no import cycle).
+Studio = Any
 
 LOADED = "loaded"
 API_KEY_ENV = "LORAG_JUDGE_API_KEY"   # never stored with the run

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.chats import PreparedTurn
 from engine.errors import LoragError
@@ -20,8 +20,9 @@ from engine.evaluate.sets import EvalSet, Question
 from engine.jobs import JobContext
 from engine.store import now
 
-if TYPE_CHECKING:
-    from engine.studio import Studio
+# The engine.studio.Studio facade: an evaluation drives the models, adapters and collections together. Not
+# imported, since the studio builds this service (no import cycle).
+Studio = Any
 
 log = logging.getLogger(__name__)
 

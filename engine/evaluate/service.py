@@ -6,7 +6,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.errors import LoragError
 from engine.evaluate import report
@@ -14,8 +14,9 @@ from engine.evaluate.config import Cell, EvalConfig
 from engine.evaluate.sets import EvalSet, EvalSets
 from engine.jobs import Job
 
-if TYPE_CHECKING:
-    from engine.studio import Studio
+# The engine.studio.Studio facade: an evaluation drives the models, adapters and collections together. Not
+# imported, since the studio builds this service (no import cycle).
+Studio = Any
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from tests.support.browser import open_tab
 
 pytestmark = pytest.mark.browser
 
-TABS = ["Chat", "Notebook", "Documents", "Training", "Models", "Settings"]
+TABS = ["Chat", "Notebook", "Documents", "Training", "Evaluate", "Models", "Settings"]
 
 
 def test_every_tab_opens_and_status_shows_weaviate(studio_server, page, test_output):

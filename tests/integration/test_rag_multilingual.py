@@ -40,11 +40,12 @@ def indexed(rag_studio, service, name: str, pdf) -> list:
 
 
 def answered(service, name: str) -> list[bool]:
-    """For each question: is the first chunk of a vector-only search (alpha=1) on its page, with its answer?"""
+    """For each question: is the first chunk of a vector-only search (alpha=1) on its page, and its answer in the
+    first two chunks? (The train page names two departures, morning and evening, each in a chunk of its own.)"""
     out = []
     for question, page, answer in QUESTIONS:
-        hit = service.search(name, question, k=1, alpha=1.0)[0]
-        out.append(page in hit.pages and answer in " ".join(hit.text.split()))
+        hits = service.search(name, question, k=2, alpha=1.0)
+        out.append(page in hits[0].pages and any(answer in " ".join(h.text.split()) for h in hits))
     return out
 
 
