@@ -55,12 +55,13 @@ def embedding_presets() -> dict[str, EmbeddingPreset]:
 @functools.lru_cache(maxsize=1)
 def _embedding_presets() -> dict[str, EmbeddingPreset]:
     """Read once per process: presets are data shipped with the code (search asks for them every query)."""
-    out = {}
-    for name, data in load_presets("rag").items():
-        if data.get("kind") != "embedding":
-            continue
-        out[name] = EmbeddingPreset(name=name, **known_fields(EmbeddingPreset, data))
-    return out
+    return rag_presets("embedding", EmbeddingPreset)
+
+
+def rag_presets(kind: str, cls: type) -> dict:
+    """The presets/rag files of one `kind` (embedding, retrieval, reranker) as `cls` objects, by file name."""
+    return {name: cls(name=name, **known_fields(cls, data))
+            for name, data in load_presets("rag").items() if data.get("kind") == kind}
 
 
 def embedding_preset(name: str) -> EmbeddingPreset:

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import LoragError
-from engine.fields import known_fields, option
+from engine.fields import option
 from engine.imports import import_heavy
-from engine.presets import load_presets
+from engine.rag.config import rag_presets
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +43,7 @@ def reranker_presets() -> dict[str, RerankerPreset]:
 
 @functools.lru_cache(maxsize=1)
 def _reranker_presets() -> dict[str, RerankerPreset]:
-    out = {}
-    for name, data in load_presets("rag").items():
-        if data.get("kind") == "reranker":
-            out[name] = RerankerPreset(name=name, **known_fields(RerankerPreset, data))
-    return out
+    return rag_presets("reranker", RerankerPreset)
 
 
 def default_reranker() -> str:

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from tests.conftest import need_shared
-from tests.support.browser import open_tab, short_answers, wait_text
+from tests.support.browser import create_collection, open_tab, short_answers, wait_text
 from tests.support.studio_process import running
 
 pytestmark = [pytest.mark.browser, pytest.mark.weaviate, pytest.mark.slow]
@@ -36,14 +36,7 @@ def studio(tmp_path_factory, smollm2_dir):
 
 
 def upload(page, pdfs: list[str], test_output) -> None:
-    open_tab(page, "Documents")
-    panel = page.locator("#tab-documents")
-    forms = panel.locator("#doc-collection-forms")
-    if not forms.get_by_label("New collection name").is_visible():
-        forms.get_by_text("New collection, rename, delete").click()
-    forms.get_by_label("New collection name").fill(COLLECTION)
-    forms.get_by_role("button", name="Create collection").click()
-    panel.locator("#doc-summary").get_by_text(COLLECTION).wait_for()
+    panel = create_collection(page, COLLECTION)
     panel.locator("#doc-files input[type=file]").set_input_files(pdfs)
     wait_text(page, "#doc-files", "crazyones-pdfa")
     panel.get_by_role("button", name="Index files").click()

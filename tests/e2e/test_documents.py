@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.conftest import need_shared
-from tests.support.browser import open_tab
+from tests.support.browser import create_collection, open_tab
 
 pytestmark = [pytest.mark.browser, pytest.mark.weaviate]
 FILES = ["pdflatex-4-pages.pdf", "minimal-document.pdf"]
@@ -27,13 +27,8 @@ def test_create_upload_progress_search_and_open_a_source(studio_server, page, te
     open_tab(page, "Documents")
     panel = page.locator("#tab-documents")
 
-    forms = panel.locator("#doc-collection-forms")
-    if not forms.get_by_label("New collection name").is_visible():
-        forms.get_by_text("New collection, rename, delete").click()
-    forms.get_by_label("New collection name").fill("e2e-papers")
-    forms.get_by_role("button", name="Create collection").click()
+    create_collection(page, "e2e-papers")
     summary = panel.locator("#doc-summary")
-    summary.get_by_text("e2e-papers").wait_for()
     assert "0 document(s)" in summary.inner_text()
 
     panel.locator("#doc-files input[type=file]").set_input_files(pdfs)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.test_documents import wait_text
-from tests.support.browser import open_tab
+from tests.support.browser import create_collection
 from tests.support.pdf_maker import russian_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.weaviate]
@@ -18,15 +18,8 @@ def test_a_russian_pdf_in_an_english_collection_shows_the_language_warning(studi
                                                                            tmp_path):
     pdf = russian_pdf(tmp_path / "байкал.pdf")
     page.goto(studio_server.url)
-    open_tab(page, "Documents")
-    panel = page.locator("#tab-documents")
-    forms = panel.locator("#doc-collection-forms")
-    if not forms.get_by_label("New collection name").is_visible():
-        forms.get_by_text("New collection, rename, delete").click()
-    forms.get_by_label("New collection name").fill(COLLECTION)
-    forms.get_by_role("button", name="Create collection").click()
+    panel = create_collection(page, COLLECTION)
     summary = panel.locator("#doc-summary")
-    summary.get_by_text(COLLECTION).wait_for()
     assert "Reranking: off" in summary.inner_text()
 
     panel.locator("#doc-files input[type=file]").set_input_files(str(pdf))

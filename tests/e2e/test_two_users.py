@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from tests.support import browser
 from tests.support.browser import open_tab
 from tests.support.studio_process import StudioProcess
 
@@ -160,13 +161,7 @@ def test_another_persons_chat_id_is_refused(studio):
 
 
 def create_collection(page, name: str, shared: bool) -> None:
-    open_tab(page, "Documents")
-    forms = page.locator("#doc-collection-forms")
-    if not forms.get_by_label("New collection name").is_visible():
-        forms.get_by_text("New collection, rename, delete").click()
-    forms.get_by_label("New collection name").fill(name)
-    forms.get_by_label("Shared with everyone who signs in (else private to you)").set_checked(shared)
-    forms.get_by_role("button", name="Create collection").click()
+    browser.create_collection(page, name, shared)
 
 
 def collection_choices(page) -> list[str]:

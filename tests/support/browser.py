@@ -51,3 +51,19 @@ def open_tab(page, name: str) -> None:
     """Click a Gradio tab by its label and wait until its panel shows."""
     page.get_by_role("tab", name=name).click()
     page.wait_for_timeout(300)
+
+
+def create_collection(page, name: str, shared: bool | None = None):
+    """Create a collection from the Documents tab; returns the tab's panel once its summary names it."""
+    open_tab(page, "Documents")
+    panel = page.locator("#tab-documents")
+    forms = panel.locator("#doc-collection-forms")
+    if not forms.get_by_label("New collection name").is_visible():
+        forms.get_by_text("New collection, rename, delete").click()
+    forms.get_by_label("New collection name").fill(name)
+    if shared is not None:
+        forms.get_by_label("Shared with everyone who signs in (else private to you)").set_checked(shared)
+    forms.get_by_role("button", name="Create collection").click()
+    if shared is None:
+        panel.locator("#doc-summary").get_by_text(name).wait_for()
+    return panel
