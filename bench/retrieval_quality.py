@@ -149,7 +149,7 @@ def run_baseline(pdfs: list[Path], questions: list[dict], encode, k: int, cache:
 
 # --- Lorag ------------------------------------------------------------------------------------------------------
 def run_lorag(studio, pdfs: list[Path], questions: list[dict], k: int, alphas: list[float | None],
-              chunk_size: int | None, focus_pools: list[int | None]) -> dict:
+              chunk_size: int | None) -> dict:
     rag = studio.rag
     if COLLECTION not in {c.name for c in rag.list_collections()}:
         rag.create_collection(COLLECTION, embedding_model=MODEL, chunk_size=chunk_size)
@@ -161,14 +161,10 @@ def run_lorag(studio, pdfs: list[Path], questions: list[dict], k: int, alphas: l
     ingest_s = time.perf_counter() - started
     out = {"chunks": rag.count(COLLECTION), "ingest_s": round(ingest_s, 1),
            "chunk_size": rag.collection(COLLECTION).settings.chunk_size}
-    preset_pool = rag.defaults.focus_pool
-    for pool in focus_pools:
-        rag.defaults.focus_pool = preset_pool if pool is None else pool
-        for alpha in alphas:
-            key = "default" if alpha is None and pool is None else f"alpha={alpha} focus_pool={pool}"
-            out[key] = search_scores(rag, questions, k, alpha)
-            say(f"lorag {key}: {out[key]}")
-    rag.defaults.focus_pool = preset_pool
+    for alpha in alphas:
+        key = "default" if alpha is None else f"alpha={alpha}"
+        out[key] = search_scores(rag, questions, k, alpha)
+        say(f"lorag {key}: {out[key]}")
     return out
 
 
@@ -194,8 +190,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alpha", type=float, action="append",
                         help="hybrid weight for Lorag (repeatable; default: the preset's)")
     parser.add_argument("--chunk-size", type=int, help="Lorag's chunk size (default: the preset's)")
-    parser.add_argument("--focus-pool", type=int, action="append",
-                        help="document focus pool for Lorag (repeatable; 0 = off; default: the preset's)")
     parser.add_argument("--keep", type=Path, help="data folder to keep and reuse (default: a temporary one)")
     parser.add_argument("--embed-cache", type=Path, help="SQLite file of cached vectors (both pipelines)")
     parser.add_argument("--skip-baseline", action="store_true")
@@ -218,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         base = None if args.skip_baseline else run_baseline(pdfs, questions, embedder.encode, args.k, cache)
         say(f"baseline: {base}")
         lorag = None if args.skip_lorag else run_lorag(studio, pdfs, questions, args.k, args.alpha or [None],
-                                                               args.chunk_size, args.focus_pool or [None])
+                                                               args.chunk_size)
         say(f"lorag: {lorag}")
     finally:
         studio.close()

@@ -41,11 +41,6 @@ class RetrievalDefaults:
     embed_batch_size: int = option(32, "Chunks embedded per batch.")
     store_batch_size: int = option(128, "Objects per Weaviate batch.")
     parse_pages_per_step: int = option(8, "PDF pages parsed per step (progress and cancel granularity).")
-    focus_pool: int = option(0, "Document focus: chunks in the first, collection-wide search whose documents are "
-                                "scored (0: no document step).")
-    focus_documents: int = option(2, "Document focus: the most documents the final search runs inside.")
-    focus_share: float = option(0.6, "Document focus: a document is chosen when it scores at least this share of "
-                                     "the best one, and only when the next one scores less.")
 
 
 def embedding_presets() -> dict[str, EmbeddingPreset]:

@@ -10,7 +10,6 @@ from engine.errors import LoragError
 from engine.rag import answer as answers
 from engine.rag.collections import Collections
 from engine.rag.config import embedding_preset
-from engine.rag.focus import focus_documents
 from engine.rag.passage import passage_page
 from engine.rag.rerank import candidates_for, default_reranker, reranked
 from engine.rag.types import DONE, Citation, Collection, Document, Hit, Source
@@ -41,22 +40,12 @@ class Retrieval:
         embedder = collections.embedders.get(current.index.model)
         vector = embedder.encode([query], query=True)[0]
         reranker = self._reranker(current)
-        allowed = self._focus(current, query, vector, alpha, allowed)
         rows = collections.index_of(current).hybrid(query, vector, candidates_for(k) if reranker else k, alpha,
                                                     allowed)
         if reranker:
             rows = reranked(reranker, query, rows)[:k]
         return [_hit(uid, props, score, round(_cosine(vector, vec), 4), current.name, query)
                 for uid, props, score, vec in rows]
-
-    def _focus(self, current: Collection, query: str, vector: list[float], alpha: float,
-               allowed: list[str] | None) -> list[str] | None:
-        """The documents the question is about, when a first search points to a few (engine.rag.focus)."""
-        defaults = self.collections.defaults
-        if defaults.focus_pool <= 0 or (allowed is not None and len(allowed) <= defaults.focus_documents):
-            return allowed
-        pool = self.collections.index_of(current).hybrid(query, vector, defaults.focus_pool, alpha, allowed)
-        return focus_documents(pool, defaults.focus_documents, defaults.focus_share) or allowed
 
     def _reranker(self, current: Collection):
         """The collection's cross-encoder when reranking is on, else None."""
