@@ -77,6 +77,7 @@ def _open_studio(settings):
 def _serve(studio) -> None:
     """Launch the page (and the API) and block until SIGTERM / Ctrl-C."""
     from engine.api.mount import api_app_kwargs
+    from engine.login import login_app_kwargs, page_login
     from ui.app import build_app, launch_options
 
     settings, access = studio.settings, studio.access
@@ -86,12 +87,12 @@ def _serve(studio) -> None:
             server_name=settings.bind_host,
             server_port=settings.port,
             share=settings.share,
-            auth=access.check if access.login_required else None,
+            auth=page_login(access) if access.login_required else None,
             auth_message="Lorag: sign in with the login given to you." if access.login_required else None,
             max_file_size=f"{settings.max_upload_mb}mb",
             show_error=True,
             prevent_thread_lock=True,
-            app_kwargs=api_app_kwargs(studio),
+            app_kwargs={**api_app_kwargs(studio), **login_app_kwargs(access)},
             **launch_options(),
         )
         studio.share.local_url = app.local_url
