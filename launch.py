@@ -2,6 +2,7 @@
 """Start the Lorag studio: flags -> Settings -> Studio -> build_app(studio) -> launch.
 
 `python launch.py --help` lists every flag without importing torch or gradio.
+`python launch.py backup DIR` / `restore DIR` back the data folder up and restore it (engine.backup.cli).
 """
 
 from __future__ import annotations
@@ -112,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     from engine.errors import LoragError
     from engine.settings import load_settings
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("backup", "restore"):
+        from engine.backup.cli import run
+
+        return run(argv)
     try:
         settings = load_settings(argv)
         for key, value in QUIET_ENV.items():
