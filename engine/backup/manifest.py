@@ -64,6 +64,6 @@ class Manifest:
         rows = ", ".join(f"{n} {table}" for table, n in self.rows.items() if table != "eval_answers")
         objects = sum(self.weaviate_objects.values())
         weaviate = (f"{len(self.weaviate_objects)} Weaviate collection(s), {objects} objects"
-                    if self.weaviate_backup_id else "no Weaviate data")
+                    if self.weaviate_backup_id else "no Weaviate collections")
         files = ", ".join(f"{name} {info['files']} file(s)" for name, info in self.folders.items())
         return f"{rows}; {weaviate}; {files}"
