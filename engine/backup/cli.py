@@ -23,13 +23,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="launch.py backup|restore",
         description="backup DIR: copy the data folder (chats, jobs, documents and their Weaviate data, adapters, "
-                    "datasets, uploads; not models/) into the new folder DIR, also while the studio runs. "
+                    "datasets, uploads, evaluation sets, recipes; not models/) into the new folder DIR, also while "
+                    "the studio runs. "
                     "restore DIR: put such a backup into the data folder, which must be empty (or --force); no "
                     "studio may run on it. Any studio flag (--data-dir, --weaviate-binary ...) applies.")
     parser.add_argument("command", choices=COMMANDS)
     parser.add_argument("folder", type=Path, help="The backup folder.")
     parser.add_argument("--force", action="store_true",
-                        help="restore only: replace what the data folder holds (models stay).")
+                        help="restore only: replace what the data folder holds (models/ and backups/ stay).")
     return parser
 
 

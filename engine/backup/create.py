@@ -2,11 +2,12 @@
 
 What it guarantees: document writes (ingestion jobs, creating or deleting collections and documents) are paused
 for the whole backup (engine.writes), and a backup refuses to start while an ingestion job runs. Under that
-pause it copies SQLite with its online backup API, then Weaviate through its backup-filesystem module, then the
-uploads, datasets, adapters and jobs folders: collections, documents, their Weaviate objects and their stored
-files agree. Chats, training and evaluation go on meanwhile: their SQLite rows are as of the copy, and a file a
-training job writes after it (a checkpoint, a finished adapter) may be in the folders while its job row says
-running (a restored studio finds that worker gone and marks the job failed or interrupted, as after a crash).
+pause it copies SQLite with its online backup API, then Weaviate through its backup-filesystem module, then
+every other folder but models/ (uploads, datasets, adapters, jobs, evaluation sets, recipes): collections,
+documents, their Weaviate objects and their stored files agree. Chats, training and evaluation go on meanwhile:
+their SQLite rows are as of the copy, and a file a training job writes after it (a checkpoint, a finished
+adapter) may be in the folders while its job row says running (a restored studio finds that worker gone and
+marks the job failed or interrupted, as after a crash).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 from engine.backup import files, weaviate_part
-from engine.backup.manifest import FOLDERS, SQLITE, Manifest
+from engine.backup.manifest import SQLITE, Manifest, copied_folders
 from engine.errors import LoragError
 from engine.settings import Settings
 from engine.store import Store
@@ -39,12 +40,11 @@ def new_backup_id() -> str:
 
 
 def check_target(target: Path, data_dir: Path) -> Path:
-    """The backup folder: new or empty, and not inside a folder the backup copies."""
+    """The backup folder: new or empty, and in the data folder only under backups/ (the rest is backed up)."""
     target, data_dir = Path(target).resolve(), Path(data_dir).resolve()
-    for inside in (*FOLDERS, "weaviate"):
-        if target.is_relative_to(data_dir / inside):
-            raise LoragError(f"A backup cannot go into {data_dir / inside}: that folder is part of the backup.",
-                             hint=f"Use a folder outside the data folder, or {data_dir / 'backups'}.")
+    if target.is_relative_to(data_dir) and not target.is_relative_to(data_dir / "backups"):
+        raise LoragError(f"A backup cannot go into {target}: the data folder is what is backed up.",
+                         hint=f"Use a folder outside the data folder, or one in {data_dir / 'backups'}.")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise LoragError(f"The backup folder {target} exists and is not empty.", hint="Give a new folder.")
     target.mkdir(parents=True, exist_ok=True)
@@ -91,7 +91,8 @@ def _write_backup(settings: Settings, store: Store, server: ManagedWeaviate | No
         if server is not None:
             backup_id = new_backup_id()
             counts = weaviate_part.create(server.endpoint, server.backups_path, backup_id, target)
-        folders = {name: files.copy_folder(settings.path(name), target / name) for name in FOLDERS}
+        folders = {name: files.copy_folder(settings.path(name), target / name)
+                   for name in copied_folders(settings.data_dir)}
     schema, rows = files.row_counts(target / SQLITE)
     manifest = Manifest(created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), schema_version=schema,
                         rows=rows, weaviate_backup_id=backup_id if counts else "",

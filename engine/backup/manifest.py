@@ -5,7 +5,8 @@ A backup folder:
   manifest.json        this file
   lorag.sqlite         SQLite's online-backup copy of data/lorag.sqlite (chats, jobs, collections, documents)
   weaviate/<id>/       the files Weaviate's backup-filesystem module wrote for backup <id> (every collection)
-  adapters/ datasets/ uploads/ jobs/   copies of those folders of the data folder (models/ is left out)
+  adapters/ datasets/ uploads/ jobs/ evalsets/ recipes/ ...   a copy of every other folder of the data folder,
+                       except models/ (downloaded or imported weights), weaviate/ and backups/
 """
 
 from __future__ import annotations
@@ -21,8 +22,16 @@ FORMAT = "lorag-backup"
 VERSION = 1
 MANIFEST = "manifest.json"
 SQLITE = "lorag.sqlite"
-FOLDERS = ("adapters", "datasets", "uploads", "jobs")
+NOT_COPIED = ("models", "weaviate", "backups")  # weaviate/ goes through Weaviate's own backup module
 SQLITE_TABLES = ("chats", "messages", "jobs", "collections", "documents", "eval_answers")
+
+
+def copied_folders(folder: Path) -> list[str]:
+    """The folders of a data folder (or a backup) that a backup copies file by file."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name not in NOT_COPIED)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Restore a backup folder into a data folder, with no studio running on it.
 
-The data folder must hold nothing a restore replaces (models/ may be there: backups leave it out), unless
-`force`: then its chats, jobs, documents, adapters, datasets, uploads and Weaviate data are removed first. A fresh
+The data folder must hold nothing a restore replaces (models/ and backups/ may be there: backups leave them
+out), unless `force`: then everything else in it is removed first. A fresh
 managed Weaviate starts over the data folder, gets the backup's Weaviate files in its BACKUP_FILESYSTEM_PATH,
 restores them and stops. The result is checked against the manifest's counts.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.backup import files, weaviate_part
-from engine.backup.manifest import FOLDERS, SQLITE, Manifest
+from engine.backup.manifest import SQLITE, Manifest, copied_folders
 from engine.errors import LoragError
 from engine.settings import Settings
 from engine.store import Store
@@ -23,7 +23,7 @@ from engine.weaviate.server import ManagedWeaviate
 
 log = logging.getLogger(__name__)
 
-REPLACED = (SQLITE, f"{SQLITE}-wal", f"{SQLITE}-shm", "writes.lock", *FOLDERS, "weaviate")
+KEPT = ("models", "backups")  # what --force leaves in the data folder (a backup holds neither)
 
 
 @dataclass
@@ -42,7 +42,7 @@ def _holds_data(data_dir: Path) -> list[str]:
     if not data_dir.exists():
         return []
     return sorted(p.name for p in data_dir.iterdir()
-                  if p.name != "models" and (p.is_file() or any(q.is_file() for q in p.rglob("*"))))
+                  if p.name not in KEPT and (p.is_file() or any(q.is_file() for q in p.rglob("*"))))
 
 
 def check_data_dir(settings: Settings, force: bool) -> None:
@@ -54,14 +54,15 @@ def check_data_dir(settings: Settings, force: bool) -> None:
     held = _holds_data(data_dir)
     if held and not force:
         raise LoragError(f"The data folder {data_dir} is not empty (it holds {', '.join(held)}).",
-                         hint="Restore into a new or empty folder (--data-dir), or add --force to replace its chats, "
-                              "jobs, documents, adapters, datasets and uploads (models stay).")
-    for name in REPLACED if force else ():
-        path = data_dir / name
-        if path.is_dir():
+                         hint="Restore into a new or empty folder (--data-dir), or add --force to replace everything "
+                              "in it but models/ and backups/.")
+    for path in sorted(data_dir.iterdir()) if force and data_dir.exists() else ():
+        if path.name in KEPT:
+            continue
+        if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
-            path.unlink(missing_ok=True)
+            path.unlink()
 
 
 def _check_settings(manifest: Manifest, settings: Settings) -> None:
@@ -79,7 +80,7 @@ def restore_backup(source: Path, settings: Settings, force: bool = False) -> Res
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     files.copy_sqlite(source / SQLITE, settings.path(SQLITE))
     Store(settings.path(SQLITE)).close()  # an older schema is migrated now, a newer one refused
-    for name in FOLDERS:
+    for name in copied_folders(source):
         files.copy_folder(source / name, settings.path(name))
     report = RestoreReport(manifest, rows=files.row_counts(settings.path(SQLITE))[1])
     if manifest.weaviate_backup_id:

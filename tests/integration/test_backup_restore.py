@@ -4,6 +4,7 @@ would run it; `launch.py restore` fills a new folder; the documents never change
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -49,6 +50,16 @@ def _fill(studio, files: list[Path], base_model: Path) -> None:
     studio.jobs.append_log(job.id, "step 1 loss 2.5")
     studio.jobs.finish(job.id, "completed", "Done.", result={"adapter": "pirate"})
     (studio.settings.path("datasets") / "pirate.jsonl").write_text('{"text": "arr"}\n')
+    studio.settings.path("recipes", "training").mkdir(parents=True)
+    studio.settings.path("recipes", "training", "quick.yaml").write_text("epochs: 1\n")
+
+
+def _files(data_dir: Path) -> dict[str, str]:
+    """Every file a backup copies as a file (all but models/, weaviate/, backups/ and the SQLite files)."""
+    skipped = ("models", "weaviate", "backups")
+    return {str(p.relative_to(data_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(data_dir.rglob("*"))
+            if p.is_file() and p.relative_to(data_dir).parts[0] not in skipped and p.parent != data_dir}
 
 
 def _snapshot(studio) -> dict:
@@ -66,8 +77,9 @@ def test_backup_of_a_running_studio_restores_into_an_empty_folder(tmp_path, tiny
     studio = make_studio(tmp_path / "a" / "data")
     try:
         _fill(studio, _notes(tmp_path / "files"), tiny_qwen3)
-        before = _snapshot(studio)
+        before, files_before = _snapshot(studio), _files(studio.settings.data_dir)
         assert before["collections"]["notes"][2] > 0 and before["hits"]
+        assert {"datasets/pirate.jsonl", "recipes/training/quick.yaml"} <= set(files_before)
         backup = tmp_path / "backup"
         made = _cli("backup", str(backup), "--data-dir", str(studio.settings.data_dir))
         assert made.returncode == 0, made.stderr
@@ -81,6 +93,8 @@ def test_backup_of_a_running_studio_restores_into_an_empty_folder(tmp_path, tiny
     assert manifest["folders"]["adapters"]["files"] >= 3 and manifest["folders"]["uploads"]["files"] == 3
 
     target = tmp_path / "b" / "data"
+    (target / "models").mkdir(parents=True)
+    (target / "models" / "kept.bin").write_bytes(b"weights")  # models/ is not in backups: it may be there already
     restored = _cli("restore", str(backup), "--data-dir", str(target))
     assert restored.returncode == 0, restored.stderr
     assert "Restored in" in restored.stdout
@@ -90,6 +104,16 @@ def test_backup_of_a_running_studio_restores_into_an_empty_folder(tmp_path, tiny
     copy = make_studio(target)
     try:
         assert _snapshot(copy) == before
+        assert _files(target) == files_before
+        copy.chats.create("Made in the copy")
+    finally:
+        copy.close()
+    forced = _cli("restore", str(backup), "--data-dir", str(target), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert (target / "models" / "kept.bin").read_bytes() == b"weights"
+    copy = make_studio(target)
+    try:
+        assert _snapshot(copy) == before  # "Made in the copy" is gone, the backup's state is back
     finally:
         copy.close()
 
