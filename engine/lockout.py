@@ -25,7 +25,8 @@ BASE_DELAY_S = 1.0
 MAX_DELAY_S = 30.0
 LOCK_AFTER = 10
 LOCK_S = 15 * 60.0
-FORGET_S = 24 * 3600.0  # a count idle this long is dropped (bounded memory under a spray of names)
+FORGET_S = 24 * 3600.0  # a count idle this long is dropped
+MAX_COUNTS = 10_000     # past this many, the oldest unlocked counts are dropped (a spray of made-up names)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class LoginGuard:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._counts: dict[tuple[str, str], _Count] = {}
+        self._sweep_at = 1000
         self._lock = threading.Lock()
 
     def admit(self, username: str, client: str = "") -> Refusal | None:
@@ -104,7 +106,13 @@ class LoginGuard:
             return None
 
     def _forget_idle(self, now: float) -> None:
-        if len(self._counts) < 1000:
+        """Sweeps when the table doubled since the last sweep, so each attempt costs O(1) on average."""
+        if len(self._counts) < self._sweep_at:
             return
         for key in [k for k, c in self._counts.items() if c.last_seen < now - FORGET_S and c.locked_until <= now]:
             del self._counts[key]
+        if len(self._counts) > MAX_COUNTS:
+            unlocked = sorted((c.last_seen, k) for k, c in self._counts.items() if c.locked_until <= now)
+            for _, key in unlocked[: len(self._counts) - MAX_COUNTS // 2]:
+                del self._counts[key]
+        self._sweep_at = min(max(1000, 2 * len(self._counts)), MAX_COUNTS + 1)

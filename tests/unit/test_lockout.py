@@ -3,7 +3,7 @@
 import logging
 
 from engine.access import AccessPlan
-from engine.lockout import LOCK_AFTER, LOCK_S, MAX_DELAY_S, LoginGuard, delay_after
+from engine.lockout import LOCK_AFTER, LOCK_S, MAX_COUNTS, MAX_DELAY_S, LoginGuard, delay_after
 
 
 class Clock:
@@ -71,3 +71,15 @@ def test_attempts_sent_at_once_are_counted_before_their_passwords_are_checked():
     guard = LoginGuard(clock=clock)
     admitted = [guard.admit("ann", "c") is None for _ in range(50)]  # 50 in flight, none answered yet
     assert admitted[:3] == [True] * 3 and not any(admitted[3:])  # three free ones; the rest wait their delay
+
+
+def test_a_spray_of_made_up_names_does_not_grow_memory_without_bound_nor_free_a_locked_login():
+    clock = Clock()
+    access = plan(clock)
+    for _ in range(LOCK_AFTER):
+        clock.now += MAX_DELAY_S
+        access.check("ann", "wrong", "c")
+    for i in range(MAX_COUNTS + 10):
+        access.check(f"nobody-{i}", "x", "c")
+    assert len(access.guard._counts) <= MAX_COUNTS
+    assert access.guard.refusal("ann", "c").locked
