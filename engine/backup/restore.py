@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.backup import files, weaviate_part
+from engine.backup.jobspecs import repoint_training_jobs
 from engine.backup.manifest import SQLITE, Manifest, copied_folders
 from engine.errors import LoragError
 from engine.settings import Settings
@@ -82,6 +83,7 @@ def restore_backup(source: Path, settings: Settings, force: bool = False) -> Res
     Store(settings.path(SQLITE)).close()  # an older schema is migrated now, a newer one refused
     for name in copied_folders(source):
         files.copy_folder(source / name, settings.path(name))
+    repoint_training_jobs(settings.data_dir)
     report = RestoreReport(manifest, rows=files.row_counts(settings.path(SQLITE))[1])
     if manifest.weaviate_backup_id:
         report.weaviate_objects = _restore_weaviate(settings, source, manifest.weaviate_backup_id)

@@ -8,12 +8,14 @@ import hashlib
 import json
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from engine.backup import create
 from engine.errors import LoragError
+from engine.training.jobfiles import JobFiles, JobSpec
 from tests.support.adapters import make_random_adapter
 from tests.support.rag import make_studio, wait_job
 
@@ -47,6 +49,9 @@ def _fill(studio, files: list[Path], base_model: Path) -> None:
     studio.rag.create_collection("empty")
     make_random_adapter(base_model, studio.settings.path("adapters", "pirate"))
     job = studio.jobs.create("training", "Train pirate", config={"epochs": 1})
+    data = str(studio.settings.data_dir.resolve())
+    spec = JobSpec(job_id=job.id, data_dir=data, base_source=f"{data}/models/tiny", base_label="tiny", device="cpu")
+    JobFiles(studio.jobs.folder(job.id)).write_json(studio.jobs.folder(job.id) / "config.json", asdict(spec))
     studio.jobs.append_log(job.id, "step 1 loss 2.5")
     studio.jobs.finish(job.id, "completed", "Done.", result={"adapter": "pirate"})
     (studio.settings.path("datasets") / "pirate.jsonl").write_text('{"text": "arr"}\n')
@@ -104,7 +109,14 @@ def test_backup_of_a_running_studio_restores_into_an_empty_folder(tmp_path, tiny
     copy = make_studio(target)
     try:
         assert _snapshot(copy) == before
-        assert _files(target) == files_before
+        # Every file is the same, but a training job's spec names the data folder it now lives in (a resume
+        # must not write into the folder the backup came from).
+        specs = {k for k in files_before if k.startswith("jobs/") and k.endswith("/config.json")}
+        assert _files(target).keys() == files_before.keys() and len(specs) == 1
+        assert {k: v for k, v in _files(target).items() if k not in specs} == {
+            k: v for k, v in files_before.items() if k not in specs}
+        spec = json.loads((target / next(iter(specs))).read_text())
+        assert spec["data_dir"] == str(target.resolve()) and spec["base_source"] == f"{target.resolve()}/models/tiny"
         copy.chats.create("Made in the copy")
     finally:
         copy.close()
