@@ -92,6 +92,11 @@ def test_backup_of_a_running_studio_restores_into_an_empty_folder(tmp_path, tiny
         studio.chats.create("After the backup")  # the studio goes on; this chat is not in the backup
     finally:
         studio.close()
+    # With the studio stopped, the backup starts the managed Weaviate itself (and stops it again).
+    later = _cli("backup", str(tmp_path / "later"), "--data-dir", str(studio.settings.data_dir))
+    assert later.returncode == 0, later.stderr
+    assert json.loads((tmp_path / "later" / "manifest.json").read_text())["rows"]["chats"] == 3
+    assert studio.weaviate.other_server_pid() is None
     manifest = json.loads((backup / "manifest.json").read_text())
     assert manifest["rows"]["chats"] == 2 and manifest["rows"]["collections"] == 2
     assert sum(manifest["weaviate_objects"].values()) == before["collections"]["notes"][2]
