@@ -74,6 +74,11 @@ def _weaviate_server(weaviate) -> ManagedWeaviate | None:
 def create_backup(settings: Settings, store: Store, weaviate, writes: WriteLock, target: Path) -> Manifest:
     """Back up the data folder of `settings` into `target` (new or empty); returns the manifest written there."""
     server = _weaviate_server(weaviate)
+    collections = store.one("SELECT COUNT(*) AS n FROM collections")["n"]
+    if server is None and collections:
+        raise LoragError(f"This data folder has {collections} collection(s) whose documents live in Weaviate, "
+                         "which is turned off (--no-weaviate): a backup now would lose them.",
+                         hint="Back up without --no-weaviate.")
     target = check_target(target, settings.data_dir)
     try:
         return _write_backup(settings, store, server, writes, target)

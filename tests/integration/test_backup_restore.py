@@ -159,3 +159,14 @@ def test_no_backup_while_documents_are_indexed_and_no_indexing_while_a_backup_ru
             studio.backup(tmp_path / "made")
     finally:
         studio.close()
+
+
+def test_a_backup_without_weaviate_refuses_when_collections_need_it(tmp_path):
+    studio = make_studio(tmp_path / "data")
+    try:
+        studio.rag.create_collection("notes")
+    finally:
+        studio.close()
+    refused = _cli("backup", str(tmp_path / "b"), "--data-dir", str(tmp_path / "data"), "--no-weaviate")
+    assert refused.returncode == 2 and "1 collection(s) whose documents live in Weaviate" in refused.stderr
+    assert not (tmp_path / "b").exists()
