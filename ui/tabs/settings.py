@@ -6,6 +6,7 @@ import gradio as gr
 
 from engine.studio import Studio
 from ui.errors import shows_errors
+from ui.tabs.settings_backup import create_backup_panel
 
 
 def _settings_table(studio: Studio) -> str:
@@ -51,6 +52,7 @@ class _SettingsTab:
                                     interactive=studio.weaviate is not None)
             refresh.click(self.on_refresh, outputs=report)
             restart.click(shows_errors(self.on_restart), outputs=report)
+            create_backup_panel(studio)
 
     def on_refresh(self) -> str:
         return _weaviate_report(self.studio)
