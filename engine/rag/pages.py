@@ -1,8 +1,10 @@
 """Results by page, not by chunk: a person is shown (and the model is given) distinct pages.
 
 A long report's page is several chunks; left alone, the three chunks of one balance sheet take three of the five
-places and push the page that answers the question out. Each page keeps its best-ranked chunk's place, and the
-page's other retrieved chunks join its text in reading order, so the answer's context loses nothing.
+places and push the page that answers the question out. Chunks are grouped by page; a page ranks by the sum of its
+two best chunks' scores (a statement page where two passages match outranks a page with one slightly better
+sentence: on reports-dev this raised MRR@10 at every alpha tried, 0.5/0.7/1.0), and its retrieved chunks join
+its text in reading order, so the answer's context loses nothing.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ def page_key(uid: str, props: dict[str, Any]) -> tuple:
     return (props.get("document_id", ""), int(pages[0])) if len(pages) == 1 else (uid,)
 
 
-def by_page(rows: list[Row], k: int) -> list[Row]:
-    """The best `k` distinct pages, in the order of each page's best chunk."""
+def by_page(rows: list[Row], k: int, two_best: bool = True) -> list[Row]:
+    """The best `k` distinct pages; each hit is its page's best chunk, its text that of all the page's chunks.
+    `two_best`: rank pages by their two best scores' sum (scores in [0, 1], as Weaviate's fusion gives), else by
+    the best one (a cross-encoder's logits can be negative: a sum would push a page down)."""
     groups: dict[tuple, list[Row]] = {}
     for row in rows:
         groups.setdefault(page_key(row[0], row[1]), []).append(row)
-    return [_joined(group) for group in list(groups.values())[:k]]
+    counted = 2 if two_best else 1
+    ordered = sorted(groups.values(), key=lambda group: -sum(row[2] for row in group[:counted]))  # stable on ties
+    return [_joined(group) for group in ordered[:k]]
 
 
 def _joined(group: list[Row]) -> Row:

@@ -46,7 +46,7 @@ class Retrieval:
         rows = collections.index_of(current).hybrid(query, vector, pool, alpha, allowed)
         if reranker:
             rows = reranked(reranker, query, rows)
-        rows = by_page(rows, k) if distinct_pages else rows[:k]
+        rows = by_page(rows, k, two_best=not reranker) if distinct_pages else rows[:k]
         return [_hit(uid, props, score, round(_cosine(vector, vec), 4), current.name, query)
                 for uid, props, score, vec in rows]
 

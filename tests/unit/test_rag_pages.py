@@ -40,3 +40,14 @@ def test_the_overlap_a_split_chunk_repeats_is_written_once():
     second = "split in two right here and goes on to its end."
     rows = [row("a", "d", [1], 0, first, 0.9), row("b", "d", [1], 1, second, 0.8)]
     assert by_page(rows, 5)[0][1]["text"] == "A long paragraph that was split in two right here and goes on to its end."
+
+
+def test_a_page_where_two_passages_match_outranks_a_page_with_one_slightly_better():
+    rows = [row("one", "d", [3], 0, "one good sentence", 0.80), row("a", "d", [9], 5, "first match", 0.70),
+            row("b", "d", [9], 6, "second match", 0.60), row("c", "d", [4], 1, "weak", 0.10)]
+    assert [h[1]["pages"] for h in by_page(rows, 3)] == [[9], [3], [4]]
+
+
+def test_reranked_scores_rank_pages_by_their_best_chunk():
+    rows = [row("one", "d", [3], 0, "best", -1.0), row("a", "d", [9], 5, "x", -2.0), row("b", "d", [9], 6, "y", -2.5)]
+    assert [h[1]["pages"] for h in by_page(rows, 3, two_best=False)] == [[3], [9]]
