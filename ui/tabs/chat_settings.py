@@ -10,6 +10,7 @@ import gradio as gr
 
 from engine.models.generation import GenerationParams, generation_presets
 from engine.studio import Studio
+from ui.i18n import t
 
 NONE_ADAPTER = "none"
 PARAM_NAMES = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_new_tokens", "seed")
@@ -85,24 +86,25 @@ def settings_panel() -> Controls:
     presets = generation_presets()
     defaults = GenerationParams()
     with gr.Group():
-        adapter = gr.Dropdown(choices=[NONE_ADAPTER], value=NONE_ADAPTER, label="LoRA adapter",
-                              info="Swapped in for the next message, no reload.", elem_id="chat-adapter",
+        adapter = gr.Dropdown(choices=[NONE_ADAPTER], value=NONE_ADAPTER, label=t("chat_settings.lora_adapter"),
+                              info=t("chat_settings.swapped_in_for"), elem_id="chat-adapter",
                               allow_custom_value=False)
-        thinking = gr.Checkbox(label="Thinking", value=False, elem_id="chat-thinking")
-        system = gr.Textbox(label="System prompt", lines=3, elem_id="chat-system",
-                            placeholder="Empty: the model's default.")
-    with gr.Accordion("Sampling", open=False):
+        thinking = gr.Checkbox(label=t("chat_settings.thinking"), value=False, elem_id="chat-thinking")
+        system = gr.Textbox(label=t("chat_settings.system_prompt"), lines=3, elem_id="chat-system",
+                            placeholder=t("chat_settings.empty_the_model"))
+    with gr.Accordion(t("chat_settings.sampling"), open=False):
         preset = gr.Dropdown(choices=[(p.get("label", n), n) for n, p in presets.items()], value="default",
-                             label="Preset", elem_id="chat-preset")
+                             label=t("chat_settings.preset"), elem_id="chat-preset")
         params = [
-            gr.Slider(0, 2, value=defaults.temperature, step=0.05, label="Temperature (0 = greedy)"),
-            gr.Slider(0.05, 1, value=defaults.top_p, step=0.01, label="top_p"),
-            gr.Slider(0, 200, value=defaults.top_k, step=1, label="top_k (0 = off)"),
-            gr.Slider(0, 0.5, value=defaults.min_p, step=0.01, label="min_p (0 = off)"),
-            gr.Slider(0.8, 2, value=defaults.repetition_penalty, step=0.01, label="Repetition penalty"),
-            gr.Slider(16, 8192, value=defaults.max_new_tokens, step=16, label="Max new tokens",
+            gr.Slider(0, 2, value=defaults.temperature, step=0.05, label=t("chat_settings.temperature_0_greedy")),
+            gr.Slider(0.05, 1, value=defaults.top_p, step=0.01, label=t("chat_settings.top_p")),
+            gr.Slider(0, 200, value=defaults.top_k, step=1, label=t("chat_settings.top_k_0")),
+            gr.Slider(0, 0.5, value=defaults.min_p, step=0.01, label=t("chat_settings.min_p_0")),
+            gr.Slider(0.8, 2, value=defaults.repetition_penalty, step=0.01,
+                      label=t("chat_settings.repetition_penalty")),
+            gr.Slider(16, 8192, value=defaults.max_new_tokens, step=16, label=t("chat_settings.max_new_tokens"),
                       elem_id="chat-max-tokens"),
-            gr.Number(value=-1, precision=0, label="Seed (-1 = random)"),
+            gr.Number(value=-1, precision=0, label=t("chat_settings.seed_1_random")),
         ]
-        stop = gr.Textbox(label="Stop strings (one per line)", lines=2)
+        stop = gr.Textbox(label=t("chat_settings.stop_strings_one"), lines=2)
     return Controls(adapter, thinking, system, preset, params, stop)

@@ -15,6 +15,7 @@ from engine.models.loading import ATTENTIONS, DEVICES, DTYPES, QUANTIZATIONS, Lo
 from engine.models.presets import model_presets
 from engine.studio import Studio
 from ui.errors import warns
+from ui.i18n import t
 from ui.tabs.models_adapters import AdaptersSection, adapter_names, adapter_rows
 
 KINDS = ("Preset", "Hub id", "Local folder", "GGUF file")
@@ -69,8 +70,8 @@ class _ModelsTab:
 
     # --- layout --------------------------------------------------------------------------------------------
     def build(self) -> None:
-        with gr.Tab("Models", id="models", elem_id="tab-models") as self.tab:
-            gr.Markdown("### Models")
+        with gr.Tab(t("models.models"), id="models", elem_id="tab-models") as self.tab:
+            gr.Markdown(t("models.models_2"))
             self.status = gr.Markdown(lambda: loaded_status(self.studio), elem_id="models-status")
             with gr.Row():
                 with gr.Column(scale=3):
@@ -79,33 +80,33 @@ class _ModelsTab:
                     self._option_fields()
             self.estimate = gr.Markdown(elem_id="model-estimate")
             with gr.Row():
-                self.load = gr.Button("Load", variant="primary", elem_id="model-load")
-                self.unload = gr.Button("Unload", elem_id="model-unload")
+                self.load = gr.Button(t("models.load"), variant="primary", elem_id="model-load")
+                self.unload = gr.Button(t("models.unload"), elem_id="model-unload")
             self.progress = gr.Markdown(elem_id="model-progress")
             self._wire_form()
             self.adapters.build()
             self._wire_loading()
 
     def _source_fields(self) -> None:
-        self.kind = gr.Radio(list(KINDS), value="Preset", label="Load from", elem_id="model-kind")
+        self.kind = gr.Radio(list(KINDS), value="Preset", label=t("models.load_from"), elem_id="model-kind")
         self.preset = gr.Dropdown(choices=[(p.label, n) for n, p in self.presets.items()], value=DEMO_PRESET,
-                                  label="Model preset", elem_id="model-preset")
+                                  label=t("models.model_preset"), elem_id="model-preset")
         self.notes = gr.Markdown(preset_notes(DEMO_PRESET), elem_id="model-preset-notes")
-        self.hub = gr.Textbox(label="Hub id", placeholder="Qwen/Qwen3-0.6B", visible=False, elem_id="model-hub")
-        self.token = gr.Textbox(label="Hugging Face token (only for gated repositories; never stored)",
+        self.hub = gr.Textbox(label=t("models.hub_id"), placeholder=t("models.qwen_qwen3_0"), visible=False,
+                              elem_id="model-hub")
+        self.token = gr.Textbox(label=t("models.hugging_face_token"),
                                 type="password", visible=False)
-        self.folder = gr.Textbox(label="Model folder (with config.json and .safetensors)", visible=False,
+        self.folder = gr.Textbox(label=t("models.model_folder_with"), visible=False,
                                  elem_id="model-folder")
-        self.gguf = gr.Textbox(label="GGUF file (converted once into data/models)", visible=False,
+        self.gguf = gr.Textbox(label=t("models.gguf_file_converted"), visible=False,
                                elem_id="model-gguf")
 
     def _option_fields(self) -> None:
         device = self.studio.settings.device
-        self.device = gr.Radio(list(DEVICES), value=device if device in DEVICES else "auto", label="Device")
-        self.dtype = gr.Radio(list(DTYPES), value="auto", label="Precision")
-        self.quant = gr.Radio(list(QUANTIZATIONS), value="none", label="Quantization (bitsandbytes: 8-bit, "
-                              "4-bit NF4 with double quantization)")
-        self.attention = gr.Dropdown(list(ATTENTIONS), value="auto", label="Attention implementation")
+        self.device = gr.Radio(list(DEVICES), value=device if device in DEVICES else "auto", label=t("models.device"))
+        self.dtype = gr.Radio(list(DTYPES), value="auto", label=t("models.precision"))
+        self.quant = gr.Radio(list(QUANTIZATIONS), value="none", label=t("models.quantization_bitsandbytes_8"))
+        self.attention = gr.Dropdown(list(ATTENTIONS), value="auto", label=t("models.attention_implementation"))
 
     # --- events --------------------------------------------------------------------------------------------
     def _wire_form(self) -> None:

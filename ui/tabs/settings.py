@@ -6,6 +6,7 @@ import gradio as gr
 
 from engine.studio import Studio
 from ui.errors import shows_errors
+from ui.i18n import t
 
 
 def _settings_table(studio: Studio) -> str:
@@ -39,15 +40,14 @@ class _SettingsTab:
 
     def build(self) -> None:
         studio = self.studio
-        with gr.Tab("Settings", id="settings", elem_id="tab-settings"):
-            gr.Markdown("### Settings\nThe studio's settings come from flags, `LORAG_*` variables or a `--config` "
-                        "YAML file (see `./start.sh --help`).")
+        with gr.Tab(t("settings.settings"), id="settings", elem_id="tab-settings"):
+            gr.Markdown(t("settings.settings_the_studio"))
             gr.Markdown(_settings_table(studio))
-            gr.Markdown("#### Weaviate (document store)")
+            gr.Markdown(t("settings.weaviate_document_store"))
             report = gr.Markdown(self.on_refresh, elem_id="weaviate-report")
             with gr.Row():
-                refresh = gr.Button("Refresh", size="sm")
-                restart = gr.Button("Restart Weaviate", size="sm", variant="secondary",
+                refresh = gr.Button(t("settings.refresh"), size="sm")
+                restart = gr.Button(t("settings.restart_weaviate"), size="sm", variant="secondary",
                                     interactive=studio.weaviate is not None)
             refresh.click(self.on_refresh, outputs=report)
             restart.click(shows_errors(self.on_restart), outputs=report)
