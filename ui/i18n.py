@@ -47,6 +47,16 @@ def say(key: str, language: str | None = None, **args: object) -> str:
     return text.format(**args) if args else text
 
 
+def headers(keys: list[str]) -> list[str]:
+    """A table's column names in this event's language (Gradio's i18n does not translate Dataframe headers)."""
+    return [say(key) for key in keys]
+
+
+def table(keys: list[str], rows: list[list]) -> dict:
+    """A Dataframe's value with its column names in this event's language."""
+    return {"headers": headers(keys), "data": rows}
+
+
 def best_language(accept_language: str | None) -> str:
     """The first of the browser's languages (an Accept-Language header) that Lorag speaks."""
     for part in (accept_language or "").split(","):

@@ -78,6 +78,11 @@ class ModelService:
         loaded = self._loaded
         return loaded.info if loaded is not None else None
 
+    @property
+    def empty(self) -> bool:
+        """Nothing loaded and nothing loading (the status bar says so in the person's language)."""
+        return not self._loading and self.current is None
+
     def summary(self) -> str:
         if self._loading:
             return f"loading {self._loading}…"

@@ -4,6 +4,7 @@ warning), from real records."""
 from __future__ import annotations
 
 from engine.rag.types import Collection, CollectionSettings, Document, IndexInfo
+from ui.i18n import headers
 from ui.tabs.documents_info import DOC_HEADERS, collection_notes, doc_row, ocr_label
 
 
@@ -19,11 +20,12 @@ def collection(model: str, **settings) -> Collection:
 
 
 def test_a_row_names_the_languages_and_the_pages_read_by_ocr():
-    row = dict(zip(DOC_HEADERS, doc_row(doc("scan.pdf", languages=["ru", "en"], ocr_pages=[2, 3, 4])), strict=True))
+    scan = doc("scan.pdf", languages=["ru", "en"], ocr_pages=[2, 3, 4])
+    row = dict(zip(headers(DOC_HEADERS), doc_row(scan), strict=True))
     assert row["Languages"] == "Russian, English"
     assert row["OCR pages"] == "3 (pp. 2-4)"
     assert row["Size"] == "2.0 KB"
-    plain = dict(zip(DOC_HEADERS, doc_row(doc("old.pdf")), strict=True))
+    plain = dict(zip(headers(DOC_HEADERS), doc_row(doc("old.pdf")), strict=True))
     assert plain["Languages"] == "" and plain["OCR pages"] == ""
     assert ocr_label({"ocr_pages": 5}) == "5" and ocr_label({"ocr_pages": []}) == ""
 

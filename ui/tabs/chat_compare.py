@@ -30,7 +30,8 @@ class ComparePanel:
     def build(self) -> None:
         with gr.Accordion(t("chat_compare.compare_base_vs"), open=False, elem_id="chat-compare"):
             with gr.Row():
-                self.adapter = gr.Dropdown(choices=[NONE_ADAPTER], value=NONE_ADAPTER, label=t("chat_compare.adapter"),
+                self.adapter = gr.Dropdown(choices=[(t("common.none"), NONE_ADAPTER)], value=NONE_ADAPTER,
+                                           label=t("chat_compare.adapter"),
                                            scale=1,
                                            elem_id="compare-adapter")
                 self.prompt = gr.Textbox(label=t("chat_compare.prompt_same_sampling"), lines=2,

@@ -10,7 +10,7 @@ import gradio as gr
 
 from engine.models.generation import GenerationParams, generation_presets
 from engine.studio import Studio
-from ui.i18n import t
+from ui.i18n import say, t
 
 NONE_ADAPTER = "none"
 PARAM_NAMES = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_new_tokens", "seed")
@@ -61,7 +61,7 @@ def adapter_choices(studio: Studio, value: str | None = None) -> dict[str, Any]:
     """The dropdown re-listed from disk: a freshly trained adapter shows without a restart."""
     names = studio.adapters.names()
     value = value if value in names else NONE_ADAPTER
-    return gr.update(choices=[NONE_ADAPTER, *names], value=value)
+    return gr.update(choices=[(say("common.none"), NONE_ADAPTER), *names], value=value)
 
 
 def relist_adapters(studio: Studio, current: str | None) -> dict[str, Any]:
@@ -76,9 +76,7 @@ def relist_adapters(studio: Studio, current: str | None) -> dict[str, Any]:
 def thinking_control(studio: Studio, value: bool) -> dict[str, Any]:
     current = studio.models.current
     mode = current.thinking if current is not None else "none"
-    info = {"switchable": "Qwen3: reason step by step before answering (shown folded).",
-            "always": "This model always reasons first (its template opens <think>).",
-            "none": "The loaded model has no thinking mode."}[mode]
+    info = say(f"chat_settings.thinking_{mode}")
     return gr.update(value=bool(value) if mode != "none" else False, interactive=mode == "switchable", info=info)
 
 
@@ -86,7 +84,8 @@ def settings_panel() -> Controls:
     presets = generation_presets()
     defaults = GenerationParams()
     with gr.Group():
-        adapter = gr.Dropdown(choices=[NONE_ADAPTER], value=NONE_ADAPTER, label=t("chat_settings.lora_adapter"),
+        adapter = gr.Dropdown(choices=[(t("common.none"), NONE_ADAPTER)], value=NONE_ADAPTER,
+                              label=t("chat_settings.lora_adapter"),
                               info=t("chat_settings.swapped_in_for"), elem_id="chat-adapter",
                               allow_custom_value=False)
         thinking = gr.Checkbox(label=t("chat_settings.thinking"), value=False, elem_id="chat-thinking")

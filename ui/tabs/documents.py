@@ -8,7 +8,6 @@ every refresh, so a reload re-attaches to a running ingestion (the timer polls t
 from __future__ import annotations
 
 import html
-from typing import Any
 
 import gradio as gr
 from gradio.context import Context
@@ -18,14 +17,13 @@ from engine.rag.rerank import default_reranker, reranker_presets
 from engine.studio import Studio
 from ui.components.sources import SourcesPanel
 from ui.errors import shows_errors, warns
-from ui.i18n import t
+from ui.i18n import headers, t, table
 from ui.people import owner, viewer
 from ui.tabs.documents_info import DOC_HEADERS, collection_notes, doc_row, job_html
 
 POLL_SECONDS = 1.0
 UPLOAD_TYPES = [".pdf", ".txt", ".md", ".html", ".htm", ".docx"]
-STRATEGIES = [("fast (text layer)", "fast"), ("auto (hi_res when its model is present)", "auto"),
-              ("hi_res (layout model)", "hi_res")]
+STRATEGIES = ["fast", "auto", "hi_res"]
 CSS_CLASS = "lorag-documents"
 
 
@@ -57,8 +55,8 @@ def _collection_choices(studio: Studio, who: str | None) -> list[tuple[str, str]
     return [(label(c), c.id) for c in collections]   # ids: two people may each have a "papers"
 
 
-def _doc_rows(studio: Studio, name: str | None) -> list[list[Any]]:
-    return [doc_row(d) for d in _rag(studio).documents(name)] if name else []
+def _doc_rows(studio: Studio, name: str | None) -> dict:
+    return table(DOC_HEADERS, [doc_row(d) for d in _rag(studio).documents(name)] if name else [])
 
 
 def _doc_choices(studio: Studio, name: str | None) -> list[tuple[str, str]]:
@@ -147,7 +145,8 @@ class _Widgets:
             with gr.Row():
                 self.model = gr.Dropdown(choices=models, label=t("documents.embedding_model"), elem_id="doc-model",
                                          info=t("documents.changing_it_marks"))
-                self.strategy = gr.Radio(choices=STRATEGIES, value="fast", label=t("documents.parse_strategy"))
+                self.strategy = gr.Radio(choices=[(t(f"documents.strategy_{name}"), name) for name in STRATEGIES],
+                                         value="fast", label=t("documents.parse_strategy"))
             with gr.Row():
                 self.chunk_size = gr.Number(label=t("documents.chunk_size_characters"), value=1000, precision=0)
                 self.chunk_overlap = gr.Number(label=t("documents.overlap_characters"), value=150, precision=0)
@@ -175,7 +174,7 @@ class _Widgets:
     # --- document list ---------------------------------------------------------------------------------------
     def _documents_panel(self) -> None:
         gr.Markdown(t("documents.documents_2"))
-        self.docs = gr.Dataframe(headers=DOC_HEADERS, value=[], interactive=False, wrap=True,
+        self.docs = gr.Dataframe(headers=headers(DOC_HEADERS), value=[], interactive=False, wrap=True,
                                  elem_id="doc-table")
         with gr.Row():
             self.doc_pick = gr.Dropdown(choices=[], multiselect=True, label=t("documents.documents_to_act"),
@@ -200,7 +199,7 @@ class _Widgets:
             self.search_docs = gr.Dropdown(choices=[], multiselect=True, label=t("documents.only_these_documents"),
                                            elem_id="doc-search-filter")
         self.results_note = gr.Markdown(elem_id="doc-results-note")
-        self.sources = SourcesPanel(self.studio, label="Ranked chunks", elem_id="doc-results")
+        self.sources = SourcesPanel(self.studio, label=t("documents.ranked_chunks"), elem_id="doc-results")
 
     # --- events ------------------------------------------------------------------------------------------------
     def _view_outputs(self) -> list:

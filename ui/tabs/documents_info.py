@@ -12,7 +12,8 @@ from engine.rag.types import Collection, Document, pages_label
 
 WARNING_STYLE = ("border-left:4px solid #d97706;background:rgba(217,119,6,0.1);padding:0.5em 0.8em;"
                  "border-radius:4px")
-DOC_HEADERS = ["Name", "Pages", "Chunks", "Size", "Status", "Languages", "OCR pages", "Added", "Note"]
+DOC_HEADERS = [f"table.doc.{name}" for name in ("name", "pages", "chunks", "size", "status", "languages", "ocr_pages",
+                                                 "added", "note")]
 
 
 def doc_row(d: Document) -> list[Any]:

@@ -14,7 +14,7 @@ from engine.evaluate.config import NO_DOCUMENTS, NONE_LABEL
 from engine.evaluate.judge import PROMPT as JUDGE_PROMPT
 from engine.studio import Studio
 from ui.errors import warns
-from ui.i18n import t
+from ui.i18n import say, t
 from ui.people import owner
 from ui.tabs.evaluate_generate import GenerateSection
 from ui.tabs.evaluate_view import (
@@ -50,13 +50,16 @@ class EvaluateTab:
         with gr.Row():
             self.base = gr.Dropdown(label=t("evaluate.base_model"), choices=[], allow_custom_value=True,
                                     elem_id="eval-base")
-            self.adapters = gr.CheckboxGroup(label=t("evaluate.adapters"), choices=[NONE_LABEL], value=[NONE_LABEL],
+            self.adapters = gr.CheckboxGroup(label=t("evaluate.adapters"), choices=[(t("common.none"), NONE_LABEL)],
+                                             value=[NONE_LABEL],
                                              elem_id="eval-adapters")
-            self.collections = gr.CheckboxGroup(label=t("evaluate.documents"), choices=[NO_DOCUMENTS],
+            self.collections = gr.CheckboxGroup(label=t("evaluate.documents"), choices=[(t("evaluate.no_documents"),
+                                                                                         NO_DOCUMENTS)],
                                                 value=[NO_DOCUMENTS],
                                                 elem_id="eval-collections")
             self.judge = gr.Dropdown(label=t("evaluate.llm_judge_or"), value="",
-                                     choices=[("off", ""), ("the loaded model", "loaded")], allow_custom_value=True,
+                                     choices=[(t("evaluate.judge_off"), ""), (t("evaluate.judge_loaded"),
+                                                                              "loaded")], allow_custom_value=True,
                                      elem_id="eval-judge")
             self.max_tokens = gr.Number(label=t("evaluate.max_new_tokens"), value=64, precision=0,
                                         elem_id="eval-max-tokens")
@@ -137,8 +140,8 @@ class EvaluateTab:
 
     # --- handlers --------------------------------------------------------------------------------------
     def on_open(self) -> tuple[Any, ...]:
-        adapters = [NONE_LABEL, *self.studio.adapters.names()]
-        collections = [NO_DOCUMENTS, *self._collection_names()]
+        adapters = [(say("common.none"), NONE_LABEL), *self.studio.adapters.names()]
+        collections = [(say("evaluate.no_documents"), NO_DOCUMENTS), *self._collection_names()]
         return (self._set_choices(), self._base_choices(), gr.update(choices=adapters),
                 gr.update(choices=collections), self._run_choices(), self.generate.collection_choices())
 

@@ -15,7 +15,8 @@ from ui.i18n import t
 from ui.people import owner
 
 HEADERS = ["question", "answer", "file", "pages"]
-MODES = [("Evaluation set", "eval"), ("Training dataset", "training"), ("Split into both", "split")]
+MODES = [("evaluate_generate.mode_eval", "eval"), ("evaluate_generate.mode_training", "training"),
+         ("evaluate_generate.mode_split", "split")]
 POLL_S = 2.0
 
 
@@ -37,7 +38,8 @@ class GenerateSection:
             self.rows = gr.Dataframe(headers=HEADERS, interactive=True, elem_id="eval-gen-rows")
             with gr.Row():
                 self.name = gr.Textbox(label=t("evaluate_generate.name"), value="generated")
-                self.mode = gr.Radio(MODES, value="eval", label=t("evaluate_generate.save_as"))
+                self.mode = gr.Radio([(t(key), mode) for key, mode in MODES], value="eval",
+                                     label=t("evaluate_generate.save_as"))
                 self.holdout = gr.Slider(0.05, 0.95, value=0.2, step=0.05, label=t("evaluate_generate.held_out_part"))
                 self.save = gr.Button(t("evaluate_generate.save"), elem_id="eval-gen-save")
             self.timer = gr.Timer(POLL_S, active=False)

@@ -15,10 +15,12 @@ from engine.models.loading import ATTENTIONS, DEVICES, DTYPES, QUANTIZATIONS, Lo
 from engine.models.presets import model_presets
 from engine.studio import Studio
 from ui.errors import warns
-from ui.i18n import t
+from ui.i18n import say, t
 from ui.tabs.models_adapters import AdaptersSection, adapter_names, adapter_rows
 
 KINDS = ("Preset", "Hub id", "Local folder", "GGUF file")
+KIND_KEYS = {"Preset": "models.kind_preset", "Hub id": "models.kind_hub", "Local folder": "models.kind_folder",
+             "GGUF file": "models.kind_gguf"}
 DEMO_PRESET = "smollm2-135m-demo"
 
 
@@ -26,15 +28,14 @@ def loaded_status(studio: Studio) -> str:
     lines = []
     current = studio.models.current
     if current is None:
-        lines.append("**No model loaded.** Pick a preset (the first one, the offline demo, needs no internet) "
-                     "and press **Load**.")
+        lines.append(say("models.no_model"))
     else:
-        lines.append(f"**Loaded:** {html.escape(current.summary())} · {current.params / 1e6:,.0f} M parameters · "
-                     f"loaded in {current.load_seconds:.1f} s · thinking: {current.thinking}")
+        lines.append(say("models.loaded", model=html.escape(current.summary()), params=f"{current.params / 1e6:,.0f}",
+                         seconds=f"{current.load_seconds:.1f}", thinking=current.thinking))
     for job in studio.jobs.list(kind="download", limit=5):
         if job.active:
             progress = f"{job.progress * 100:.0f}% {html.escape(job.message)}"
-            lines.append(f"Downloading: {html.escape(job.title)} — {progress}")
+            lines.append(say("models.downloading", title=html.escape(job.title), progress=progress))
     return "\n\n".join(lines)
 
 
@@ -88,7 +89,8 @@ class _ModelsTab:
             self._wire_loading()
 
     def _source_fields(self) -> None:
-        self.kind = gr.Radio(list(KINDS), value="Preset", label=t("models.load_from"), elem_id="model-kind")
+        self.kind = gr.Radio([(t(KIND_KEYS[kind]), kind) for kind in KINDS], value="Preset",
+                             label=t("models.load_from"), elem_id="model-kind")
         self.preset = gr.Dropdown(choices=[(p.label, n) for n, p in self.presets.items()], value=DEMO_PRESET,
                                   label=t("models.model_preset"), elem_id="model-preset")
         self.notes = gr.Markdown(preset_notes(DEMO_PRESET), elem_id="model-preset-notes")

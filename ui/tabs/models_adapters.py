@@ -12,13 +12,13 @@ import gradio as gr
 from engine.errors import LoragError
 from engine.studio import Studio
 from ui.errors import warns
-from ui.i18n import t
+from ui.i18n import headers, t, table
 
-ADAPTER_COLUMNS = ["Name", "Made for", "Rank", "Alpha", "Targets", "Source", "Created", "Fits loaded model",
-                   "In memory", "MB"]
+ADAPTER_COLUMNS = [f"table.adapter.{name}" for name in ("name", "made_for", "rank", "alpha", "targets", "source",
+                                                        "created", "fits", "in_memory", "mb")]
 
 
-def adapter_rows(studio: Studio) -> list[list[Any]]:
+def adapter_rows(studio: Studio) -> dict:
     rows = []
     for info in studio.adapters.list():
         meta = info.meta
@@ -32,7 +32,7 @@ def adapter_rows(studio: Studio) -> list[list[Any]]:
         rows.append([info.name, meta.base.model or meta.base.architecture or "?", meta.rank, meta.alpha,
                      ", ".join(meta.target_modules), meta.source, created, fits, "yes" if info.resident else "",
                      round(info.size_bytes / 1e6, 1)])
-    return rows
+    return table(ADAPTER_COLUMNS, rows)
 
 
 def adapter_names(studio: Studio, value: str | None = None) -> dict[str, Any]:
@@ -49,7 +49,7 @@ class AdaptersSection:
     # --- layout --------------------------------------------------------------------------------------------
     def build(self) -> None:
         gr.Markdown(t("models_adapters.lora_adapters_adapters"))
-        self.table = gr.Dataframe(value=lambda: adapter_rows(self.studio), headers=ADAPTER_COLUMNS,
+        self.table = gr.Dataframe(value=lambda: adapter_rows(self.studio), headers=headers(ADAPTER_COLUMNS),
                                   interactive=False, wrap=True, elem_id="adapters-table")
         with gr.Row():
             with gr.Column():

@@ -58,11 +58,12 @@ class _NotebookTab:
         self.counts = gr.Markdown(elem_id="notebook-counts")
 
     def _sampling_column(self) -> None:
-        self.adapter = gr.Dropdown(choices=[NONE_ADAPTER], value=NONE_ADAPTER, label=t("notebook.lora_adapter"),
+        self.adapter = gr.Dropdown(choices=[(t("common.none"), NONE_ADAPTER)], value=NONE_ADAPTER,
+                                   label=t("notebook.lora_adapter"),
                                    elem_id="notebook-adapter")
         presets = generation_presets()
         self.preset = gr.Dropdown(choices=[(p.get("label", n), n) for n, p in presets.items()], value="default",
-                                  label=t("notebook.sampling_preset"))
+                                  label=t("notebook.sampling_preset"), elem_id="notebook-preset")
         defaults = GenerationParams.from_preset("default")
         self.max_tokens = gr.Slider(1, 4096, value=200, step=1, label=t("notebook.max_new_tokens"))
         self.temperature = gr.Slider(0, 2, value=defaults.temperature, step=0.05,

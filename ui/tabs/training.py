@@ -11,11 +11,11 @@ from typing import Any
 import gradio as gr
 
 from engine.errors import LoragError
-from engine.fields import kind_of, label_of
+from engine.fields import kind_of
 from engine.studio import Studio
 from engine.training.config import RECIPE_FIELDS, TrainingConfig
 from ui.errors import shows_errors, warns
-from ui.i18n import t
+from ui.i18n import headers, t
 from ui.tabs.training_view import (
     JOB_HEADERS,
     curves_html,
@@ -136,8 +136,8 @@ class _TrainingTab:
     def _setting(self, name: str) -> gr.components.Component:
         """The input for one config field, from its type, label, help text and choices."""
         f = CONFIG_FIELDS[name]
-        common = {"label": label_of(f), "value": getattr(self.defaults, name), "info": f.metadata["help"],
-                  "elem_id": f"training-{name}"}
+        common = {"label": t(f"field.training.{name}.label"), "value": getattr(self.defaults, name),
+                  "info": t(f"field.training.{name}.info"), "elem_id": f"training-{name}"}
         choices = list(f.metadata.get("choices") or [])
         if choices:
             return (gr.Radio if len(choices) <= 4 else gr.Dropdown)(choices, **common)
@@ -167,7 +167,8 @@ class _TrainingTab:
 
     def _jobs_section(self) -> None:
         gr.Markdown(t("training.jobs"))
-        self.jobs_table = gr.Dataframe(headers=JOB_HEADERS, value=[], interactive=False, elem_id="training-jobs")
+        self.jobs_table = gr.Dataframe(headers=headers(JOB_HEADERS), value=[], interactive=False,
+                                       elem_id="training-jobs")
         with gr.Row():
             self.job_pick = gr.Dropdown(label=t("training.job"), choices=[], value=None, elem_id="training-job-pick",
                                         scale=3)

@@ -10,6 +10,8 @@ import math
 import time
 from typing import Any
 
+from ui.i18n import table
+
 TRAIN_COLOR, EVAL_COLOR = "#2563eb", "#ea580c"
 MAX_LINE_POINTS, MAX_MARKERS = 600, 200
 STATUS_COLORS = {"running": "#2563eb", "queued": "#6b7280", "cancelling": "#d97706", "completed": "#16a34a",
@@ -153,7 +155,7 @@ def curves_html(view: Any) -> str:
     return html_text
 
 
-def job_rows(views: list[Any]) -> list[list[Any]]:
+def job_rows(views: list[Any]) -> dict:
     rows = []
     for view in views:
         job = view.job
@@ -161,7 +163,7 @@ def job_rows(views: list[Any]) -> list[list[Any]]:
         speed = f"{view.tokens_per_s:.0f}" if view.tokens_per_s else ""
         rows.append([job.id, view.adapter_name, job.status, f"{100 * (job.progress or 0):.0f}%", speed, view.eta,
                      started])
-    return rows
+    return table(JOB_HEADERS, rows)
 
 
-JOB_HEADERS = ["Job", "Adapter", "Status", "Progress", "Tokens/s", "ETA", "Started"]
+JOB_HEADERS = [f"table.job.{name}" for name in ("job", "adapter", "status", "progress", "speed", "eta", "started")]
