@@ -6,6 +6,7 @@ import gradio as gr
 
 from engine.studio import Studio
 from ui.i18n import gradio_i18n, t
+from ui.language import relabel_tabs_on_load
 from ui.statusbar import create_status_bar
 from ui.tabs.chat import create_chat_tab
 from ui.tabs.documents import create_documents_tab
@@ -42,6 +43,7 @@ def build_app(studio: Studio) -> gr.Blocks:
             create_evaluate_tab(studio)
             create_models_tab(studio)
             create_settings_tab(studio)
+        relabel_tabs_on_load(studio, app)
     _hide_page_events(app)
     return app
 
