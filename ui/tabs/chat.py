@@ -26,8 +26,8 @@ from engine.models.generation import GenerationParams
 from engine.rag import chat_files
 from engine.ratelimit import RateLimited
 from engine.studio import Studio
-from ui.errors import shows_errors
-from ui.i18n import t
+from ui.errors import person_message, shows_errors
+from ui.i18n import say, t
 from ui.people import GENERATION_QUEUE, count_generation, over_limit, owner, viewer, warn_limited
 from ui.tabs.chat_compare import ComparePanel
 from ui.tabs.chat_documents import ChatDocuments
@@ -296,8 +296,8 @@ class ChatTab:
         the chat and the text box). Files alone need no model: they are indexed, and nothing is answered."""
         studio = self.studio
         text, files = split(value)
-        refusal = ("Write a message first." if not text and not files else
-                   "No model is loaded. Load one in the Models tab." if text and studio.models.current is None else "")
+        refusal = (say("chat.refusal_empty") if not text and not files else
+                   say("chat.refusal_no_model") if text and studio.models.current is None else "")
         if refusal or (text and over_limit(studio, request) is not None):   # over the limit: the reply step says why
             return (*(gr.skip(),) * 6, refusal)
         who = viewer(studio, request)
@@ -315,7 +315,7 @@ class ChatTab:
         except LoragError as exc:   # e.g. Weaviate is down: the files and the question stay in the box
             if created:
                 studio.chats.delete(selected)
-            return (*(gr.skip(),) * 6, str(exc))
+            return (*(gr.skip(),) * 6, person_message(exc))
         chat = studio.chats.get(selected, who)
         listed = gr.update(choices=chat_choices(studio, who), value=selected)
         return selected, None, "", chat_display(chat, studio.jobs)[0], listed, chat.title, ""

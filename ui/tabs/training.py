@@ -370,11 +370,11 @@ class _TrainingTab:
         try:
             return self.service.start(TrainingConfig.from_yaml(config_yaml, "the config"), on_busy=on_busy).id
         except LoragError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(str(exc)) from None   # the API keeps English
 
     def api_job(self, job_id: str) -> str:
         """A training job as JSON: status, progress, state, loss history, log tail."""
         try:
             return json.dumps(self.service.view(job_id).as_dict(), default=str)
         except LoragError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(str(exc)) from None   # the API keeps English
