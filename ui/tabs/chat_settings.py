@@ -10,7 +10,7 @@ import gradio as gr
 
 from engine.models.generation import GenerationParams, generation_presets
 from engine.studio import Studio
-from ui.i18n import say, t
+from ui.i18n import current_language, say, t
 
 NONE_ADAPTER = "none"
 PARAM_NAMES = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_new_tokens", "seed")
@@ -36,7 +36,8 @@ def settings_from_controls(adapter: str, thinking: bool, system: str, preset: st
     raw["stop"] = [s for s in (stop_text or "").splitlines() if s]
     params = GenerationParams.from_dict(raw)
     return {"adapter": "" if adapter in (None, NONE_ADAPTER) else adapter, "thinking": bool(thinking),
-            "system_prompt": system or "", "preset": preset or "", "params": params.to_dict()}
+            "system_prompt": system or "", "preset": preset or "", "params": params.to_dict(),
+            "language": current_language()}   # the prompts Lorag writes for the model follow the page's language
 
 
 def default_settings(studio: Studio) -> dict[str, Any]:
