@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from engine.errors import LoragError
 from engine.jobs import Job, Jobs
+from engine.presets import PRESETS_DIR
 from engine.safety import validate_name
 from engine.training.base_models import ResolvedBase, base_choices, resolve_base
 from engine.training.config import TrainingConfig
@@ -31,6 +32,8 @@ DEFAULT_RECIPE = "balanced"
 GPU_POLL_S = 2.0
 ON_BUSY = ("ask", "unload", "wait", "cpu")
 
+
+EXAMPLES_DIR = PRESETS_DIR / "datasets"   # example training files a person can pick without uploading
 
 class ChatGpu(Protocol):
     """The chat model's hold on the GPU, as training sees it (engine.models.service.ModelService is one)."""
@@ -124,6 +127,11 @@ class TrainingService:
 
     def stored_datasets(self) -> list[StoredDataset]:
         return self.datasets.list()
+
+    def example_datasets(self) -> list[StoredDataset]:
+        """The example datasets shipped in presets/datasets (English and Russian rows), stored like uploads so a
+        job can train on them (storing is by content: listing them again adds nothing)."""
+        return [self.datasets.add(path) for path in sorted(EXAMPLES_DIR.glob("*.jsonl"))]
 
     def inspect(self, sha256: str, placeholders: dict[str, str] | None = None) -> DatasetReport:
         return self.datasets.load(sha256, placeholders).report

@@ -15,7 +15,7 @@ from engine.fields import kind_of
 from engine.studio import Studio
 from engine.training.config import RECIPE_FIELDS, TrainingConfig
 from ui.errors import shows_errors, warns
-from ui.i18n import headers, t
+from ui.i18n import headers, say, t
 from ui.tabs.training_view import (
     JOB_HEADERS,
     curves_html,
@@ -234,7 +234,10 @@ class _TrainingTab:
 
     # --- handlers ----------------------------------------------------------------------------------------------
     def _dataset_choices(self) -> list[tuple[str, str]]:
-        return [(d.label, d.sha256) for d in self.service.stored_datasets()]
+        examples = self.service.example_datasets()
+        shas = {d.sha256 for d in examples}
+        return [(say("training.example", name=d.filename), d.sha256) for d in examples] + [
+            (d.label, d.sha256) for d in self.service.stored_datasets() if d.sha256 not in shas]
 
     @shows_errors
     def on_open(self):
