@@ -45,3 +45,11 @@ def test_reranking_shows_on_when_the_collection_turns_it_on():
     english = collection("all-minilm-l6-v2")
     english.settings.rerank = True  # the "rerank" setting, where the collection has it
     assert "Reranking: **on**" in collection_notes(english, [])
+
+
+def test_the_page_s_language_warning_in_english_is_the_engine_s_own_text():
+    from engine.rag.language import language_warning
+    from ui.tabs.documents_info import warning_text
+
+    warning = language_warning("all-minilm-l6-v2", [doc("байкал.pdf", languages=["ru"])])
+    assert warning_text(warning) == warning.message()      # outside a page event: English

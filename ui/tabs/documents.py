@@ -17,7 +17,7 @@ from engine.rag.rerank import default_reranker, reranker_presets
 from engine.studio import Studio
 from ui.components.sources import SourcesPanel
 from ui.errors import shows_errors, warns
-from ui.i18n import headers, t, table
+from ui.i18n import headers, say, t, table
 from ui.people import owner, viewer
 from ui.tabs.documents_info import DOC_HEADERS, collection_notes, doc_row, job_html
 
@@ -67,7 +67,7 @@ def _doc_choices(studio: Studio, name: str | None) -> list[tuple[str, str]]:
 
 def _collection_summary(studio: Studio, name: str | None) -> str:
     if not name:
-        return "No collection yet: create one below, then upload files into it."
+        return say("documents.no_collection_yet")
     c = _rag(studio).collection(name)
     flag = (" · **needs re-index** (the embedding model changed: click *Re-index* to rebuild)"
             if c.needs_reindex else "")
@@ -294,13 +294,13 @@ class _Widgets:
         logins = self.studio.access.login_required
         created = _rag(self.studio).create_collection(new_name, owner=owner(self.studio, request),
                                                       shared=bool(shared) if logins else True)
-        gr.Info(f"Collection {created.name} created.")
+        gr.Info(say("documents.created", name=created.name))
         return (*self._with_collections(created.id, request), "")
 
     def _on_apply_shared(self, request: gr.Request, name: str | None, shared: bool) -> tuple:
         updated = _rag(self.studio).set_shared(self._mine(name, request), bool(shared),
                                                viewer=viewer(self.studio, request))
-        gr.Info(f"{updated.name} is now {'shared with everyone who signs in' if updated.shared else 'private'}.")
+        gr.Info(say("documents.now_shared" if updated.shared else "documents.now_private", name=updated.name))
         return self._with_collections(updated.id, request)
 
     def _on_rename(self, request: gr.Request, name: str | None, new_name: str) -> tuple:
@@ -312,7 +312,7 @@ class _Widgets:
             raise LoragError("Tick the box to confirm that the collection and its documents should be deleted.")
         doomed = _rag(self.studio).collection(self._mine(name, request))
         _rag(self.studio).delete_collection(doomed.id)
-        gr.Info(f"Collection {doomed.name} deleted.")
+        gr.Info(say("documents.deleted", name=doomed.name))
         return (*self._with_collections(None, request), False)
 
     def _on_save_settings(self, request: gr.Request, name: str | None, model: str, strategy: str, size: float,
@@ -321,14 +321,14 @@ class _Widgets:
                                                       parse_strategy=strategy, chunk_size=int(size or 0),
                                                       chunk_overlap=int(overlap or 0), rerank=bool(rerank),
                                                       reranker=reranker or "")
-        gr.Info("Settings saved." + (" The collection needs a re-index." if updated.needs_reindex else ""))
+        gr.Info(say("documents.settings_saved") + (say("documents.needs_reindex") if updated.needs_reindex else ""))
         return self._view(name)
 
     def _on_index(self, request: gr.Request, name: str | None, files: list[str] | None, password: str) -> tuple:
         if not files:
             raise LoragError("Choose one or more files first.")
         job = _rag(self.studio).ingest(self._mine(name, request), list(files), password=password or "")
-        gr.Info(f"Indexing {len(files)} file(s): progress below.")
+        gr.Info(say("documents.indexing", count=len(files)))
         del job
         return (*self._view(name), None, "")
 
@@ -346,7 +346,7 @@ class _Widgets:
         current = self._mine(name, request)
         for document_id in picked:
             _rag(self.studio).delete_document(current, document_id)
-        gr.Info(f"Deleted {len(picked)} document(s).")
+        gr.Info(say("documents.deleted_documents", count=len(picked)))
         return self._view(name)
 
     def _on_reindex(self, request: gr.Request, name: str | None, picked: list[str] | None, password: str) -> tuple:

@@ -10,7 +10,7 @@ import math
 import time
 from typing import Any
 
-from ui.i18n import table
+from ui.i18n import say, table
 
 TRAIN_COLOR, EVAL_COLOR = "#2563eb", "#ea580c"
 MAX_LINE_POINTS, MAX_MARKERS = 600, 200
@@ -64,7 +64,7 @@ def preview_html(analysis: Any) -> str:
 
 def progress_html(view: Any) -> str:
     if view is None:
-        return "<p class='lorag-empty'>No training job yet. Fill in the form above and press Start.</p>"
+        return f"<p class='lorag-empty'>{say('training.no_job_yet')}</p>"
     job = view.job
     pct = 100.0 * (job.progress or 0)
     color = STATUS_COLORS.get(job.status, "#6b7280")
@@ -101,7 +101,7 @@ def loss_curve_svg(train: list[tuple[int, float]], evals: list[tuple[int, float]
     points = train + evals
     if not points:
         return ("<div id='lorag-loss-curve' data-train-points='0' data-eval-points='0' class='lorag-empty'>"
-                "The loss curve appears after the first logged step.</div>")
+                f"{say('training.curve_appears')}</div>")
     left, right, top, bottom = 56, 12, 12, 30
     inner_w, inner_h = width - left - right, height - top - bottom
     steps = [p[0] for p in points]
