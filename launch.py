@@ -78,6 +78,7 @@ def _serve(studio) -> None:
     """Launch the page (and the API) and block until SIGTERM / Ctrl-C."""
     from engine.api.mount import api_app_kwargs
     from ui.app import build_app, launch_options
+    from ui.i18n import login_message
 
     settings, access = studio.settings, studio.access
     app = build_app(studio)
@@ -87,7 +88,7 @@ def _serve(studio) -> None:
             server_port=settings.port,
             share=settings.share,
             auth=access.check if access.login_required else None,
-            auth_message="Lorag: sign in with the login given to you." if access.login_required else None,
+            auth_message=login_message() if access.login_required else None,
             max_file_size=f"{settings.max_upload_mb}mb",
             show_error=True,
             prevent_thread_lock=True,

@@ -57,6 +57,12 @@ def table(keys: list[str], rows: list[list]) -> dict:
     return {"headers": headers(keys), "data": rows}
 
 
+def login_message() -> str:
+    """The login page's line in every language at once: Gradio translates its own login texts for the browser,
+    but shows a custom message as given (it is rendered before anyone is known)."""
+    return " · ".join(dict.fromkeys(say("login.message", language) for language in LANGUAGES))
+
+
 def best_language(accept_language: str | None) -> str:
     """The first of the browser's languages (an Accept-Language header) that Lorag speaks."""
     for part in (accept_language or "").split(","):

@@ -122,3 +122,16 @@ def test_the_language_chosen_in_settings_is_kept_per_person_across_reloads(two_p
     finally:
         ann.close()
         bob.close()
+
+
+def test_the_login_page_speaks_russian_to_a_russian_browser(two_people, browser):
+    """Gradio translates its own login form; Lorag's line under it is shown in both languages (Gradio shows a
+    custom login message as given, before anyone is known)."""
+    context = browser.new_context(locale="ru-RU")
+    try:
+        page = context.new_page()
+        page.goto(two_people.url, wait_until="load")
+        page.get_by_role("button", name="Войти").wait_for()
+        assert catalogue("ru")["login.message"] in page.inner_text("body")
+    finally:
+        context.close()
