@@ -50,8 +50,8 @@ def _collection_choices(studio: Studio, who: str | None) -> list[tuple[str, str]
 
     def label(c) -> str:
         if c.owner and c.owner != who:
-            return f"{c.name} (shared by {c.owner})"
-        return f"{c.name} ({'shared' if c.shared else 'private'})"
+            return say("documents.label_shared_by", name=c.name, owner=c.owner)
+        return say("documents.label_shared" if c.shared else "documents.label_private", name=c.name)
     return [(label(c), c.id) for c in collections]   # ids: two people may each have a "papers"
 
 
@@ -69,11 +69,10 @@ def _collection_summary(studio: Studio, name: str | None) -> str:
     if not name:
         return say("documents.no_collection_yet")
     c = _rag(studio).collection(name)
-    flag = (" · **needs re-index** (the embedding model changed: click *Re-index* to rebuild)"
-            if c.needs_reindex else "")
-    return (f"**{html.escape(c.name)}**: {c.documents} document(s), {c.chunks} chunks · embedding "
-            f"`{c.index.model}` · chunks of {c.settings.chunk_size} characters{flag}\n\n"
-            + collection_notes(c, _rag(studio).documents(c)))
+    flag = say("documents.needs_reindex_flag") if c.needs_reindex else ""
+    summary = say("documents.summary", name=html.escape(c.name), documents=c.documents, chunks=c.chunks,
+                  model=c.index.model, size=c.settings.chunk_size)
+    return f"{summary}{flag}\n\n" + collection_notes(c, _rag(studio).documents(c))
 
 
 def _progress_html(studio: Studio, name: str | None) -> str:
