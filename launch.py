@@ -2,6 +2,7 @@
 """Start the Lorag studio: flags -> Settings -> Studio -> build_app(studio) -> launch.
 
 `python launch.py --help` lists every flag without importing torch or gradio.
+`python launch.py backup DIR` / `restore DIR` back the data folder up and restore it (engine.backup.cli).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def _open_studio(settings):
 def _serve(studio) -> None:
     """Launch the page (and the API) and block until SIGTERM / Ctrl-C."""
     from engine.api.mount import api_app_kwargs
+    from engine.login import login_app_kwargs, page_login
     from ui.app import build_app, launch_options
     from ui.i18n import login_message
 
@@ -87,12 +89,12 @@ def _serve(studio) -> None:
             server_name=settings.bind_host,
             server_port=settings.port,
             share=settings.share,
-            auth=access.check if access.login_required else None,
+            auth=page_login(access) if access.login_required else None,
             auth_message=login_message() if access.login_required else None,
             max_file_size=f"{settings.max_upload_mb}mb",
             show_error=True,
             prevent_thread_lock=True,
-            app_kwargs=api_app_kwargs(studio),
+            app_kwargs={**api_app_kwargs(studio), **login_app_kwargs(access)},
             **launch_options(),
         )
         studio.share.local_url = app.local_url
@@ -112,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     from engine.errors import LoragError
     from engine.settings import load_settings
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("backup", "restore"):
+        from engine.backup.cli import run
+
+        return run(argv)
     try:
         settings = load_settings(argv)
         for key, value in QUIET_ENV.items():

@@ -56,3 +56,11 @@ def median(values: list[float]) -> float:
 
 def emit(result: dict[str, Any]) -> None:
     print(json.dumps(result, sort_keys=False))
+
+
+def plain_sentence_transformer(embedder: Any) -> Any:
+    """The baseline's embedder: Lorag's model folder run the plain way (sentence-transformers on torch, fp32),
+    whatever backend Lorag itself runs it on."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(embedder.spec.folder), device="cpu", local_files_only=True)

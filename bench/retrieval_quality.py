@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench._common import ROOT, SHARED, say  # noqa: F401  (sets the quiet offline environment)
+from bench._common import ROOT, SHARED, plain_sentence_transformer, say  # noqa: F401  (quiet offline env)
 
 DATA = SHARED / "reports-dev"
 COLLECTION = "reports"
@@ -135,21 +135,45 @@ def run_baseline(pdfs: list[Path], questions: list[dict], encode, k: int, cache:
         say(f"baseline: embedded {len(vectors)} of {len(texts)}")
     matrix = np.array(vectors, dtype=np.float32)
     query_vectors = np.array(encode([q["question"] for q in questions], query=True), dtype=np.float32)
-    shared, restricted = [], []
+    shared, restricted, distinct = [], [], []
     files = np.array([c[0] for c in chunks])
     for q, vector in zip(questions, query_vectors, strict=True):
         sims = matrix @ vector
         top = np.argsort(-sims)[:k]
         shared.append(rank_of([(chunks[i][0], chunks[i][2]) for i in top], gold_pages(q)))
+        distinct.append(rank_of(new_pages_only([(chunks[i][0], chunks[i][2]) for i in np.argsort(-sims)[:4 * k]])[:k],
+                                gold_pages(q)))
         own = np.where(files == q["file"])[0]
         top = own[np.argsort(-sims[own])[:k]]
         restricted.append(rank_of([(chunks[i][0], chunks[i][2]) for i in top], gold_pages(q)))
-    return {"chunks": len(chunks), "shared_collection": scores(shared), "gold_document_only": scores(restricted)}
+    return {"chunks": len(chunks), "shared_collection": scores(shared), "gold_document_only": scores(restricted),
+            "shared_collection_distinct_pages": scores(distinct)}
+
+
+def new_pages_only(results: list[tuple[str, list[int]]]) -> list[tuple[str, list[int]]]:
+    """The results that show at least one page not shown above them (the baseline given Lorag's page rule)."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for filename, pages in results:
+        if not {(filename, p) for p in pages} <= seen:
+            out.append((filename, pages))
+            seen |= {(filename, p) for p in pages}
+    return out
+
+
+def plain_encode(embedder, cache: "VectorCache"):
+    """The baseline's encode: the same model on sentence-transformers (torch fp32), cached under the model's name."""
+    model = plain_sentence_transformer(embedder)
+
+    def encode(texts: list[str], query: bool = False) -> list[list[float]]:
+        return model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False).tolist()
+
+    return cache.wrap(MODEL, encode)
 
 
 # --- Lorag ------------------------------------------------------------------------------------------------------
 def run_lorag(studio, pdfs: list[Path], questions: list[dict], k: int, alphas: list[float | None],
-              chunk_size: int | None) -> dict:
+              chunk_size: int | None, by_chunk: bool) -> dict:
     rag = studio.rag
     if COLLECTION not in {c.name for c in rag.list_collections()}:
         rag.create_collection(COLLECTION, embedding_model=MODEL, chunk_size=chunk_size)
@@ -161,21 +185,22 @@ def run_lorag(studio, pdfs: list[Path], questions: list[dict], k: int, alphas: l
     ingest_s = time.perf_counter() - started
     out = {"chunks": rag.count(COLLECTION), "ingest_s": round(ingest_s, 1),
            "chunk_size": rag.collection(COLLECTION).settings.chunk_size}
-    for alpha in alphas:
-        key = "default" if alpha is None else f"alpha={alpha}"
-        out[key] = search_scores(rag, questions, k, alpha)
+    for alpha, distinct_pages in [(a, d) for a in alphas for d in ([True, False] if by_chunk else [True])]:
+        key = ("default" if alpha is None else f"alpha={alpha}") + ("" if distinct_pages else " by chunk")
+        out[key] = search_scores(rag, questions, k, alpha, distinct_pages)
         say(f"lorag {key}: {out[key]}")
     return out
 
 
-def search_scores(rag, questions: list[dict], k: int, alpha: float | None) -> dict:
+def search_scores(rag, questions: list[dict], k: int, alpha: float | None, distinct_pages: bool) -> dict:
     docs = {d.filename: d.id for d in rag.documents(COLLECTION)}
     shared, restricted = [], []
     started = time.perf_counter()
     for q in questions:
-        hits = rag.search(COLLECTION, q["question"], k=k, alpha=alpha)
+        hits = rag.search(COLLECTION, q["question"], k=k, alpha=alpha, distinct_pages=distinct_pages)
         shared.append(rank_of([(h.filename, h.pages) for h in hits], gold_pages(q)))
-        hits = rag.search(COLLECTION, q["question"], k=k, alpha=alpha, document_ids=[docs[q["file"]]])
+        hits = rag.search(COLLECTION, q["question"], k=k, alpha=alpha, document_ids=[docs[q["file"]]],
+                          distinct_pages=distinct_pages)
         restricted.append(rank_of([(h.filename, h.pages) for h in hits], gold_pages(q)))
     search_ms = (time.perf_counter() - started) * 1000 / max(2 * len(questions), 1)
     return {"search_ms_mean": round(search_ms, 1), "shared_collection": scores(shared),
@@ -192,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-size", type=int, help="Lorag's chunk size (default: the preset's)")
     parser.add_argument("--keep", type=Path, help="data folder to keep and reuse (default: a temporary one)")
     parser.add_argument("--embed-cache", type=Path, help="SQLite file of cached vectors (both pipelines)")
+    parser.add_argument("--by-chunk", action="store_true",
+                        help="also score Lorag's results one per chunk (as before distinct pages)")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-lorag", action="store_true")
     args = parser.parse_args(argv)
@@ -208,16 +235,20 @@ def main(argv: list[str] | None = None) -> int:
     studio.start()
     try:
         embedder = studio.rag.embedders.get(MODEL)
-        embedder.encode = cache.wrap(MODEL, embedder.encode)
-        base = None if args.skip_baseline else run_baseline(pdfs, questions, embedder.encode, args.k, cache)
+        backend = embedder.spec.preset.backend
+        embedder.encode = cache.wrap(MODEL if backend == "sentence-transformers" else f"{MODEL}:{backend}",
+                                     embedder.encode)
+        base = None if args.skip_baseline else run_baseline(pdfs, questions, plain_encode(embedder, cache), args.k,
+                                                            cache)
         say(f"baseline: {base}")
         lorag = None if args.skip_lorag else run_lorag(studio, pdfs, questions, args.k, args.alpha or [None],
-                                                               args.chunk_size)
+                                                               args.chunk_size, args.by_chunk)
         say(f"lorag: {lorag}")
     finally:
         studio.close()
     result = {"benchmark": "retrieval_quality", "data": "reports-dev", "filings": len(pdfs),
-              "questions": len(questions), "embedder": MODEL, "k": args.k, "cpu_threads": os.cpu_count(),
+              "questions": len(questions), "embedder": MODEL, "lorag_backend": backend, "k": args.k,
+              "cpu_threads": os.cpu_count(),
               "default_alpha": studio.rag.defaults.alpha, "lorag": lorag, "baseline": base}
     if base and lorag:
         first = next(v for v in lorag.values() if isinstance(v, dict))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import LoragError
+from engine.lockout import LoginGuard
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,14 +29,20 @@ class AccessPlan:
     users: dict[str, str] = field(default_factory=dict)
     generated: bool = False        # the password was generated for this run
     insecure: bool = False         # reachable from elsewhere without a login (--insecure-no-auth)
+    guard: LoginGuard = field(default_factory=LoginGuard, repr=False)  # wrong passwords slow down, then lock
 
     @property
     def login_required(self) -> bool:
         return bool(self.users)
 
-    def check(self, username: str, password: str) -> bool:
+    def check(self, username: str, password: str, client: str = "") -> bool:
+        """Whether the password is right; False unchecked while the login (from `client`) is slowed or locked."""
+        if self.guard.admit(username, client) is not None:
+            return False
         expected = self.users.get(username)
-        return expected is not None and hmac.compare_digest(expected.encode(), password.encode())
+        ok = expected is not None and hmac.compare_digest(expected.encode(), password.encode())
+        self.guard.record(username, client, ok)
+        return ok
 
 
 @dataclass

@@ -22,9 +22,13 @@ from engine.store import Store
 from engine.weaviate import RemoteWeaviate, WeaviateEndpoint, WeaviateStatus
 from engine.weaviate.link import WeaviateLink
 from engine.weaviate.server import ManagedWeaviate
+from engine.writes import WriteLock
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from engine.adapters.registry import AdapterRegistry
+    from engine.backup.manifest import Manifest
     from engine.chats import ChatStore
     from engine.evaluate.service import EvaluationService
     from engine.models.service import ModelService
@@ -56,6 +60,7 @@ class Studio:
             settings.path(name).mkdir(parents=True, exist_ok=True)
         self.store = Store(settings.path("lorag.sqlite"))
         self.jobs = Jobs(self.store, settings.path("jobs"))
+        self.writes = WriteLock(settings.path("writes.lock"))  # document writes vs backups (engine.writes)
         self.weaviate = self._make_weaviate()
         self._weaviate_lock = threading.Lock()
         self.access = access or AccessPlan()
@@ -102,6 +107,13 @@ class Studio:
             return WeaviateStatus(running=False, managed=False, url="", error="turned off (--no-weaviate)")
         return self.weaviate.status()
 
+    # --- backups ----------------------------------------------------------------------------------------
+    def backup(self, target: "Path") -> "Manifest":
+        """Back up the data folder into `target` (new or empty) while the studio runs (engine.backup.create)."""
+        from engine.backup.create import create_backup
+
+        return create_backup(self.settings, self.store, self.weaviate, self.writes, target)
+
     # --- services: created on first use; each module imports its heavy libraries itself ---------------
     @cached_property
     def models(self) -> "ModelService":
@@ -129,7 +141,7 @@ class Studio:
 
         s = self.settings
         return RagService(self.store, self.jobs, WeaviateLink(self.weaviate), s.path("uploads"), s.path("models"),
-                          max_upload_bytes=s.max_upload_bytes)
+                          max_upload_bytes=s.max_upload_bytes, writes=self.writes)
 
     @cached_property
     def training(self) -> "TrainingService":

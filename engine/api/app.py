@@ -54,7 +54,9 @@ class ApiGate:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         try:
-            caller = authenticate(headers.get("authorization"), self.studio.access, self.studio.settings.api_key)
+            client = (scope.get("client") or ("",))[0] or ""
+            caller = authenticate(headers.get("authorization"), self.studio.access, self.studio.settings.api_key,
+                                  client)
             check_body_size(headers.get("content-length"), MAX_BODY_BYTES)
         except ApiError as exc:
             await error_response(exc)(scope, receive, send)

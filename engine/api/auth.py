@@ -41,34 +41,34 @@ def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def _login(pair: str, access: AccessPlan) -> Caller | None:
+def _login(pair: str, access: AccessPlan, client: str) -> Caller | None:
     user, sep, password = pair.partition(":")
-    if sep and access.login_required and access.check(user, password):
+    if sep and access.login_required and access.check(user, password, client):
         return Caller(user, LOGIN)
     return None
 
 
-def identify(authorization: str | None, access: AccessPlan, api_key: str) -> Caller | None:
-    """The caller these credentials prove, or None when they prove nobody."""
+def identify(authorization: str | None, access: AccessPlan, api_key: str, client: str = "") -> Caller | None:
+    """The caller these credentials prove, or None when they prove nobody (wrong logins count per `client`)."""
     scheme, _, value = (authorization or "").strip().partition(" ")
     value = value.strip()
     scheme = scheme.lower()
     if scheme == "bearer" and value:
         if api_key and _same(value, api_key):
             return Caller("", API_KEY)
-        return _login(value, access)
+        return _login(value, access, client)
     if scheme == "basic" and value:
         try:
             pair = base64.b64decode(value, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        return _login(pair, access)
+        return _login(pair, access, client)
     return None
 
 
-def authenticate(authorization: str | None, access: AccessPlan, api_key: str) -> Caller:
+def authenticate(authorization: str | None, access: AccessPlan, api_key: str, client: str = "") -> Caller:
     """The caller, or ApiError 401 when credentials are required and missing or wrong."""
-    caller = identify(authorization, access, api_key)
+    caller = identify(authorization, access, api_key, client)
     if caller is not None:
         return caller
     if not api_key and not access.login_required:

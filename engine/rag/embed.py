@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from engine.errors import LoragError
 from engine.imports import import_heavy
-from engine.rag.config import SENTENCE_TRANSFORMERS, EmbeddingPreset, embedding_presets
+from engine.rag.config import ONNX_INT8, USEM3, EmbeddingPreset, embedding_presets
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def _preset_folder(preset: EmbeddingPreset, models_dir: Path | None) -> Path:
     if preset.package:
         try:
             module = importlib.import_module(preset.package)
-            if preset.backend != SENTENCE_TRANSFORMERS:
+            if preset.backend == USEM3:
                 return Path(module.__file__).parent  # the package runs its own model
             return Path(module.get_model_path())
         except (ImportError, AttributeError) as exc:
@@ -78,11 +78,18 @@ def _hub_cache(hub_id: str) -> Path | None:
 
 
 def _load_model(spec: EmbeddingSpec, device: str) -> Any:
-    if spec.preset.backend == "usem3":
+    if spec.preset.backend == USEM3:
         from engine.rag.embed_use import UseModel
 
         return UseModel()
     import_heavy("sentence_transformers")
+    if spec.preset.backend == ONNX_INT8 and device == "cpu":
+        try:
+            from engine.rag.embed_onnx import OnnxInt8Model, default_cache_dir, default_threads
+
+            return OnnxInt8Model(spec.folder, default_cache_dir(), default_threads())
+        except Exception as exc:  # an architecture the export or onnxruntime does not take: torch still works
+            log.warning("embedding model %s runs on torch, not onnxruntime int8: %s", spec.key, exc)
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(spec.folder), device=device, local_files_only=True)

@@ -7,10 +7,10 @@ marks documents that a stopped studio left half-indexed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from engine.errors import LoragError
-from engine.jobs import Job, Jobs
+from engine.jobs import Job, JobContext, Jobs
 from engine.rag.collections import Collections
 from engine.rag.index import weaviate_name
 from engine.rag.ingest import FileTask, IngestRun
@@ -18,6 +18,7 @@ from engine.rag.parse import KINDS, check_file
 from engine.rag.types import IN_PROGRESS, Collection, IndexInfo
 from engine.rag.uploads import read_head, sha256_file
 from engine.safety import safe_filename
+from engine.writes import WriteHold
 
 FileInput = str | Path | tuple[str, str | Path]
 
@@ -36,8 +37,14 @@ class Ingestion:
         if not files:
             raise LoragError("Choose one or more files to upload.")
         self.collections.refuse_during_rebuild(current, "upload again")
-        tasks = [self._prepare(item) for item in files]
-        return self._start(current, tasks, password, title=f"Index {len(tasks)} file(s) into {current.name}")
+        hold = self.collections.writes.hold(f"Indexing into {current.name!r}")  # before files enter uploads/
+        try:
+            tasks = [self._prepare(item) for item in files]
+        except BaseException:
+            hold.release()
+            raise
+        return self._start(current, tasks, password, title=f"Index {len(tasks)} file(s) into {current.name}",
+                           hold=hold)
 
     def _prepare(self, item: FileInput) -> FileTask:
         """Check one file and store it content-addressed (before the job: upload temp files may vanish)."""
@@ -60,7 +67,17 @@ class Ingestion:
         return task
 
     def _start(self, current: Collection, tasks: list[FileTask], password: str, title: str,
-               rebuild: IndexInfo | None = None) -> Job:
+               rebuild: IndexInfo | None = None, hold: WriteHold | None = None) -> Job:
+        """The job holds the write lock (engine.writes) from here until it ends: a backup waits for it."""
+        hold = hold or self.collections.writes.hold(f"Re-indexing {current.name!r}")
+        try:
+            return self._start_held(current, tasks, password, title, rebuild, hold)
+        except BaseException:
+            hold.release()
+            raise
+
+    def _start_held(self, current: Collection, tasks: list[FileTask], password: str, title: str,
+                    rebuild: IndexInfo | None, hold: WriteHold) -> Job:
         job = self.jobs.create("ingest", title, config={"collection_id": current.id, "collection": current.name,
                                                         "files": [t.name for t in tasks],
                                                         "rebuild": rebuild is not None})
@@ -69,7 +86,7 @@ class Ingestion:
             if task.status == "failed":
                 self.jobs.append_log(job.id, f"{task.name}: FAILED: {task.error}")
         self.jobs.update(job.id, result=run.result(), message="queued")
-        self.jobs.run_in_thread(job, run)
+        self.jobs.run_in_thread(job, _releasing(run, hold))
         return self.jobs.get(job.id)
 
     def reindex(self, collection: str | Collection, document_ids: Sequence[str] | None = None,
@@ -117,3 +134,13 @@ class Ingestion:
             if (row.get("meta") or {}).get("job") not in active:
                 store.update("documents", "id", row["id"], {
                     "status": "failed", "error": "Interrupted: the studio stopped while indexing it. Re-index it."})
+
+
+def _releasing(run: IngestRun, hold: WriteHold) -> Callable[[JobContext], dict[str, Any]]:
+    def work(ctx: JobContext) -> dict[str, Any]:
+        try:
+            return run(ctx)
+        finally:
+            hold.release()
+
+    return work

@@ -10,6 +10,7 @@ from engine.errors import LoragError
 from engine.rag import answer as answers
 from engine.rag.collections import Collections
 from engine.rag.config import embedding_preset
+from engine.rag.pages import by_page
 from engine.rag.passage import passage_page
 from engine.rag.rerank import candidates_for, default_reranker, reranked
 from engine.rag.types import DONE, Citation, Collection, Document, Hit, Source
@@ -23,8 +24,9 @@ class Retrieval:
         self.collections = collections
 
     def search(self, collection: str | Collection, query: str, k: int | None = None, alpha: float | None = None,
-               document_ids: Sequence[str] | None = None) -> list[Hit]:
-        """Hybrid (BM25 + vector) search inside Weaviate, best first; only fully indexed documents."""
+               document_ids: Sequence[str] | None = None, distinct_pages: bool = True) -> list[Hit]:
+        """Hybrid (BM25 + vector) search inside Weaviate, best first; only fully indexed documents. With
+        `distinct_pages`, one hit per page (its retrieved chunks joined), else one per chunk."""
         collections = self.collections
         current = collections.collection(collection)
         query = (query or "").strip()
@@ -40,10 +42,11 @@ class Retrieval:
         embedder = collections.embedders.get(current.index.model)
         vector = embedder.encode([query], query=True)[0]
         reranker = self._reranker(current)
-        rows = collections.index_of(current).hybrid(query, vector, candidates_for(k) if reranker else k, alpha,
-                                                    allowed)
+        pool = candidates_for(k) if reranker or distinct_pages else k
+        rows = collections.index_of(current).hybrid(query, vector, pool, alpha, allowed)
         if reranker:
-            rows = reranked(reranker, query, rows)[:k]
+            rows = reranked(reranker, query, rows)
+        rows = by_page(rows, k) if distinct_pages else rows[:k]
         return [_hit(uid, props, score, round(_cosine(vector, vec), 4), current.name, query)
                 for uid, props, score, vec in rows]
 

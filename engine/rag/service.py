@@ -24,6 +24,7 @@ from engine.rag.retrieval import Retrieval
 from engine.rag.uploads import UploadStore
 from engine.store import Store
 from engine.weaviate.link import WeaviateLink
+from engine.writes import WriteLock
 
 __all__ = ["FileInput", "RagService"]
 
@@ -45,11 +46,13 @@ class _Part:
 
 class RagService:
     def __init__(self, store: Store, jobs: Jobs, weaviate: WeaviateLink, uploads_dir: Path, models_dir: Path,
-                 max_upload_bytes: int) -> None:
+                 max_upload_bytes: int, writes: WriteLock | None = None) -> None:
+        """`writes`: the data folder's document-write lock (engine.writes; default: writes.lock beside uploads)."""
         self.weaviate = weaviate
         clients = WeaviateClients(weaviate.endpoint, weaviate.identity)
+        writes = writes or WriteLock(Path(uploads_dir).parent / "writes.lock")
         self.collections = Collections(store, jobs, clients, UploadStore(uploads_dir), EmbedderCache(models_dir),
-                                       RerankerCache(models_dir))
+                                       RerankerCache(models_dir), writes)
         self.ingestion = Ingestion(self.collections, jobs, max_upload_bytes)
         self.retrieval = Retrieval(self.collections)
 

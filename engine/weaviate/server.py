@@ -6,6 +6,8 @@ Folder layout (data/weaviate/):
   ports.json    the ports of the last run, reused when free: Raft keeps peer addresses on disk
   server.pid    the child's pid, so a child orphaned by a crashed studio is stopped on the next start
   secrets.json  the API key and cluster password (mode 0600)
+  backups/      BACKUP_FILESYSTEM_PATH of Weaviate's backup-filesystem module (engine.backup moves each backup
+                out of it into the backup folder, and copies it back in to restore)
 
 weaviate-server binds its gRPC port and its internal cluster API on all interfaces whatever we ask, so the
 managed server always requires credentials: an API key (generated unless given) and a cluster password.
@@ -126,6 +128,10 @@ class ManagedWeaviate:
         return self.folder / "server.log"
 
     @property
+    def backups_path(self) -> Path:
+        return (self.folder / "backups").resolve()
+
+    @property
     def endpoint(self) -> WeaviateEndpoint:
         if self.ports is None:
             raise LoragError("The managed Weaviate has not been started.")
@@ -191,7 +197,8 @@ class ManagedWeaviate:
             "HOME": os.environ.get("HOME", str(self.folder)),
             "PERSISTENCE_DATA_PATH": str((self.folder / "data").resolve()),
             "DEFAULT_VECTORIZER_MODULE": "none",
-            "ENABLE_MODULES": "",
+            "ENABLE_MODULES": "backup-filesystem",
+            "BACKUP_FILESYSTEM_PATH": str(self.backups_path),
             "API_BASED_MODULES_DISABLED": "true",
             "DISABLE_TELEMETRY": "true",
             "GO_PROFILING_DISABLE": "true",
@@ -259,24 +266,38 @@ class ManagedWeaviate:
         self.stop()
         return self.start()
 
+    def other_server_pid(self) -> int | None:
+        """The pid of a weaviate-server that another process (a running studio, or one that crashed) started on
+        this folder, else None."""
+        try:
+            pid = int((self.folder / "server.pid").read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (ValueError, OSError):
+            return None
+        return pid if b"weaviate-server" in cmdline else None
+
+    def attach(self) -> bool:
+        """Talk to the server a running studio started on this folder (its ports and key are in the folder);
+        False when none runs there. This object then never stops it."""
+        if self.running or self.other_server_pid() is None:
+            return False
+        self.ports = Ports(**json.loads((self.folder / "ports.json").read_text()))
+        self._load_secrets()
+        return probe(self.endpoint).ready
+
     def _stop_orphan(self) -> None:
         """A child left running by a studio that crashed still holds the data folder: stop it."""
         pid_file = self.folder / "server.pid"
-        if not pid_file.exists():
-            return
-        try:
-            pid = int(pid_file.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except (ValueError, OSError):
+        pid = self.other_server_pid()
+        if pid is None:
             pid_file.unlink(missing_ok=True)
             return
-        if b"weaviate-server" in cmdline:
-            log.warning("stopping orphaned weaviate-server (pid %s) from an earlier run", pid)
-            os.kill(pid, signal.SIGTERM)
-            for _ in range(100):
-                if not Path(f"/proc/{pid}").exists():
-                    break
-                time.sleep(0.1)
+        log.warning("stopping orphaned weaviate-server (pid %s) from an earlier run", pid)
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            if not Path(f"/proc/{pid}").exists():
+                break
+            time.sleep(0.1)
         pid_file.unlink(missing_ok=True)
 
     def log_tail(self, lines: int = 20) -> str:

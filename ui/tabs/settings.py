@@ -9,6 +9,7 @@ from ui.errors import shows_errors
 from ui.i18n import say, t
 from ui.language import create_language_control
 from ui.statusbar import weaviate_line
+from ui.tabs.settings_backup import create_backup_panel
 
 
 def _settings_table(studio: Studio) -> str:
@@ -49,6 +50,7 @@ class _SettingsTab:
                                     interactive=studio.weaviate is not None)
             refresh.click(self.on_refresh, outputs=report)
             restart.click(shows_errors(self.on_restart), outputs=report)
+            create_backup_panel(studio)
 
     def on_refresh(self) -> str:
         return _weaviate_report(self.studio)
