@@ -80,6 +80,7 @@ def _serve(studio) -> None:
     from engine.api.mount import api_app_kwargs
     from engine.login import login_app_kwargs, page_login
     from ui.app import build_app, launch_options
+    from ui.i18n import login_message
 
     settings, access = studio.settings, studio.access
     app = build_app(studio)
@@ -89,7 +90,7 @@ def _serve(studio) -> None:
             server_port=settings.port,
             share=settings.share,
             auth=page_login(access) if access.login_required else None,
-            auth_message="Lorag: sign in with the login given to you." if access.login_required else None,
+            auth_message=login_message() if access.login_required else None,
             max_file_size=f"{settings.max_upload_mb}mb",
             show_error=True,
             prevent_thread_lock=True,

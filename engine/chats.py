@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterator
 
 from engine.errors import LoragError
+from engine.prompts import prompt
 from engine.store import Store, now
 
 EXPORT_FORMAT = "lorag-chat"
@@ -57,6 +58,12 @@ class Message:
     reasoning: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     created_at: float = 0.0
+
+
+def default_system(language: str | None) -> str:
+    """The system prompt of a chat that sets none: '' (the model's own) in English; in another page language,
+    one that asks for answers in it (presets/prompts)."""
+    return prompt("chat_system", language).strip()
 
 
 @dataclass
@@ -204,7 +211,7 @@ class ChatStore:
         """The conversation as the model gets it: the system prompt first, then every message."""
         chat = self.get(chat_id)
         out: list[dict[str, Any]] = []
-        system = (chat.settings.get("system_prompt") or "").strip()
+        system = (chat.settings.get("system_prompt") or "").strip() or default_system(chat.settings.get("language"))
         if system:
             out.append({"role": "system", "content": system})
         for m in chat.messages:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gradio as gr
 
 from engine.studio import Studio
+from ui.i18n import gradio_i18n, t
+from ui.language import relabel_tabs_on_load
 from ui.statusbar import create_status_bar
 from ui.tabs.chat import create_chat_tab
 from ui.tabs.documents import create_documents_tab
@@ -30,7 +32,8 @@ PUBLIC_ENDPOINTS = frozenset({"training_start", "training_job", "on_page_load", 
 
 def build_app(studio: Studio) -> gr.Blocks:
     with gr.Blocks(title=TITLE) as app:
-        gr.Markdown("# Lorag\nChat with Qwen models, swap LoRA adapters, fine-tune, and talk to your documents.")
+        app.lorag_studio = studio   # ui.i18n finds the person's language choice through the event's app
+        gr.Markdown(t("app.lorag_chat_with"))
         create_status_bar(studio, app)
         with gr.Tabs(elem_id="lorag-tabs"):
             create_chat_tab(studio)
@@ -40,6 +43,7 @@ def build_app(studio: Studio) -> gr.Blocks:
             create_evaluate_tab(studio)
             create_models_tab(studio)
             create_settings_tab(studio)
+        relabel_tabs_on_load(studio, app)
     _hide_page_events(app)
     return app
 
@@ -52,4 +56,4 @@ def _hide_page_events(app: gr.Blocks) -> None:
 
 def launch_options() -> dict:
     """Options that Gradio 6 takes at launch() rather than in Blocks()."""
-    return {"css": CSS, "theme": gr.themes.Soft()}
+    return {"css": CSS, "theme": gr.themes.Soft(), "i18n": gradio_i18n()}

@@ -9,6 +9,7 @@ from typing import Any, Callable
 import gradio as gr
 
 from engine.errors import LoragError
+from ui.i18n import catalogue, say
 
 
 def shows_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -24,12 +25,21 @@ def warns(fn: Callable[..., Any]) -> Callable[..., Any]:
     return _catching(fn, _warn)
 
 
+def person_message(exc: LoragError, language: str | None = None) -> str:
+    """The error in `language` (default: this event's person's) when the catalogue has its key; else the
+    engine's English text."""
+    known = catalogue("en")
+    message = say(f"error.{exc.key}", language, **exc.params) if f"error.{exc.key}" in known else exc.message
+    hint = say(f"error.{exc.hint_key}", language) if f"error.{exc.hint_key}" in known else exc.hint
+    return f"{message} {hint}".strip()
+
+
 def _raise_error(exc: LoragError) -> Any:
-    raise gr.Error(str(exc)) from None
+    raise gr.Error(person_message(exc)) from None
 
 
 def _warn(exc: LoragError) -> Any:
-    gr.Warning(str(exc))
+    gr.Warning(person_message(exc))
     return gr.skip()
 
 

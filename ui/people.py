@@ -30,6 +30,21 @@ def owner(studio: Studio, request: gr.Request | None) -> str:
     return viewer(studio, request) or ""
 
 
+def language_key(studio: Studio, request: gr.Request | None) -> str:
+    """Where this person's language choice is kept (one for everybody without logins)."""
+    who = owner(studio, request)
+    return f"language.{who}" if who else "language"
+
+
+def chosen_language(studio: Studio, request: gr.Request | None) -> str:
+    """The language this person chose in Settings ('browser': follow the browser's)."""
+    return studio.store.get_setting(language_key(studio, request), "browser")
+
+
+def choose_language(studio: Studio, request: gr.Request | None, language: str) -> None:
+    studio.store.set_setting(language_key(studio, request), language)
+
+
 def rate_key(request: gr.Request | None) -> str:
     client = getattr(request, "client", None) if request is not None else None
     return person_key(username(request), getattr(client, "host", None))

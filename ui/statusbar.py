@@ -7,22 +7,36 @@ import html
 import gradio as gr
 
 from engine.studio import Studio
+from engine.weaviate.status import WeaviateStatus
+from ui.i18n import say
 
 REFRESH_SECONDS = 5
+
+
+def weaviate_line(wv: WeaviateStatus) -> str:
+    """WeaviateStatus.summary() in the person's language (the engine's own error text stays as it is)."""
+    if not wv.running:
+        return say("status.weaviate_down", error=wv.error or say("status.not_running"))
+    count = say("status.objects", count=wv.object_count) if wv.object_count is not None else ""
+    where = say("status.managed" if wv.managed else "status.external")
+    return say("status.weaviate_running", version=wv.version, where=where, url=wv.url, count=count)
 
 
 def render_status(studio: Studio, username: str | None = None) -> str:
     status = studio.status()
     wv = status.weaviate
     wv_class = "ok" if wv.running and wv.ready else "down"
+    models = studio.started_models()
+    model = say("status.no_model") if models is None or models.empty else status.model
+    model_text, weaviate_text = html.escape(say("status.model", model=model)), html.escape(weaviate_line(wv))
     parts = [
-        f"<span class='lorag-model' data-testid='status-model'>Model: {html.escape(status.model)}</span>",
-        f"<span class='lorag-weaviate {wv_class}' data-testid='status-weaviate'>{html.escape(wv.summary())}</span>",
+        f"<span class='lorag-model' data-testid='status-model'>{model_text}</span>",
+        f"<span class='lorag-weaviate {wv_class}' data-testid='status-weaviate'>{weaviate_text}</span>",
     ]
     if studio.share.requested:
         parts.append(f"<span data-testid='status-share'>{html.escape(studio.share.summary())}</span>")
     if username:
-        parts.append(f"<span data-testid='status-user'>Signed in as {html.escape(username)}</span>")
+        parts.append(f"<span data-testid='status-user'>{html.escape(say('status.signed_in', user=username))}</span>")
     return "<div class='lorag-status'>" + "".join(parts) + "</div>"
 
 

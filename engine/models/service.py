@@ -78,6 +78,11 @@ class ModelService:
         loaded = self._loaded
         return loaded.info if loaded is not None else None
 
+    @property
+    def empty(self) -> bool:
+        """Nothing loaded and nothing loading (the status bar says so in the person's language)."""
+        return not self._loading and self.current is None
+
     def summary(self) -> str:
         if self._loading:
             return f"loading {self._loading}…"
@@ -108,7 +113,8 @@ class ModelService:
             raise LoragError("Downloads need the studio's job store.")
         resolved = self.resolve(hub_id)
         if resolved.kind != "hub":
-            raise LoragError(f"{hub_id!r} is not a hub model id (owner/name).")
+            raise LoragError(f"{hub_id!r} is not a hub model id (owner/name).", key="models.not_hub_id",
+                             params={"id": repr(hub_id)})
         job = self.jobs.create("download", f"Download {resolved.hub_id}", config={"hub_id": resolved.hub_id})
 
         def work(ctx: Any) -> dict[str, Any]:
@@ -196,7 +202,8 @@ class ModelService:
 
     def _require(self) -> Loaded:
         if self._loaded is None:
-            raise LoragError("No model is loaded.", hint="Load one in the Models tab.")
+            raise LoragError("No model is loaded.", hint="Load one in the Models tab.", key="models.none_loaded",
+                             hint_key="models.load_one")
         return self._loaded
 
     # --- adapters (the registry calls these) --------------------------------------------------------------
@@ -227,7 +234,8 @@ class ModelService:
     def _adapter_folder(self, name: str) -> Path:
         folder = inside(self.adapters_dir, validate_name(name, "adapter name"))
         if not folder.is_dir():
-            raise LoragError(f"There is no adapter {name!r}.", hint="Import or train one in the Models tab.")
+            raise LoragError(f"There is no adapter {name!r}.", hint="Import or train one in the Models tab.",
+                             key="models.no_adapter", hint_key="models.no_adapter_hint", params={"name": repr(name)})
         return folder
 
     def _ensure_adapter(self, loaded: Loaded, name: str) -> float:

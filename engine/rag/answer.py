@@ -18,17 +18,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
+from engine.prompts import prompt
 from engine.rag.passage import passage_page
 from engine.rag.types import Citation, Hit
 
-DEFAULT_SYSTEM = "You are a careful assistant that answers questions about the person's documents."
-RULES = (
-    "Answer the question using only the numbered sources below. After each statement, cite the source it "
-    "comes from as [n], for example [1] or [2][3]. Do not use knowledge from outside the sources. If the "
-    "sources do not contain the answer, say that the documents do not contain it."
-)
-NOTHING_FOUND = ("I could not find anything relevant to this question in the documents of the collection "
-                 "{collection!r}, so I cannot answer it from them.")
+# The English prompts (presets/prompts/en.yaml); other languages: build_messages(..., language=...).
+DEFAULT_SYSTEM = prompt("rag_system")
+RULES = prompt("rag_rules")
+NOTHING_FOUND = prompt("nothing_found")
 SNIPPET_CHARS = 240
 # An answer "matches" a source when this share of its distinct word trigrams occurs in the source's text.
 MATCH_SHARE = 0.3
@@ -36,27 +33,31 @@ MATCH_MIN_TRIGRAMS = 2
 CITATION_RE = re.compile(r"\[(\s*\d+\s*(?:[,;–-]\s*\d+\s*)*)\]")
 
 
-def source_header(n: int, hit: Hit) -> str:
-    where = ", ".join(part for part in (hit.filename, hit.pages_label, hit.section and f"section {hit.section!r}")
-                      if part)
+def source_header(n: int, hit: Hit, language: str | None = None) -> str:
+    section = hit.section and prompt("section", language).format(name=hit.section)
+    where = ", ".join(part for part in (hit.filename, hit.pages_label, section) if part)
     return f"[{n}] ({where})"
 
 
-def format_sources(hits: list[Hit]) -> str:
-    return "\n\n".join(f"{source_header(n, hit)}\n{hit.text.strip()}" for n, hit in enumerate(hits, start=1))
+def format_sources(hits: list[Hit], language: str | None = None) -> str:
+    return "\n\n".join(f"{source_header(n, hit, language)}\n{hit.text.strip()}"
+                        for n, hit in enumerate(hits, start=1))
 
 
 def build_messages(question: str, hits: list[Hit], history: list[dict] | None = None,
-                   system: str | None = None) -> list[dict]:
-    """Chat messages: system (+ rules), earlier turns, then the sources and the question."""
-    messages = [{"role": "system", "content": f"{(system or DEFAULT_SYSTEM).strip()}\n\n{RULES}"}]
+                   system: str | None = None, language: str | None = None) -> list[dict]:
+    """Chat messages: system (+ rules), earlier turns, then the sources and the question, in `language`'s
+    words (presets/prompts; English by default). Citations are [n] in every language."""
+    rules = prompt("rag_rules", language)
+    messages = [{"role": "system", "content": f"{(system or prompt('rag_system', language)).strip()}\n\n{rules}"}]
     for turn in history or []:
         if turn.get("role") in ("user", "assistant") and isinstance(turn.get("content"), str):
             messages.append({"role": turn["role"], "content": turn["content"]})
+    asked = f"{prompt('question', language)} {question.strip()}"
     if hits:
-        body = f"Sources:\n\n{format_sources(hits)}\n\nQuestion: {question.strip()}"
+        body = f"{prompt('sources', language)}\n\n{format_sources(hits, language)}\n\n{asked}"
     else:
-        body = f"Sources: none were found.\n\nQuestion: {question.strip()}"
+        body = f"{prompt('no_sources', language)}\n\n{asked}"
     messages.append({"role": "user", "content": body})
     return messages
 
@@ -140,12 +141,14 @@ class Grounding:
     retrieved: list[Hit]
     relevant: list[Hit]
     messages: list[dict] = field(default_factory=list)
+    language: str | None = None
 
     @classmethod
     def build(cls, question: str, hits: list[Hit], relevant: list[Hit], collection: str,
-              history: list[dict] | None = None, system: str | None = None) -> "Grounding":
-        messages = build_messages(question, relevant, history, system) if relevant else []
-        return cls(question, collection, hits, relevant, messages)
+              history: list[dict] | None = None, system: str | None = None,
+              language: str | None = None) -> "Grounding":
+        messages = build_messages(question, relevant, history, system, language) if relevant else []
+        return cls(question, collection, hits, relevant, messages, language)
 
     @property
     def found(self) -> bool:
@@ -153,7 +156,7 @@ class Grounding:
 
     @property
     def nothing_found(self) -> str:
-        return NOTHING_FOUND.format(collection=self.collection)
+        return prompt("nothing_found", self.language).format(collection=self.collection)
 
     def citations(self, answer_text: str) -> list[Citation]:
         return cited(answer_text, self.relevant)

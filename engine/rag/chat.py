@@ -43,7 +43,7 @@ class Retrieval(Protocol):
 
 def prepare_turn(rag: "Retrieval", messages: list[dict[str, Any]], collection: "str | Collection",
                  document_ids: Sequence[str] | None = None, k: int | None = None,
-                 alpha: float | None = None) -> PreparedTurn:
+                 alpha: float | None = None, language: str | None = None) -> PreparedTurn:
     current = _collection(rag, collection)
     document_ids = list(document_ids or [])
     _check_documents(rag, current, document_ids)
@@ -54,7 +54,7 @@ def prepare_turn(rag: "Retrieval", messages: list[dict[str, Any]], collection: "
     history = [_earlier(m) for m in messages[:last_user] if m.get("role") in ("user", "assistant")]
     tail = messages[last_user + 1:]   # a reply being continued
     grounding = rag.ground(_text(messages[last_user]["content"]), current, k=k, alpha=alpha,
-                           document_ids=document_ids or None, history=history, system=system)
+                           document_ids=document_ids or None, history=history, system=system, language=language)
     meta = {"retrieval": {"collection": current.name, "collection_id": current.id, "documents": document_ids,
                           "found": grounding.found, "given": [c.to_dict() for c in grounding.given()]}}
     if not grounding.found:
@@ -73,7 +73,8 @@ def chat_prepare(rag: "Retrieval", settings: dict[str, Any]
     if not collection:
         return None
     documents = list(settings.get("documents") or [])
-    return lambda messages: prepare_turn(rag, messages, collection, document_ids=documents)
+    language = settings.get("language")   # the page's language when the chat was written (ui.i18n)
+    return lambda messages: prepare_turn(rag, messages, collection, document_ids=documents, language=language)
 
 
 def _collection(rag: "Retrieval", collection: "str | Collection") -> "Collection":

@@ -85,7 +85,9 @@ class Collections:
                               (name_or_id, name_or_id))
         rows = [row for row in rows if _visible(row, viewer)]
         if not rows:
-            raise LoragError(f"There is no collection {name_or_id!r}.", hint="Create it in the Documents tab.")
+            raise LoragError(f"There is no collection {name_or_id!r}.", hint="Create it in the Documents tab.",
+                             key="documents.no_collection", hint_key="documents.no_collection_hint",
+                             params={"name": repr(name_or_id)})
         # Names are unique per person: an id first, then the viewer's own, then one shared with them.
         return self._collection(min(rows, key=lambda row: (row["id"] != name_or_id, row["owner"] != (viewer or ""))))
 
@@ -123,7 +125,8 @@ class Collections:
         rows = self.store.all("SELECT owner, shared FROM collections WHERE name = ?", (name,))
         viewer = owner or None
         if any(_visible(row, viewer) for row in rows):
-            raise LoragError(f"A collection named {name!r} exists already.")
+            raise LoragError(f"A collection named {name!r} exists already.", key="documents.collection_exists",
+                             params={"name": repr(name)})
 
     def check_owner(self, collection: str | Collection, viewer: str | None) -> Collection:
         """The collection, when `viewer` may change it (its owner; anyone for one made without logins)."""
@@ -179,9 +182,11 @@ class Collections:
             raise LoragError("The hi_res strategy needs unstructured's layout model (yolo_x_layout) and poppler, "
                              "which are not on this machine.", hint="Use fast (or auto).")
         if not 100 <= int(settings.chunk_size) <= 8000:
-            raise LoragError(f"The chunk size must be between 100 and 8000 characters, not {settings.chunk_size}.")
+            raise LoragError(f"The chunk size must be between 100 and 8000 characters, not {settings.chunk_size}.",
+                             key="documents.chunk_size", params={"size": settings.chunk_size})
         if not 0 <= int(settings.chunk_overlap) <= int(settings.chunk_size) // 2:
-            raise LoragError(f"The overlap must be between 0 and half the chunk size, not {settings.chunk_overlap}.")
+            raise LoragError(f"The overlap must be between 0 and half the chunk size, not {settings.chunk_overlap}.",
+                             key="documents.overlap", params={"overlap": settings.chunk_overlap})
         settings.chunk_size, settings.chunk_overlap = int(settings.chunk_size), int(settings.chunk_overlap)
         return settings
 
@@ -209,7 +214,9 @@ class Collections:
         """The collection, its Weaviate collection and the stored files no other collection uses."""
         current = self.collection(name_or_id)
         if self.jobs_for(current, active_only=True):
-            raise LoragError(f"The collection {current.name!r} is being indexed.", hint="Cancel that job first.")
+            raise LoragError(f"The collection {current.name!r} is being indexed.", hint="Cancel that job first.",
+                             key="documents.being_indexed", hint_key="documents.cancel_first",
+                             params={"name": repr(current.name)})
         with self.writes.writing(f"Deleting the collection {current.name!r}"):
             docs = self.documents(current)
             self.index_of(current).drop()
@@ -238,7 +245,9 @@ class Collections:
         if doc.collection_id != current.id:
             raise LoragError(f"The document {doc.filename!r} is not in the collection {current.name!r}.")
         if doc.status in IN_PROGRESS and (doc.meta.get("job") in {j.id for j in self.jobs_for(current, True)}):
-            raise LoragError(f"{doc.filename} is being indexed right now.", hint="Cancel the job first.")
+            raise LoragError(f"{doc.filename} is being indexed right now.", hint="Cancel the job first.",
+                             key="documents.document_being_indexed", hint_key="documents.cancel_the_job_first",
+                             params={"name": doc.filename})
         with self.writes.writing(f"Deleting {doc.filename}"):
             self.index_of(current).delete_document(doc.id)
             self.store.execute("DELETE FROM documents WHERE id = ?", (doc.id,))

@@ -96,13 +96,14 @@ class Retrieval:
 
     def ground(self, question: str, collection: str | Collection, k: int | None = None, alpha: float | None = None,
                document_ids: Sequence[str] | None = None, history: list[dict] | None = None,
-               system: str | None = None, min_similarity: float | None = None) -> answers.Grounding:
+               system: str | None = None, min_similarity: float | None = None,
+               language: str | None = None) -> answers.Grounding:
         """Hybrid search, keep the chunks that reach the model's min_similarity, build the grounded messages."""
         current = self.collections.collection(collection)
         hits = self.search(current, question, k=k, alpha=alpha, document_ids=document_ids)
         floor = self.min_similarity(current) if min_similarity is None else min_similarity
         relevant = [h for h in hits if h.similarity >= floor]
-        return answers.Grounding.build(question, hits, relevant, current.name, history, system)
+        return answers.Grounding.build(question, hits, relevant, current.name, history, system, language)
 
     def chat_turn(self, messages: list[dict], collection: str | Collection,
                   document_ids: Sequence[str] | None = None, k: int | None = None,

@@ -92,7 +92,8 @@ class UploadStore:
             return None
         try:
             if not 1 <= page <= len(doc):
-                raise LoragError(f"Page {page} does not exist (the document has {len(doc)} pages).")
+                raise LoragError(f"Page {page} does not exist (the document has {len(doc)} pages).",
+                                 key="documents.no_page", params={"page": page, "pages": len(doc)})
             target.parent.mkdir(parents=True, exist_ok=True)
             pdf_page = doc[page - 1]
             bitmap = pdf_page.render(scale=PAGE_SCALE)

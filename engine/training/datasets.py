@@ -122,14 +122,17 @@ def _read_text(path: Path, name: str, max_bytes: int) -> str:
     size = path.stat().st_size
     if size > max_bytes:
         raise LoragError(f"{name} is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.",
-                         hint="Split the file, or start the studio with a larger --max-upload-mb.")
+                         hint="Split the file, or start the studio with a larger --max-upload-mb.",
+                         key="dataset.too_large", hint_key="dataset.too_large_hint",
+                         params={"name": name, "size": f"{size / 1e6:.1f}", "limit": f"{max_bytes / 1e6:.0f}"})
     raw = path.read_bytes()
     if not raw.strip():
-        raise LoragError(f"{name} is empty: there is nothing to train on.")
+        raise LoragError(f"{name} is empty: there is nothing to train on.", key="dataset.empty", params={"name": name})
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise LoragError(f"{name} is not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8.") from None
+        raise LoragError(f"{name} is not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8.",
+                         key="dataset.not_utf8", params={"name": name, "byte": exc.start}) from None
 
 
 @dataclass
@@ -197,7 +200,8 @@ def _rows_of_object(whole: dict[str, Any], text: str, name: str) -> Records:
 def _json_document(whole: Any, text: str, name: str) -> Records:
     if looks_like_dataset_info(whole):
         raise LoragError(f"{name} is LLaMA-Factory's dataset_info.json (column names), not rows to train on.",
-                         hint="Upload it together with the data file it describes.")
+                         hint="Upload it together with the data file it describes.", key="dataset.info_only",
+                         hint_key="dataset.info_only_hint", params={"name": name})
     if isinstance(whole, dict):
         return _rows_of_object(whole, text, name)
     if not isinstance(whole, list):
@@ -217,7 +221,8 @@ def _json_lines(text: str, name: str) -> Records:
             errors.append(RowError(number, f"not valid JSON ({exc.msg}, column {exc.colno})"))
     if not records:
         first = errors[0] if errors else RowError(1, "no rows")
-        raise LoragError(f"{name} is not JSON Lines: none of its lines is a JSON object ({first}).")
+        raise LoragError(f"{name} is not JSON Lines: none of its lines is a JSON object ({first}).",
+                         key="dataset.not_jsonl", params={"name": name, "first": first})
     return Records(records, errors)
 
 
@@ -225,7 +230,8 @@ def _check_suffix(name: str) -> str:
     suffix = Path(name).suffix.lower()
     if suffix not in EXTENSIONS:
         raise LoragError(f"{name}: upload a .jsonl file (one JSON object per line) or a .json file (an array), "
-                         f"not {suffix or 'a file without extension'}.")
+                         f"not {suffix or 'a file without extension'}.", key="dataset.wrong_extension",
+                         params={"name": name, "suffix": suffix or "a file without extension"})
     return suffix
 
 
@@ -240,7 +246,9 @@ def read_records(path: Path, name: str, max_bytes: int) -> Records:
             if not text.lstrip().startswith("["):
                 return _json_lines(text, name)  # a .json file written as JSON Lines: read it as such
             raise LoragError(f"{name} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
-                             hint="A .json file must hold one array of rows; use .jsonl for one row per line.") \
+                             hint="A .json file must hold one array of rows; use .jsonl for one row per line.",
+                             key="dataset.bad_json", hint_key="dataset.bad_json_hint",
+                             params={"name": name, "error": exc.msg, "line": exc.lineno, "column": exc.colno}) \
                 from None
         return _json_document(whole, text, name)
     return _json_lines(text, name)
@@ -259,7 +267,9 @@ def _detect(values: list[Any], name: str) -> str:
         keys = ", ".join(list(first)[:8]) if isinstance(first, dict) else type(first).__name__
         raise LoragError(f"{name}: no row looks like a known format (first row: {keys}).",
                          hint="Expected `messages` (OpenAI), `conversations` (ShareGPT), instruction/output "
-                              "(Alpaca), prompt/completion, `text`, or chosen/rejected (preference).")
+                              "(Alpaca), prompt/completion, `text`, or chosen/rejected (preference).",
+                         key="dataset.unknown_format", hint_key="dataset.unknown_format_hint",
+                         params={"name": name, "keys": keys})
     return fmt
 
 
@@ -380,7 +390,8 @@ class DatasetStore:
     def get(self, sha256: str) -> StoredDataset:
         meta_path = self.folder / f"{sha256}.meta.json"
         if not sha256 or not meta_path.is_file() or "/" in sha256:
-            raise LoragError(f"There is no stored dataset {sha256[:12]!r}; upload the file again.")
+            raise LoragError(f"There is no stored dataset {sha256[:12]!r}; upload the file again.",
+                             key="dataset.not_stored", params={"id": repr(sha256[:12])})
         meta = json.loads(meta_path.read_text())
         path = next((p for p in (self.folder / f"{sha256}{ext}" for ext in EXTENSIONS) if p.exists()), None)
         if path is None:

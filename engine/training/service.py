@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from engine.errors import LoragError
 from engine.jobs import Job, Jobs
+from engine.presets import PRESETS_DIR
 from engine.safety import validate_name
 from engine.training.base_models import ResolvedBase, base_choices, resolve_base
 from engine.training.config import TrainingConfig
@@ -31,6 +32,8 @@ DEFAULT_RECIPE = "balanced"
 GPU_POLL_S = 2.0
 ON_BUSY = ("ask", "unload", "wait", "cpu")
 
+
+EXAMPLES_DIR = PRESETS_DIR / "datasets"   # example training files a person can pick without uploading
 
 class ChatGpu(Protocol):
     """The chat model's hold on the GPU, as training sees it (engine.models.service.ModelService is one)."""
@@ -125,6 +128,11 @@ class TrainingService:
     def stored_datasets(self) -> list[StoredDataset]:
         return self.datasets.list()
 
+    def example_datasets(self) -> list[StoredDataset]:
+        """The example datasets shipped in presets/datasets (English and Russian rows), stored like uploads so a
+        job can train on them (storing is by content: listing them again adds nothing)."""
+        return [self.datasets.add(path) for path in sorted(EXAMPLES_DIR.glob("*.jsonl"))]
+
     def inspect(self, sha256: str, placeholders: dict[str, str] | None = None) -> DatasetReport:
         return self.datasets.load(sha256, placeholders).report
 
@@ -173,27 +181,31 @@ class TrainingService:
         validate_name(config.adapter_name, "adapter name")
         if (self.data_dir / "adapters" / config.adapter_name).exists():
             raise LoragError(f"An adapter named {config.adapter_name!r} already exists.",
-                             hint="Pick another name (adapters are never overwritten).")
+                             hint="Pick another name (adapters are never overwritten).", key="training.adapter_exists",
+                             hint_key="training.adapter_exists_hint", params={"name": repr(config.adapter_name)})
         for job in self.jobs.list(KIND):
             if job.active and job.config.get("adapter_name") == config.adapter_name:
                 raise LoragError(f"Job {job.id} is already training an adapter named {config.adapter_name!r}.")
         if not config.dataset:
-            raise LoragError("Upload a dataset (or pick an earlier upload) first.")
+            raise LoragError("Upload a dataset (or pick an earlier upload) first.", key="training.no_dataset")
         report = self.datasets.load(config.dataset, config.placeholders).report
         check_method(config.method, report)
         if report.error_count and not config.drop_bad_rows:
             first = "; ".join(str(e) for e in report.errors[:3])
             raise LoragError(f"{report.error_count} row(s) of {report.filename} have problems ({first}).",
-                             hint="Fix the file, or tick 'Drop bad rows' to train without them.")
+                             hint="Fix the file, or tick 'Drop bad rows' to train without them.",
+                             key="training.bad_rows", hint_key="training.bad_rows_hint",
+                             params={"count": report.error_count, "name": report.filename, "first": first})
         if not report.valid:
-            raise LoragError(f"{report.filename} has no usable rows.")
+            raise LoragError(f"{report.filename} has no usable rows.", key="training.no_rows",
+                             params={"name": report.filename})
         return self.resolve_base(config.base_model)
 
     # --- GPU arbitration ---------------------------------------------------------------------------------------
     def device_check(self, config: TrainingConfig) -> DeviceCheck:
         wanted = config.device if config.device != "auto" else ("cuda" if gpu_present() else "cpu")
         if wanted == "cuda" and not gpu_present():
-            raise LoragError("No GPU is visible to the studio: set device to auto or cpu.")
+            raise LoragError("No GPU is visible to the studio: set device to auto or cpu.", key="training.no_gpu")
         chat = self.gpu.device()
         if wanted == "cpu":
             note = "No GPU here: training runs on the CPU (slow for big models; the ETA is measured as it runs)." \
@@ -260,13 +272,14 @@ class TrainingService:
     def resume(self, job_id: str) -> Job:
         job = self.runner.check(self._training_job(job_id))
         if job.active:
-            raise LoragError("This job is still running.")
+            raise LoragError("This job is still running.", key="training.job_running")
         if job.status == "completed":
-            raise LoragError("This job has completed; start a new one to train further.")
+            raise LoragError("This job has completed; start a new one to train further.", key="training.job_done")
         files = self.runner.files(job_id)
         checkpoint = files.last_checkpoint()
         if checkpoint is None:
-            raise LoragError("This job saved no checkpoint, so it cannot resume.", hint="Start it again instead.")
+            raise LoragError("This job saved no checkpoint, so it cannot resume.", hint="Start it again instead.",
+                             key="training.no_checkpoint", hint_key="training.no_checkpoint_hint")
         adapter = files.read_json(files.config).get("config", {}).get("adapter_name", "")
         if adapter and (self.data_dir / "adapters" / adapter).exists():
             raise LoragError(f"An adapter named {adapter!r} exists now; the resumed job would save under another "

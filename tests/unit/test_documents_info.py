@@ -4,6 +4,7 @@ warning), from real records."""
 from __future__ import annotations
 
 from engine.rag.types import Collection, CollectionSettings, Document, IndexInfo
+from ui.i18n import headers
 from ui.tabs.documents_info import DOC_HEADERS, collection_notes, doc_row, ocr_label
 
 
@@ -19,11 +20,12 @@ def collection(model: str, **settings) -> Collection:
 
 
 def test_a_row_names_the_languages_and_the_pages_read_by_ocr():
-    row = dict(zip(DOC_HEADERS, doc_row(doc("scan.pdf", languages=["ru", "en"], ocr_pages=[2, 3, 4])), strict=True))
+    scan = doc("scan.pdf", languages=["ru", "en"], ocr_pages=[2, 3, 4])
+    row = dict(zip(headers(DOC_HEADERS), doc_row(scan), strict=True))
     assert row["Languages"] == "Russian, English"
     assert row["OCR pages"] == "3 (pp. 2-4)"
     assert row["Size"] == "2.0 KB"
-    plain = dict(zip(DOC_HEADERS, doc_row(doc("old.pdf")), strict=True))
+    plain = dict(zip(headers(DOC_HEADERS), doc_row(doc("old.pdf")), strict=True))
     assert plain["Languages"] == "" and plain["OCR pages"] == ""
     assert ocr_label({"ocr_pages": 5}) == "5" and ocr_label({"ocr_pages": []}) == ""
 
@@ -43,3 +45,11 @@ def test_reranking_shows_on_when_the_collection_turns_it_on():
     english = collection("all-minilm-l6-v2")
     english.settings.rerank = True  # the "rerank" setting, where the collection has it
     assert "Reranking: **on**" in collection_notes(english, [])
+
+
+def test_the_page_s_language_warning_in_english_is_the_engine_s_own_text():
+    from engine.rag.language import language_warning
+    from ui.tabs.documents_info import warning_text
+
+    warning = language_warning("all-minilm-l6-v2", [doc("байкал.pdf", languages=["ru"])])
+    assert warning_text(warning) == warning.message()      # outside a page event: English

@@ -20,6 +20,7 @@ import gradio as gr
 from engine.rag.types import Citation, Hit, pages_label
 from engine.studio import Studio
 from ui.errors import shows_errors
+from ui.i18n import t
 from ui.people import viewer
 
 SEPARATOR = "::"
@@ -78,14 +79,14 @@ class SourcesPanel:
         self.studio = studio
         with gr.Column(elem_id=elem_id, elem_classes="lorag-sources"):
             self.list = gr.Radio(choices=[], value=None, label=label, elem_id=f"{elem_id}-list",
-                                 info="Click a source to open its text and page.")
+                                 info=t("sources.click_a_source"))
             with gr.Row(visible=False) as self.viewer:
                 with gr.Column(scale=3):
                     self.title = gr.Markdown(elem_id=f"{elem_id}-title")
-                    self.text = gr.Textbox(label="Source text", lines=14, max_lines=30, interactive=False,
+                    self.text = gr.Textbox(label=t("sources.source_text"), lines=14, max_lines=30, interactive=False,
                                            elem_id=f"{elem_id}-text")
                 with gr.Column(scale=2):
-                    self.pages = gr.Gallery(label="Page", columns=1, height=560, object_fit="contain",
+                    self.pages = gr.Gallery(label=t("sources.page"), columns=1, height=560, object_fit="contain",
                                             elem_id=f"{elem_id}-pages", show_label=True)
         self.list.input(shows_errors(self.open), inputs=self.list,
                         outputs=[self.viewer, self.title, self.text, self.pages])

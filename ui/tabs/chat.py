@@ -26,7 +26,8 @@ from engine.models.generation import GenerationParams
 from engine.rag import chat_files
 from engine.ratelimit import RateLimited
 from engine.studio import Studio
-from ui.errors import shows_errors
+from ui.errors import person_message, shows_errors
+from ui.i18n import say, t
 from ui.people import GENERATION_QUEUE, count_generation, over_limit, owner, viewer, warn_limited
 from ui.tabs.chat_compare import ComparePanel
 from ui.tabs.chat_documents import ChatDocuments
@@ -122,7 +123,7 @@ class ChatTab:
 
     # --- layout --------------------------------------------------------------------------------------------
     def build(self) -> None:
-        with gr.Tab("Chat", id="chat", elem_id="tab-chat") as self.tab:
+        with gr.Tab(t("chat.chat"), id="chat", elem_id="tab-chat") as self.tab:
             self.chat_id = gr.State(None)
             self.page_ready = gr.State(False)                   # set once the page-load event has filled the tab
             self.refusal = gr.State("")                         # why the last Send added nothing ('' = it did)
@@ -139,36 +140,37 @@ class ChatTab:
             self._wire()
 
     def _chats_column(self) -> None:
-        self.new_chat = gr.Button("+ New chat", elem_id="chat-new", size="sm")
-        self.chat_list = gr.Radio(choices=[], label="Chats", elem_id="chat-list", container=True)
-        with gr.Accordion("Rename, delete, export, import", open=False):
-            self.title = gr.Textbox(label="Title", elem_id="chat-title")
+        self.new_chat = gr.Button(t("chat.new_chat"), elem_id="chat-new", size="sm")
+        self.chat_list = gr.Radio(choices=[], label=t("chat.chats"), elem_id="chat-list", container=True)
+        with gr.Accordion(t("chat.rename_delete_export"), open=False):
+            self.title = gr.Textbox(label=t("chat.title"), elem_id="chat-title")
             with gr.Row():
-                self.rename = gr.Button("Rename", size="sm", elem_id="chat-rename")
-                self.delete = gr.Button("Delete", size="sm", variant="stop", elem_id="chat-delete")
-            self.export = gr.Button("Export JSON", size="sm", elem_id="chat-export")
-            self.export_file = gr.File(label="Exported chat", visible=False, interactive=False)
-            self.importer = gr.UploadButton("Import JSON", file_types=[".json"], size="sm", elem_id="chat-import")
+                self.rename = gr.Button(t("chat.rename"), size="sm", elem_id="chat-rename")
+                self.delete = gr.Button(t("chat.delete"), size="sm", variant="stop", elem_id="chat-delete")
+            self.export = gr.Button(t("chat.export_json"), size="sm", elem_id="chat-export")
+            self.export_file = gr.File(label=t("chat.exported_chat"), visible=False, interactive=False)
+            self.importer = gr.UploadButton(t("chat.import_json"), file_types=[".json"], size="sm",
+                                            elem_id="chat-import")
 
     def _conversation_column(self) -> None:
         self.model_info = gr.Markdown(elem_id="chat-model")
         self.chatbot = gr.Chatbot(elem_id="chatbot", height=520, show_label=False, editable="user",
                                   buttons=["copy", "copy_all"], feedback_options=None,
-                                  placeholder="Start a conversation: write below and press Enter.")
+                                  placeholder=t("chat.start_a_conversation"))
         with gr.Row():
             self.message = self.files.box()
             with gr.Column(scale=1, min_width=100):
-                self.send = gr.Button("Send", variant="primary", elem_id="chat-send")
-                self.stop = gr.Button("Stop", variant="stop", elem_id="chat-stop")
+                self.send = gr.Button(t("chat.send"), variant="primary", elem_id="chat-send")
+                self.stop = gr.Button(t("chat.stop"), variant="stop", elem_id="chat-stop")
         self.files.build_note(self.message)
         with gr.Row():
-            self.regenerate = gr.Button("Regenerate", size="sm", elem_id="chat-regenerate")
-            self.continue_ = gr.Button("Continue", size="sm", elem_id="chat-continue")
-            self.show_prompt = gr.Button("Show prompt", size="sm", elem_id="chat-show-prompt")
+            self.regenerate = gr.Button(t("chat.regenerate"), size="sm", elem_id="chat-regenerate")
+            self.continue_ = gr.Button(t("chat.continue"), size="sm", elem_id="chat-continue")
+            self.show_prompt = gr.Button(t("chat.show_prompt"), size="sm", elem_id="chat-show-prompt")
         self.stats = gr.Markdown(elem_id="chat-stats")
         self.docs.build_sources()
-        with gr.Accordion("Prompt the model received", open=False, visible=False) as self.prompt_box:
-            self.prompt_text = gr.Code(label="Exact prompt (chat template applied)", language=None,
+        with gr.Accordion(t("chat.prompt_the_model"), open=False, visible=False) as self.prompt_box:
+            self.prompt_text = gr.Code(label=t("chat.exact_prompt_chat"), language=None,
                                        elem_id="chat-prompt", interactive=False)
 
     # --- events (registered in this order: Gradio numbers repeated endpoint names by it) -------------------
@@ -294,8 +296,8 @@ class ChatTab:
         the chat and the text box). Files alone need no model: they are indexed, and nothing is answered."""
         studio = self.studio
         text, files = split(value)
-        refusal = ("Write a message first." if not text and not files else
-                   "No model is loaded. Load one in the Models tab." if text and studio.models.current is None else "")
+        refusal = (say("chat.refusal_empty") if not text and not files else
+                   say("chat.refusal_no_model") if text and studio.models.current is None else "")
         if refusal or (text and over_limit(studio, request) is not None):   # over the limit: the reply step says why
             return (*(gr.skip(),) * 6, refusal)
         who = viewer(studio, request)
@@ -313,7 +315,7 @@ class ChatTab:
         except LoragError as exc:   # e.g. Weaviate is down: the files and the question stay in the box
             if created:
                 studio.chats.delete(selected)
-            return (*(gr.skip(),) * 6, str(exc))
+            return (*(gr.skip(),) * 6, person_message(exc))
         chat = studio.chats.get(selected, who)
         listed = gr.update(choices=chat_choices(studio, who), value=selected)
         return selected, None, "", chat_display(chat, studio.jobs)[0], listed, chat.title, ""

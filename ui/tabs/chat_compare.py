@@ -13,6 +13,7 @@ from engine.models.generation import GenerationParams
 from engine.ratelimit import RateLimited
 from engine.studio import Studio
 from ui.errors import shows_errors
+from ui.i18n import t
 from ui.people import GENERATION_QUEUE, count_generation, warn_limited
 from ui.tabs.chat_settings import NONE_ADAPTER, relist_adapters, settings_from_controls
 from ui.tabs.chat_view import stats_line
@@ -27,16 +28,19 @@ class ComparePanel:
         return settings.get("compare_adapter") or settings.get("adapter") or NONE_ADAPTER
 
     def build(self) -> None:
-        with gr.Accordion("Compare: base vs adapter, side by side", open=False, elem_id="chat-compare"):
+        with gr.Accordion(t("chat_compare.compare_base_vs"), open=False, elem_id="chat-compare"):
             with gr.Row():
-                self.adapter = gr.Dropdown(choices=[NONE_ADAPTER], value=NONE_ADAPTER, label="Adapter", scale=1,
+                self.adapter = gr.Dropdown(choices=[(t("common.none"), NONE_ADAPTER)], value=NONE_ADAPTER,
+                                           label=t("chat_compare.adapter"),
+                                           scale=1,
                                            elem_id="compare-adapter")
-                self.prompt = gr.Textbox(label="Prompt (same sampling settings and seed for both)", lines=2,
+                self.prompt = gr.Textbox(label=t("chat_compare.prompt_same_sampling"), lines=2,
                                          scale=3, elem_id="compare-prompt")
-                self.button = gr.Button("Compare", scale=1, elem_id="compare-run")
+                self.button = gr.Button(t("chat_compare.compare"), scale=1, elem_id="compare-run")
             with gr.Row(equal_height=True):
-                self.base_out = gr.Markdown(label="Base", elem_id="compare-base", container=True)
-                self.adapter_out = gr.Markdown(label="Adapter", elem_id="compare-adapter-out", container=True)
+                self.base_out = gr.Markdown(label=t("chat_compare.base"), elem_id="compare-base", container=True)
+                self.adapter_out = gr.Markdown(label=t("chat_compare.adapter"), elem_id="compare-adapter-out",
+                                               container=True)
 
     def wire(self, inputs: list[gr.components.Component]) -> None:
         """`inputs`: the chat's settings controls (their sampling settings are used for both answers)."""

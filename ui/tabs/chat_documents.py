@@ -24,6 +24,7 @@ from engine.rag.types import DONE, pages_label
 from engine.studio import Studio
 from ui.components.sources import SourcesPanel, citations_markdown
 from ui.errors import shows_errors
+from ui.i18n import say, t
 from ui.people import viewer
 
 NO_COLLECTION = ""
@@ -80,16 +81,17 @@ class ChatDocuments:
     def build_controls(self) -> None:
         with gr.Group(elem_id="chat-docs"):
             self.collection = gr.Dropdown(
-                choices=[("none", NO_COLLECTION)], value=NO_COLLECTION, label="Answer from documents",
+                choices=[(t("common.none"),
+                          NO_COLLECTION)], value=NO_COLLECTION, label=t("chat_documents.answer_from_documents"),
                 elem_id="chat-collection", allow_custom_value=False,
-                info="A collection from the Documents tab: answers cite file and page.")
+                info=t("chat_documents.a_collection_from"))
             self.documents = gr.Dropdown(
-                choices=[], value=[], multiselect=True, label="Only these documents", visible=False,
-                elem_id="chat-documents", info="Empty: the whole collection.")
+                choices=[], value=[], multiselect=True, label=t("chat_documents.only_these_documents"), visible=False,
+                elem_id="chat-documents", info=t("chat_documents.empty_the_whole"))
 
     def build_sources(self) -> None:
         with gr.Column(visible=False, elem_id="chat-sources-box") as self.box:
-            self.panel = SourcesPanel(self.studio, label="Sources of the last answer", elem_id="chat-sources")
+            self.panel = SourcesPanel(self.studio, label=t("sources.sources_of_last"), elem_id="chat-sources")
 
     @property
     def outputs(self) -> list[gr.components.Component]:
@@ -99,7 +101,7 @@ class ChatDocuments:
     def collection_choices(self, value: str | None, who: str | None = None) -> tuple[list[tuple[str, str]], str]:
         """The dropdown's choices (what `who` may see) and `value` as a current collection id ('' when none)."""
         collections = self.studio.rag.list_collections(viewer=who)
-        choices = [("none", NO_COLLECTION)] + [(_label(c, who), c.id) for c in collections]
+        choices = [(say("common.none"), NO_COLLECTION)] + [(_label(c, who), c.id) for c in collections]
         try:   # a name (API, imports) or an id; a name the person has twice means their own
             return choices, self.studio.rag.collection(value, viewer=who).id if value else NO_COLLECTION
         except LoragError:

@@ -18,6 +18,7 @@ from engine.rag.chat_files import follow, last_drop
 from engine.rag.parse import KINDS
 from engine.studio import Studio
 from ui.errors import shows_errors
+from ui.i18n import t
 from ui.people import viewer
 from ui.tabs.chat_documents import ChatDocuments
 from ui.tabs.chat_view import chat_display
@@ -49,7 +50,7 @@ class ChatFiles:
         return gr.MultimodalTextbox(
             show_label=False, scale=6, lines=2, elem_id="chat-input", sources=["upload"],
             file_types=sorted(KINDS), file_count="multiple", submit_btn=False, max_plain_text_length=PASTE_AS_TEXT,
-            placeholder="Message (Enter to send, Shift+Enter for a new line). Drop a PDF here to ask about it.")
+            placeholder=t("chat_files.message_enter_to"))
 
     def build_note(self, box: gr.MultimodalTextbox) -> None:
         """A line under the box naming the files in it (Gradio shows only an icon), updated in the browser."""

@@ -10,6 +10,7 @@ import gradio as gr
 
 from engine.models.generation import GenerationParams, generation_presets
 from engine.studio import Studio
+from ui.i18n import current_language, say, t
 
 NONE_ADAPTER = "none"
 PARAM_NAMES = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_new_tokens", "seed")
@@ -35,7 +36,8 @@ def settings_from_controls(adapter: str, thinking: bool, system: str, preset: st
     raw["stop"] = [s for s in (stop_text or "").splitlines() if s]
     params = GenerationParams.from_dict(raw)
     return {"adapter": "" if adapter in (None, NONE_ADAPTER) else adapter, "thinking": bool(thinking),
-            "system_prompt": system or "", "preset": preset or "", "params": params.to_dict()}
+            "system_prompt": system or "", "preset": preset or "", "params": params.to_dict(),
+            "language": current_language()}   # the prompts Lorag writes for the model follow the page's language
 
 
 def default_settings(studio: Studio) -> dict[str, Any]:
@@ -60,7 +62,7 @@ def adapter_choices(studio: Studio, value: str | None = None) -> dict[str, Any]:
     """The dropdown re-listed from disk: a freshly trained adapter shows without a restart."""
     names = studio.adapters.names()
     value = value if value in names else NONE_ADAPTER
-    return gr.update(choices=[NONE_ADAPTER, *names], value=value)
+    return gr.update(choices=[(say("common.none"), NONE_ADAPTER), *names], value=value)
 
 
 def relist_adapters(studio: Studio, current: str | None) -> dict[str, Any]:
@@ -75,9 +77,7 @@ def relist_adapters(studio: Studio, current: str | None) -> dict[str, Any]:
 def thinking_control(studio: Studio, value: bool) -> dict[str, Any]:
     current = studio.models.current
     mode = current.thinking if current is not None else "none"
-    info = {"switchable": "Qwen3: reason step by step before answering (shown folded).",
-            "always": "This model always reasons first (its template opens <think>).",
-            "none": "The loaded model has no thinking mode."}[mode]
+    info = say(f"chat_settings.thinking_{mode}")
     return gr.update(value=bool(value) if mode != "none" else False, interactive=mode == "switchable", info=info)
 
 
@@ -85,24 +85,26 @@ def settings_panel() -> Controls:
     presets = generation_presets()
     defaults = GenerationParams()
     with gr.Group():
-        adapter = gr.Dropdown(choices=[NONE_ADAPTER], value=NONE_ADAPTER, label="LoRA adapter",
-                              info="Swapped in for the next message, no reload.", elem_id="chat-adapter",
+        adapter = gr.Dropdown(choices=[(t("common.none"), NONE_ADAPTER)], value=NONE_ADAPTER,
+                              label=t("chat_settings.lora_adapter"),
+                              info=t("chat_settings.swapped_in_for"), elem_id="chat-adapter",
                               allow_custom_value=False)
-        thinking = gr.Checkbox(label="Thinking", value=False, elem_id="chat-thinking")
-        system = gr.Textbox(label="System prompt", lines=3, elem_id="chat-system",
-                            placeholder="Empty: the model's default.")
-    with gr.Accordion("Sampling", open=False):
+        thinking = gr.Checkbox(label=t("chat_settings.thinking"), value=False, elem_id="chat-thinking")
+        system = gr.Textbox(label=t("chat_settings.system_prompt"), lines=3, elem_id="chat-system",
+                            placeholder=t("chat_settings.empty_the_model"))
+    with gr.Accordion(t("chat_settings.sampling"), open=False):
         preset = gr.Dropdown(choices=[(p.get("label", n), n) for n, p in presets.items()], value="default",
-                             label="Preset", elem_id="chat-preset")
+                             label=t("chat_settings.preset"), elem_id="chat-preset")
         params = [
-            gr.Slider(0, 2, value=defaults.temperature, step=0.05, label="Temperature (0 = greedy)"),
-            gr.Slider(0.05, 1, value=defaults.top_p, step=0.01, label="top_p"),
-            gr.Slider(0, 200, value=defaults.top_k, step=1, label="top_k (0 = off)"),
-            gr.Slider(0, 0.5, value=defaults.min_p, step=0.01, label="min_p (0 = off)"),
-            gr.Slider(0.8, 2, value=defaults.repetition_penalty, step=0.01, label="Repetition penalty"),
-            gr.Slider(16, 8192, value=defaults.max_new_tokens, step=16, label="Max new tokens",
+            gr.Slider(0, 2, value=defaults.temperature, step=0.05, label=t("chat_settings.temperature_0_greedy")),
+            gr.Slider(0.05, 1, value=defaults.top_p, step=0.01, label=t("chat_settings.top_p")),
+            gr.Slider(0, 200, value=defaults.top_k, step=1, label=t("chat_settings.top_k_0")),
+            gr.Slider(0, 0.5, value=defaults.min_p, step=0.01, label=t("chat_settings.min_p_0")),
+            gr.Slider(0.8, 2, value=defaults.repetition_penalty, step=0.01,
+                      label=t("chat_settings.repetition_penalty")),
+            gr.Slider(16, 8192, value=defaults.max_new_tokens, step=16, label=t("chat_settings.max_new_tokens"),
                       elem_id="chat-max-tokens"),
-            gr.Number(value=-1, precision=0, label="Seed (-1 = random)"),
+            gr.Number(value=-1, precision=0, label=t("chat_settings.seed_1_random")),
         ]
-        stop = gr.Textbox(label="Stop strings (one per line)", lines=2)
+        stop = gr.Textbox(label=t("chat_settings.stop_strings_one"), lines=2)
     return Controls(adapter, thinking, system, preset, params, stop)

@@ -10,6 +10,7 @@ from engine.chats import NO_MODEL_REPLY, Chat
 from engine.jobs import Jobs
 from engine.rag.chat_files import FilesState, files_state
 from engine.studio import Studio
+from ui.i18n import say
 from ui.tabs.chat_documents import sources_message
 
 
@@ -89,8 +90,7 @@ def chat_display(chat: Chat | None, jobs: Jobs | None = None) -> tuple[list[dict
 def model_line(studio: Studio) -> str:
     current = studio.models.current
     if current is None:
-        return ("**No model loaded.** Load one in the **Models** tab (the offline demo model works without "
-                "internet), then chat here.")
+        return say("chat_view.no_model")
     resident = studio.models.resident_adapters()
-    extra = f" · adapters in memory: {', '.join(resident)}" if resident else ""
-    return f"**Model:** {html.escape(current.summary())}{extra}"
+    extra = say("chat_view.adapters_in_memory", names=", ".join(resident)) if resident else ""
+    return say("chat_view.model", model=html.escape(current.summary()), extra=extra)

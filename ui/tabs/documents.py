@@ -8,7 +8,6 @@ every refresh, so a reload re-attaches to a running ingestion (the timer polls t
 from __future__ import annotations
 
 import html
-from typing import Any
 
 import gradio as gr
 from gradio.context import Context
@@ -18,13 +17,13 @@ from engine.rag.rerank import default_reranker, reranker_presets
 from engine.studio import Studio
 from ui.components.sources import SourcesPanel
 from ui.errors import shows_errors, warns
+from ui.i18n import headers, say, t, table
 from ui.people import owner, viewer
 from ui.tabs.documents_info import DOC_HEADERS, collection_notes, doc_row, job_html
 
 POLL_SECONDS = 1.0
 UPLOAD_TYPES = [".pdf", ".txt", ".md", ".html", ".htm", ".docx"]
-STRATEGIES = [("fast (text layer)", "fast"), ("auto (hi_res when its model is present)", "auto"),
-              ("hi_res (layout model)", "hi_res")]
+STRATEGIES = ["fast", "auto", "hi_res"]
 CSS_CLASS = "lorag-documents"
 
 
@@ -51,13 +50,13 @@ def _collection_choices(studio: Studio, who: str | None) -> list[tuple[str, str]
 
     def label(c) -> str:
         if c.owner and c.owner != who:
-            return f"{c.name} (shared by {c.owner})"
-        return f"{c.name} ({'shared' if c.shared else 'private'})"
+            return say("documents.label_shared_by", name=c.name, owner=c.owner)
+        return say("documents.label_shared" if c.shared else "documents.label_private", name=c.name)
     return [(label(c), c.id) for c in collections]   # ids: two people may each have a "papers"
 
 
-def _doc_rows(studio: Studio, name: str | None) -> list[list[Any]]:
-    return [doc_row(d) for d in _rag(studio).documents(name)] if name else []
+def _doc_rows(studio: Studio, name: str | None) -> dict:
+    return table(DOC_HEADERS, [doc_row(d) for d in _rag(studio).documents(name)] if name else [])
 
 
 def _doc_choices(studio: Studio, name: str | None) -> list[tuple[str, str]]:
@@ -68,13 +67,12 @@ def _doc_choices(studio: Studio, name: str | None) -> list[tuple[str, str]]:
 
 def _collection_summary(studio: Studio, name: str | None) -> str:
     if not name:
-        return "No collection yet: create one below, then upload files into it."
+        return say("documents.no_collection_yet")
     c = _rag(studio).collection(name)
-    flag = (" · **needs re-index** (the embedding model changed: click *Re-index* to rebuild)"
-            if c.needs_reindex else "")
-    return (f"**{html.escape(c.name)}**: {c.documents} document(s), {c.chunks} chunks · embedding "
-            f"`{c.index.model}` · chunks of {c.settings.chunk_size} characters{flag}\n\n"
-            + collection_notes(c, _rag(studio).documents(c)))
+    flag = say("documents.needs_reindex_flag") if c.needs_reindex else ""
+    summary = say("documents.summary", name=html.escape(c.name), documents=c.documents, chunks=c.chunks,
+                  model=c.index.model, size=c.settings.chunk_size)
+    return f"{summary}{flag}\n\n" + collection_notes(c, _rag(studio).documents(c))
 
 
 def _progress_html(studio: Studio, name: str | None) -> str:
@@ -91,14 +89,12 @@ def _progress_html(studio: Studio, name: str | None) -> str:
 
 # --- the tab ------------------------------------------------------------------------------------------------
 def create_documents_tab(studio: Studio) -> None:
-    with gr.Tab("Documents", id="documents", elem_id="tab-documents", elem_classes=CSS_CLASS):
-        gr.Markdown("### Documents\nCollections of files indexed in Weaviate. Upload PDFs (or txt, md, html, docx); "
-                    "each file is parsed with its page numbers, chunked by section, embedded and stored. "
-                    "Search them here; ask about them in **Chat** and every answer cites file and page.")
+    with gr.Tab(t("documents.documents"), id="documents", elem_id="tab-documents", elem_classes=CSS_CLASS):
+        gr.Markdown(t("documents.documents_collections_of"))
         if studio.weaviate is None:
-            gr.Markdown("Weaviate is turned off (`--no-weaviate`): documents are unavailable.")
+            gr.Markdown(t("documents.weaviate_is_turned"))
             return
-        collection = gr.Dropdown(choices=[], value=None, label="Collection", elem_id="doc-collection",
+        collection = gr.Dropdown(choices=[], value=None, label=t("documents.collection"), elem_id="doc-collection",
                                  allow_custom_value=False)
         summary = gr.Markdown(elem_id="doc-summary")  # full width: it carries the collection's warnings
         ui = _Widgets(studio, collection, summary)
@@ -125,80 +121,84 @@ class _Widgets:
         from engine.rag.config import embedding_presets
 
         first_visit = not _collection_names(self.studio, "" if self.studio.access.login_required else None)
-        with gr.Accordion("New collection, rename, delete", open=first_visit, elem_id="doc-collection-forms"):
+        with gr.Accordion(t("documents.new_collection_rename"), open=first_visit, elem_id="doc-collection-forms"):
             with gr.Row():
-                self.new_name = gr.Textbox(label="New collection name", placeholder="papers", elem_id="doc-new-name")
-                self.create = gr.Button("Create collection", variant="primary", elem_id="doc-create")
+                self.new_name = gr.Textbox(label=t("documents.new_collection_name"), placeholder=t("documents.papers"),
+                                           elem_id="doc-new-name")
+                self.create = gr.Button(t("documents.create_collection"), variant="primary", elem_id="doc-create")
             logins = self.studio.access.login_required
             with gr.Row(visible=logins):
-                self.shared = gr.Checkbox(label="Shared with everyone who signs in (else private to you)",
+                self.shared = gr.Checkbox(label=t("documents.shared_with_everyone"),
                                           value=False, elem_id="doc-shared")
-                self.apply_shared = gr.Button("Apply to the selected collection", elem_id="doc-apply-shared")
+                self.apply_shared = gr.Button(t("documents.apply_to_the"), elem_id="doc-apply-shared")
             with gr.Row():
-                self.rename_to = gr.Textbox(label="Rename the selected collection to", elem_id="doc-rename-to")
-                self.rename = gr.Button("Rename", elem_id="doc-rename")
+                self.rename_to = gr.Textbox(label=t("documents.rename_the_selected"), elem_id="doc-rename-to")
+                self.rename = gr.Button(t("documents.rename"), elem_id="doc-rename")
             with gr.Row():
-                self.confirm_delete = gr.Checkbox(label="Yes, delete the selected collection and all its documents",
+                self.confirm_delete = gr.Checkbox(label=t("documents.yes_delete_the"),
                                                   elem_id="doc-confirm-delete")
-                self.delete_collection = gr.Button("Delete collection", variant="stop", elem_id="doc-delete-coll")
-        with gr.Accordion("Collection settings", open=False, elem_id="doc-settings"):
+                self.delete_collection = gr.Button(t("documents.delete_collection"), variant="stop",
+                                                   elem_id="doc-delete-coll")
+        with gr.Accordion(t("documents.collection_settings"), open=False, elem_id="doc-settings"):
             models = [(p.label or n, n) for n, p in sorted(embedding_presets().items())]
             with gr.Row():
-                self.model = gr.Dropdown(choices=models, label="Embedding model", elem_id="doc-model",
-                                         info="Changing it marks the collection 'needs re-index'.")
-                self.strategy = gr.Radio(choices=STRATEGIES, value="fast", label="Parse strategy")
+                self.model = gr.Dropdown(choices=models, label=t("documents.embedding_model"), elem_id="doc-model",
+                                         info=t("documents.changing_it_marks"))
+                self.strategy = gr.Radio(choices=[(t(f"documents.strategy_{name}"), name) for name in STRATEGIES],
+                                         value="fast", label=t("documents.parse_strategy"))
             with gr.Row():
-                self.chunk_size = gr.Number(label="Chunk size (characters)", value=1000, precision=0)
-                self.chunk_overlap = gr.Number(label="Overlap (characters)", value=150, precision=0)
+                self.chunk_size = gr.Number(label=t("documents.chunk_size_characters"), value=1000, precision=0)
+                self.chunk_overlap = gr.Number(label=t("documents.overlap_characters"), value=150, precision=0)
             with gr.Row():
-                self.rerank = gr.Checkbox(label="Rerank results with a cross-encoder", elem_id="doc-rerank",
-                                          info="Better order, slower search; the model needs a download.")
+                self.rerank = gr.Checkbox(label=t("documents.rerank_results_with"), elem_id="doc-rerank",
+                                          info=t("documents.better_order_slower"))
                 self.reranker = gr.Dropdown(choices=[(p.label, n) for n, p in sorted(reranker_presets().items())],
-                                            value=default_reranker(), label="Reranker", elem_id="doc-reranker")
-                self.save_settings = gr.Button("Save settings", elem_id="doc-save-settings")
+                                            value=default_reranker(), label=t("documents.reranker"),
+                                            elem_id="doc-reranker")
+                self.save_settings = gr.Button(t("documents.save_settings"), elem_id="doc-save-settings")
 
     # --- upload and progress -------------------------------------------------------------------------------
     def _upload_panel(self) -> None:
-        gr.Markdown("#### Upload")
+        gr.Markdown(t("documents.upload"))
         with gr.Row():
             self.files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, type="filepath",
-                                 label="Files (PDF, txt, md, html, docx)", elem_id="doc-files", scale=3)
+                                 label=t("documents.files_pdf_txt"), elem_id="doc-files", scale=3)
             with gr.Column(scale=1):
-                self.password = gr.Textbox(label="Password (for protected PDFs)", type="password",
+                self.password = gr.Textbox(label=t("documents.password_for_protected"), type="password",
                                            elem_id="doc-password")
-                self.index = gr.Button("Index files", variant="primary", elem_id="doc-index")
-                self.cancel = gr.Button("Cancel indexing", variant="stop", elem_id="doc-cancel")
+                self.index = gr.Button(t("documents.index_files"), variant="primary", elem_id="doc-index")
+                self.cancel = gr.Button(t("documents.cancel_indexing"), variant="stop", elem_id="doc-cancel")
         self.progress = gr.HTML(elem_id="doc-progress")
 
     # --- document list ---------------------------------------------------------------------------------------
     def _documents_panel(self) -> None:
-        gr.Markdown("#### Documents")
-        self.docs = gr.Dataframe(headers=DOC_HEADERS, value=[], interactive=False, wrap=True,
+        gr.Markdown(t("documents.documents_2"))
+        self.docs = gr.Dataframe(headers=headers(DOC_HEADERS), value=[], interactive=False, wrap=True,
                                  elem_id="doc-table")
         with gr.Row():
-            self.doc_pick = gr.Dropdown(choices=[], multiselect=True, label="Documents to act on",
+            self.doc_pick = gr.Dropdown(choices=[], multiselect=True, label=t("documents.documents_to_act"),
                                         elem_id="doc-pick", scale=3)
-            self.delete_docs = gr.Button("Delete", variant="stop", elem_id="doc-delete")
-            self.reindex = gr.Button("Re-index (all when none is picked)", elem_id="doc-reindex")
+            self.delete_docs = gr.Button(t("documents.delete"), variant="stop", elem_id="doc-delete")
+            self.reindex = gr.Button(t("documents.re_index_all"), elem_id="doc-reindex")
 
     # --- search -----------------------------------------------------------------------------------------------
     def _search_panel(self) -> None:
         from engine.rag.config import retrieval_defaults
 
         defaults = retrieval_defaults()
-        gr.Markdown("#### Search")
+        gr.Markdown(t("documents.search"))
         with gr.Row():
-            self.query = gr.Textbox(label="Query", placeholder="What does the report say about …?", scale=4,
+            self.query = gr.Textbox(label=t("documents.query"), placeholder=t("documents.what_does_the"), scale=4,
                                     elem_id="doc-query")
-            self.search = gr.Button("Search", variant="primary", elem_id="doc-search")
+            self.search = gr.Button(t("documents.search_2"), variant="primary", elem_id="doc-search")
         with gr.Row():
-            self.top_k = gr.Slider(1, 20, value=defaults.top_k, step=1, label="Top k")
+            self.top_k = gr.Slider(1, 20, value=defaults.top_k, step=1, label=t("documents.top_k"))
             self.alpha = gr.Slider(0.0, 1.0, value=defaults.alpha, step=0.05,
-                                   label="Hybrid alpha (0 keywords … 1 vectors)")
-            self.search_docs = gr.Dropdown(choices=[], multiselect=True, label="Only these documents",
+                                   label=t("documents.hybrid_alpha_0"))
+            self.search_docs = gr.Dropdown(choices=[], multiselect=True, label=t("documents.only_these_documents"),
                                            elem_id="doc-search-filter")
         self.results_note = gr.Markdown(elem_id="doc-results-note")
-        self.sources = SourcesPanel(self.studio, label="Ranked chunks", elem_id="doc-results")
+        self.sources = SourcesPanel(self.studio, label=t("documents.ranked_chunks"), elem_id="doc-results")
 
     # --- events ------------------------------------------------------------------------------------------------
     def _view_outputs(self) -> list:
@@ -293,13 +293,13 @@ class _Widgets:
         logins = self.studio.access.login_required
         created = _rag(self.studio).create_collection(new_name, owner=owner(self.studio, request),
                                                       shared=bool(shared) if logins else True)
-        gr.Info(f"Collection {created.name} created.")
+        gr.Info(say("documents.created", name=created.name))
         return (*self._with_collections(created.id, request), "")
 
     def _on_apply_shared(self, request: gr.Request, name: str | None, shared: bool) -> tuple:
         updated = _rag(self.studio).set_shared(self._mine(name, request), bool(shared),
                                                viewer=viewer(self.studio, request))
-        gr.Info(f"{updated.name} is now {'shared with everyone who signs in' if updated.shared else 'private'}.")
+        gr.Info(say("documents.now_shared" if updated.shared else "documents.now_private", name=updated.name))
         return self._with_collections(updated.id, request)
 
     def _on_rename(self, request: gr.Request, name: str | None, new_name: str) -> tuple:
@@ -311,7 +311,7 @@ class _Widgets:
             raise LoragError("Tick the box to confirm that the collection and its documents should be deleted.")
         doomed = _rag(self.studio).collection(self._mine(name, request))
         _rag(self.studio).delete_collection(doomed.id)
-        gr.Info(f"Collection {doomed.name} deleted.")
+        gr.Info(say("documents.deleted", name=doomed.name))
         return (*self._with_collections(None, request), False)
 
     def _on_save_settings(self, request: gr.Request, name: str | None, model: str, strategy: str, size: float,
@@ -320,14 +320,14 @@ class _Widgets:
                                                       parse_strategy=strategy, chunk_size=int(size or 0),
                                                       chunk_overlap=int(overlap or 0), rerank=bool(rerank),
                                                       reranker=reranker or "")
-        gr.Info("Settings saved." + (" The collection needs a re-index." if updated.needs_reindex else ""))
+        gr.Info(say("documents.settings_saved") + (say("documents.needs_reindex") if updated.needs_reindex else ""))
         return self._view(name)
 
     def _on_index(self, request: gr.Request, name: str | None, files: list[str] | None, password: str) -> tuple:
         if not files:
             raise LoragError("Choose one or more files first.")
         job = _rag(self.studio).ingest(self._mine(name, request), list(files), password=password or "")
-        gr.Info(f"Indexing {len(files)} file(s): progress below.")
+        gr.Info(say("documents.indexing", count=len(files)))
         del job
         return (*self._view(name), None, "")
 
@@ -345,7 +345,7 @@ class _Widgets:
         current = self._mine(name, request)
         for document_id in picked:
             _rag(self.studio).delete_document(current, document_id)
-        gr.Info(f"Deleted {len(picked)} document(s).")
+        gr.Info(say("documents.deleted_documents", count=len(picked)))
         return self._view(name)
 
     def _on_reindex(self, request: gr.Request, name: str | None, picked: list[str] | None, password: str) -> tuple:

@@ -7,12 +7,14 @@ import datetime as dt
 import html
 from typing import Any
 
-from engine.rag.language import language_name, language_warning
+from engine.rag.language import LanguageWarning, language_name, language_warning
 from engine.rag.types import Collection, Document, pages_label
+from ui.i18n import catalogue, say
 
 WARNING_STYLE = ("border-left:4px solid #d97706;background:rgba(217,119,6,0.1);padding:0.5em 0.8em;"
                  "border-radius:4px")
-DOC_HEADERS = ["Name", "Pages", "Chunks", "Size", "Status", "Languages", "OCR pages", "Added", "Note"]
+DOC_HEADERS = [f"table.doc.{name}" for name in ("name", "pages", "chunks", "size", "status", "languages", "ocr_pages",
+                                                 "added", "note")]
 
 
 def doc_row(d: Document) -> list[Any]:
@@ -22,7 +24,34 @@ def doc_row(d: Document) -> list[Any]:
 
 
 def languages_label(meta: dict[str, Any]) -> str:
-    return ", ".join(language_name(code) for code in meta.get("languages") or [])
+    return ", ".join(language_label(code) for code in meta.get("languages") or [])
+
+
+def language_label(code: str) -> str:
+    """A language's name in the person's language (the catalogue's few, else its English name)."""
+    key = f"language.{code}"
+    return say(key) if key in catalogue("en") else language_name(code)
+
+
+def warning_text(warning: LanguageWarning) -> str:
+    """LanguageWarning.message() in the person's language, from the same facts."""
+    known = warning.model_languages
+    names = (say("documents.languages_only", names=", ".join(language_label(c) for c in known)) if len(known) <= 3
+             else say("documents.languages_count", count=len(known)))
+    docs = "; ".join(f"{name} ({', '.join(language_label(c) for c in codes)})"
+                     for name, codes in sorted(warning.documents.items()))
+    text = say("documents.language_warning", model=warning.model, names=names, count=len(warning.documents),
+               docs=docs)
+    if not warning.suggestions:
+        return text
+    text += say("documents.language_switch")
+    if warning.offline:
+        text += say("documents.works_offline" if len(warning.offline) == 1 else "documents.work_offline",
+                    names=", ".join(warning.offline))
+    downloads = [name for name in warning.suggestions if name not in warning.offline]
+    if downloads:
+        text += (";" if warning.offline else "") + say("documents.need_download", names=", ".join(downloads))
+    return text + "."
 
 
 def ocr_label(meta: dict[str, Any]) -> str:
@@ -38,10 +67,10 @@ def ocr_label(meta: dict[str, Any]) -> str:
 def collection_notes(collection: Collection, documents: list[Document]) -> str:
     """Markdown under the collection's summary: reranking on or off, and the language warning if any."""
     rerank = bool(getattr(collection.settings, "rerank", False))
-    lines = [f"<span id='doc-rerank'>Reranking: **{'on' if rerank else 'off'}**</span>"]
+    lines = [f"<span id='doc-rerank'>{say('documents.reranking_on' if rerank else 'documents.reranking_off')}</span>"]
     warning = language_warning(collection.index.model, documents)
     if warning is not None:
-        lines.append(f"<div id='doc-language-warning' style='{WARNING_STYLE}'>⚠️ {html.escape(warning.message())}"
+        lines.append(f"<div id='doc-language-warning' style='{WARNING_STYLE}'>⚠️ {html.escape(warning_text(warning))}"
                      "</div>")
     return "\n\n".join(lines)
 

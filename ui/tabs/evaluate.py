@@ -14,6 +14,7 @@ from engine.evaluate.config import NO_DOCUMENTS, NONE_LABEL
 from engine.evaluate.judge import PROMPT as JUDGE_PROMPT
 from engine.studio import Studio
 from ui.errors import warns
+from ui.i18n import say, t
 from ui.people import owner
 from ui.tabs.evaluate_generate import GenerateSection
 from ui.tabs.evaluate_view import (
@@ -29,7 +30,7 @@ POLL_S = 1.5
 
 
 def create_evaluate_tab(studio: Studio) -> None:
-    with gr.Tab("Evaluate", id="evaluate", elem_id="tab-evaluate"):
+    with gr.Tab(t("evaluate.evaluate"), id="evaluate", elem_id="tab-evaluate"):
         EvaluateTab(studio).build()
 
 
@@ -38,41 +39,47 @@ class EvaluateTab:
         self.studio = studio
 
     def build(self) -> None:
-        gr.Markdown("Should you index your documents (RAG), fine-tune an adapter (LoRA), or both? Upload questions "
-                    "with reference answers (optionally the file and page that hold the evidence) and compare.")
+        gr.Markdown(t("evaluate.should_you_index"))
         with gr.Row():
-            self.upload = gr.File(label="Evaluation set (.jsonl / .json: question, answer, optional file, page)",
+            self.upload = gr.File(label=t("evaluate.evaluation_set_jsonl"),
                                   file_types=[".jsonl", ".json"], type="filepath", elem_id="eval-upload")
             with gr.Column():
-                self.set_pick = gr.Dropdown(label="Set", choices=[], elem_id="eval-set")
+                self.set_pick = gr.Dropdown(label=t("evaluate.set"), choices=[], elem_id="eval-set")
                 self.set_report = gr.Markdown(elem_id="eval-set-report")
-                self.delete_set = gr.Button("Delete this set", size="sm")
+                self.delete_set = gr.Button(t("evaluate.delete_this_set"), size="sm")
         with gr.Row():
-            self.base = gr.Dropdown(label="Base model", choices=[], allow_custom_value=True, elem_id="eval-base")
-            self.adapters = gr.CheckboxGroup(label="Adapters", choices=[NONE_LABEL], value=[NONE_LABEL],
+            self.base = gr.Dropdown(label=t("evaluate.base_model"), choices=[], allow_custom_value=True,
+                                    elem_id="eval-base")
+            self.adapters = gr.CheckboxGroup(label=t("evaluate.adapters"), choices=[(t("common.none"), NONE_LABEL)],
+                                             value=[NONE_LABEL],
                                              elem_id="eval-adapters")
-            self.collections = gr.CheckboxGroup(label="Documents", choices=[NO_DOCUMENTS], value=[NO_DOCUMENTS],
+            self.collections = gr.CheckboxGroup(label=t("evaluate.documents"), choices=[(t("evaluate.no_documents"),
+                                                                                         NO_DOCUMENTS)],
+                                                value=[NO_DOCUMENTS],
                                                 elem_id="eval-collections")
-            self.judge = gr.Dropdown(label="LLM judge (or an OpenAI-compatible URL .../v1)", value="",
-                                     choices=[("off", ""), ("the loaded model", "loaded")], allow_custom_value=True,
+            self.judge = gr.Dropdown(label=t("evaluate.llm_judge_or"), value="",
+                                     choices=[(t("evaluate.judge_off"), ""), (t("evaluate.judge_loaded"),
+                                                                              "loaded")], allow_custom_value=True,
                                      elem_id="eval-judge")
-            self.max_tokens = gr.Number(label="Max new tokens", value=64, precision=0, elem_id="eval-max-tokens")
-        with gr.Accordion("The judge's prompt", open=False):
+            self.max_tokens = gr.Number(label=t("evaluate.max_new_tokens"), value=64, precision=0,
+                                        elem_id="eval-max-tokens")
+        with gr.Accordion(t("evaluate.the_judge_s"), open=False):
             gr.Code(JUDGE_PROMPT, language=None, interactive=False)
         with gr.Row():
-            self.run_button = gr.Button("Run the matrix", variant="primary", elem_id="eval-run")
-            self.cancel_button = gr.Button("Cancel", elem_id="eval-cancel")
-            self.resume_button = gr.Button("Resume", elem_id="eval-resume")
-            self.run_pick = gr.Dropdown(label="Run", choices=[], elem_id="eval-run-pick", scale=3)
+            self.run_button = gr.Button(t("evaluate.run_the_matrix"), variant="primary", elem_id="eval-run")
+            self.cancel_button = gr.Button(t("evaluate.cancel"), elem_id="eval-cancel")
+            self.resume_button = gr.Button(t("evaluate.resume"), elem_id="eval-resume")
+            self.run_pick = gr.Dropdown(label=t("evaluate.run"), choices=[], elem_id="eval-run-pick", scale=3)
         self.status = gr.HTML(status_html(None), elem_id="eval-status")
         self.table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, elem_id="eval-table")
         self.chart = gr.HTML(elem_id="eval-chart")
         self.deltas = gr.Markdown(elem_id="eval-deltas")
         with gr.Row():
-            self.question_pick = gr.Dropdown(label="Question", choices=[], elem_id="eval-question")
-            self.export_button = gr.Button("Export CSV + JSON", elem_id="eval-export")
+            self.question_pick = gr.Dropdown(label=t("evaluate.question"), choices=[], elem_id="eval-question")
+            self.export_button = gr.Button(t("evaluate.export_csv_json"), elem_id="eval-export")
         self.side_by_side = gr.HTML(elem_id="eval-side-by-side")
-        self.exports = gr.File(label="Exports", file_count="multiple", interactive=False, elem_id="eval-exports")
+        self.exports = gr.File(label=t("evaluate.exports"), file_count="multiple", interactive=False,
+                               elem_id="eval-exports")
         self.timer = gr.Timer(POLL_S, active=False)
         self.generate = GenerateSection(self.studio)
         self.generate.build()
@@ -133,8 +140,8 @@ class EvaluateTab:
 
     # --- handlers --------------------------------------------------------------------------------------
     def on_open(self) -> tuple[Any, ...]:
-        adapters = [NONE_LABEL, *self.studio.adapters.names()]
-        collections = [NO_DOCUMENTS, *self._collection_names()]
+        adapters = [(say("common.none"), NONE_LABEL), *self.studio.adapters.names()]
+        collections = [(say("evaluate.no_documents"), NO_DOCUMENTS), *self._collection_names()]
         return (self._set_choices(), self._base_choices(), gr.update(choices=adapters),
                 gr.update(choices=collections), self._run_choices(), self.generate.collection_choices())
 

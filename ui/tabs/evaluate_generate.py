@@ -11,10 +11,12 @@ import gradio as gr
 from engine.errors import LoragError
 from engine.studio import Studio
 from ui.errors import warns
+from ui.i18n import t
 from ui.people import owner
 
 HEADERS = ["question", "answer", "file", "pages"]
-MODES = [("Evaluation set", "eval"), ("Training dataset", "training"), ("Split into both", "split")]
+MODES = [("evaluate_generate.mode_eval", "eval"), ("evaluate_generate.mode_training", "training"),
+         ("evaluate_generate.mode_split", "split")]
 POLL_S = 2.0
 
 
@@ -23,21 +25,23 @@ class GenerateSection:
         self.studio = studio
 
     def build(self) -> None:
-        with gr.Accordion("Data from documents: questions written from a collection", open=False,
+        with gr.Accordion(t("evaluate_generate.data_from_documents"), open=False,
                           elem_id="eval-generate"):
             with gr.Row():
-                self.collection = gr.Dropdown(label="Collection", choices=[], elem_id="eval-gen-collection")
-                self.per_chunk = gr.Number(label="Questions per chunk", value=1, precision=0)
-                self.max_chunks = gr.Number(label="Chunks (at most)", value=20, precision=0)
-                self.start = gr.Button("Write questions with the loaded model", elem_id="eval-gen-start")
+                self.collection = gr.Dropdown(label=t("evaluate_generate.collection"), choices=[],
+                                              elem_id="eval-gen-collection")
+                self.per_chunk = gr.Number(label=t("evaluate_generate.questions_per_chunk"), value=1, precision=0)
+                self.max_chunks = gr.Number(label=t("evaluate_generate.chunks_at_most"), value=20, precision=0)
+                self.start = gr.Button(t("evaluate_generate.write_questions_with"), elem_id="eval-gen-start")
             self.job = gr.State(None)
             self.status = gr.Markdown(elem_id="eval-gen-status")
             self.rows = gr.Dataframe(headers=HEADERS, interactive=True, elem_id="eval-gen-rows")
             with gr.Row():
-                self.name = gr.Textbox(label="Name", value="generated")
-                self.mode = gr.Radio(MODES, value="eval", label="Save as")
-                self.holdout = gr.Slider(0.05, 0.95, value=0.2, step=0.05, label="Held-out part (split)")
-                self.save = gr.Button("Save", elem_id="eval-gen-save")
+                self.name = gr.Textbox(label=t("evaluate_generate.name"), value="generated")
+                self.mode = gr.Radio([(t(key), mode) for key, mode in MODES], value="eval",
+                                     label=t("evaluate_generate.save_as"))
+                self.holdout = gr.Slider(0.05, 0.95, value=0.2, step=0.05, label=t("evaluate_generate.held_out_part"))
+                self.save = gr.Button(t("evaluate_generate.save"), elem_id="eval-gen-save")
             self.timer = gr.Timer(POLL_S, active=False)
         self.start.click(self.on_start, [self.collection, self.per_chunk, self.max_chunks],
                          [self.job, self.status, self.timer])

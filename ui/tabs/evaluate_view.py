@@ -6,6 +6,7 @@ import html
 from typing import Any
 
 from engine.evaluate.report import METRICS
+from ui.i18n import say
 
 TABLE_HEADERS = ["cell", "answered", *METRICS]
 CHART_METRICS = ("contains", "f1", "hit@5")
@@ -53,7 +54,7 @@ def side_by_side_html(question: dict[str, Any], view: list[dict[str, Any]]) -> s
 
 def status_html(job: Any | None) -> str:
     if job is None:
-        return "<p>No run picked.</p>"
+        return f"<p>{say('evaluate.no_run')}</p>"
     return (f"<p id='eval-run-status'><b>{html.escape(job.title)}</b><br>{html.escape(job.status)} · "
             f"{job.progress:.0%} · {html.escape(job.message)}</p>")
 

@@ -15,9 +15,12 @@ from engine.models.loading import ATTENTIONS, DEVICES, DTYPES, QUANTIZATIONS, Lo
 from engine.models.presets import model_presets
 from engine.studio import Studio
 from ui.errors import warns
+from ui.i18n import say, t
 from ui.tabs.models_adapters import AdaptersSection, adapter_names, adapter_rows
 
 KINDS = ("Preset", "Hub id", "Local folder", "GGUF file")
+KIND_KEYS = {"Preset": "models.kind_preset", "Hub id": "models.kind_hub", "Local folder": "models.kind_folder",
+             "GGUF file": "models.kind_gguf"}
 DEMO_PRESET = "smollm2-135m-demo"
 
 
@@ -25,15 +28,14 @@ def loaded_status(studio: Studio) -> str:
     lines = []
     current = studio.models.current
     if current is None:
-        lines.append("**No model loaded.** Pick a preset (the first one, the offline demo, needs no internet) "
-                     "and press **Load**.")
+        lines.append(say("models.no_model"))
     else:
-        lines.append(f"**Loaded:** {html.escape(current.summary())} · {current.params / 1e6:,.0f} M parameters · "
-                     f"loaded in {current.load_seconds:.1f} s · thinking: {current.thinking}")
+        lines.append(say("models.loaded", model=html.escape(current.summary()), params=f"{current.params / 1e6:,.0f}",
+                         seconds=f"{current.load_seconds:.1f}", thinking=current.thinking))
     for job in studio.jobs.list(kind="download", limit=5):
         if job.active:
             progress = f"{job.progress * 100:.0f}% {html.escape(job.message)}"
-            lines.append(f"Downloading: {html.escape(job.title)} — {progress}")
+            lines.append(say("models.downloading", title=html.escape(job.title), progress=progress))
     return "\n\n".join(lines)
 
 
@@ -69,8 +71,8 @@ class _ModelsTab:
 
     # --- layout --------------------------------------------------------------------------------------------
     def build(self) -> None:
-        with gr.Tab("Models", id="models", elem_id="tab-models") as self.tab:
-            gr.Markdown("### Models")
+        with gr.Tab(t("models.models"), id="models", elem_id="tab-models") as self.tab:
+            gr.Markdown(t("models.models_2"))
             self.status = gr.Markdown(lambda: loaded_status(self.studio), elem_id="models-status")
             with gr.Row():
                 with gr.Column(scale=3):
@@ -79,33 +81,34 @@ class _ModelsTab:
                     self._option_fields()
             self.estimate = gr.Markdown(elem_id="model-estimate")
             with gr.Row():
-                self.load = gr.Button("Load", variant="primary", elem_id="model-load")
-                self.unload = gr.Button("Unload", elem_id="model-unload")
+                self.load = gr.Button(t("models.load"), variant="primary", elem_id="model-load")
+                self.unload = gr.Button(t("models.unload"), elem_id="model-unload")
             self.progress = gr.Markdown(elem_id="model-progress")
             self._wire_form()
             self.adapters.build()
             self._wire_loading()
 
     def _source_fields(self) -> None:
-        self.kind = gr.Radio(list(KINDS), value="Preset", label="Load from", elem_id="model-kind")
+        self.kind = gr.Radio([(t(KIND_KEYS[kind]), kind) for kind in KINDS], value="Preset",
+                             label=t("models.load_from"), elem_id="model-kind")
         self.preset = gr.Dropdown(choices=[(p.label, n) for n, p in self.presets.items()], value=DEMO_PRESET,
-                                  label="Model preset", elem_id="model-preset")
+                                  label=t("models.model_preset"), elem_id="model-preset")
         self.notes = gr.Markdown(preset_notes(DEMO_PRESET), elem_id="model-preset-notes")
-        self.hub = gr.Textbox(label="Hub id", placeholder="Qwen/Qwen3-0.6B", visible=False, elem_id="model-hub")
-        self.token = gr.Textbox(label="Hugging Face token (only for gated repositories; never stored)",
+        self.hub = gr.Textbox(label=t("models.hub_id"), placeholder=t("models.qwen_qwen3_0"), visible=False,
+                              elem_id="model-hub")
+        self.token = gr.Textbox(label=t("models.hugging_face_token"),
                                 type="password", visible=False)
-        self.folder = gr.Textbox(label="Model folder (with config.json and .safetensors)", visible=False,
+        self.folder = gr.Textbox(label=t("models.model_folder_with"), visible=False,
                                  elem_id="model-folder")
-        self.gguf = gr.Textbox(label="GGUF file (converted once into data/models)", visible=False,
+        self.gguf = gr.Textbox(label=t("models.gguf_file_converted"), visible=False,
                                elem_id="model-gguf")
 
     def _option_fields(self) -> None:
         device = self.studio.settings.device
-        self.device = gr.Radio(list(DEVICES), value=device if device in DEVICES else "auto", label="Device")
-        self.dtype = gr.Radio(list(DTYPES), value="auto", label="Precision")
-        self.quant = gr.Radio(list(QUANTIZATIONS), value="none", label="Quantization (bitsandbytes: 8-bit, "
-                              "4-bit NF4 with double quantization)")
-        self.attention = gr.Dropdown(list(ATTENTIONS), value="auto", label="Attention implementation")
+        self.device = gr.Radio(list(DEVICES), value=device if device in DEVICES else "auto", label=t("models.device"))
+        self.dtype = gr.Radio(list(DTYPES), value="auto", label=t("models.precision"))
+        self.quant = gr.Radio(list(QUANTIZATIONS), value="none", label=t("models.quantization_bitsandbytes_8"))
+        self.attention = gr.Dropdown(list(ATTENTIONS), value="auto", label=t("models.attention_implementation"))
 
     # --- events --------------------------------------------------------------------------------------------
     def _wire_form(self) -> None:

@@ -12,12 +12,13 @@ import gradio as gr
 from engine.errors import LoragError
 from engine.studio import Studio
 from ui.errors import warns
+from ui.i18n import headers, t, table
 
-ADAPTER_COLUMNS = ["Name", "Made for", "Rank", "Alpha", "Targets", "Source", "Created", "Fits loaded model",
-                   "In memory", "MB"]
+ADAPTER_COLUMNS = [f"table.adapter.{name}" for name in ("name", "made_for", "rank", "alpha", "targets", "source",
+                                                        "created", "fits", "in_memory", "mb")]
 
 
-def adapter_rows(studio: Studio) -> list[list[Any]]:
+def adapter_rows(studio: Studio) -> dict:
     rows = []
     for info in studio.adapters.list():
         meta = info.meta
@@ -31,7 +32,7 @@ def adapter_rows(studio: Studio) -> list[list[Any]]:
         rows.append([info.name, meta.base.model or meta.base.architecture or "?", meta.rank, meta.alpha,
                      ", ".join(meta.target_modules), meta.source, created, fits, "yes" if info.resident else "",
                      round(info.size_bytes / 1e6, 1)])
-    return rows
+    return table(ADAPTER_COLUMNS, rows)
 
 
 def adapter_names(studio: Studio, value: str | None = None) -> dict[str, Any]:
@@ -47,9 +48,8 @@ class AdaptersSection:
 
     # --- layout --------------------------------------------------------------------------------------------
     def build(self) -> None:
-        gr.Markdown("### LoRA adapters\nAdapters live in `data/adapters/<name>/` (safetensors only). Several stay "
-                    "in memory at once and are swapped per chat message in the **Chat** tab, with no reload.")
-        self.table = gr.Dataframe(value=lambda: adapter_rows(self.studio), headers=ADAPTER_COLUMNS,
+        gr.Markdown(t("models_adapters.lora_adapters_adapters"))
+        self.table = gr.Dataframe(value=lambda: adapter_rows(self.studio), headers=headers(ADAPTER_COLUMNS),
                                   interactive=False, wrap=True, elem_id="adapters-table")
         with gr.Row():
             with gr.Column():
@@ -59,30 +59,31 @@ class AdaptersSection:
         self._wire()
 
     def _import_column(self) -> None:
-        gr.Markdown("#### Import")
-        self.new_name = gr.Textbox(label="Name for the adapter", placeholder="my-adapter",
+        gr.Markdown(t("models_adapters.import"))
+        self.new_name = gr.Textbox(label=t("models_adapters.name_for_the"), placeholder=t("models_adapters.my_adapter"),
                                    elem_id="adapter-new-name")
-        with gr.Tab("From a folder"):
-            self.src_folder = gr.Textbox(label="Folder with adapter_config.json + adapter_model.safetensors")
-            self.from_folder = gr.Button("Import folder", size="sm")
-        with gr.Tab("Zip upload"):
-            self.src_zip = gr.File(label="Adapter zip", file_types=[".zip"], type="filepath")
-            self.from_zip = gr.Button("Import zip", size="sm")
-        with gr.Tab("From the hub"):
-            self.src_hub = gr.Textbox(label="Hub id", placeholder="someone/qwen3-lora")
-            self.hub_token = gr.Textbox(label="Token (gated repositories)", type="password")
-            self.from_hub = gr.Button("Import from hub", size="sm")
+        with gr.Tab(t("models_adapters.from_a_folder")):
+            self.src_folder = gr.Textbox(label=t("models_adapters.folder_with_adapter"))
+            self.from_folder = gr.Button(t("models_adapters.import_folder"), size="sm")
+        with gr.Tab(t("models_adapters.zip_upload")):
+            self.src_zip = gr.File(label=t("models_adapters.adapter_zip"), file_types=[".zip"], type="filepath")
+            self.from_zip = gr.Button(t("models_adapters.import_zip"), size="sm")
+        with gr.Tab(t("models_adapters.from_the_hub")):
+            self.src_hub = gr.Textbox(label=t("models_adapters.hub_id"),
+                                      placeholder=t("models_adapters.someone_qwen3_lora"))
+            self.hub_token = gr.Textbox(label=t("models_adapters.token_gated_repositories"), type="password")
+            self.from_hub = gr.Button(t("models_adapters.import_from_hub"), size="sm")
 
     def _manage_column(self) -> None:
-        gr.Markdown("#### Manage")
-        self.chosen = gr.Dropdown(choices=[], label="Adapter", elem_id="adapter-chosen")
+        gr.Markdown(t("models_adapters.manage"))
+        self.chosen = gr.Dropdown(choices=[], label=t("models_adapters.adapter"), elem_id="adapter-chosen")
         with gr.Row():
-            self.refresh = gr.Button("Refresh", size="sm")
-            self.to_memory = gr.Button("Load into memory", size="sm")
-            self.from_memory = gr.Button("Unload from memory", size="sm")
-            self.delete = gr.Button("Delete", size="sm", variant="stop")
-        self.merged_name = gr.Textbox(label="Merged model name (saved in data/models/<name>)")
-        self.merge = gr.Button("Merge into the base and export", size="sm")
+            self.refresh = gr.Button(t("models_adapters.refresh"), size="sm")
+            self.to_memory = gr.Button(t("models_adapters.load_into_memory"), size="sm")
+            self.from_memory = gr.Button(t("models_adapters.unload_from_memory"), size="sm")
+            self.delete = gr.Button(t("models_adapters.delete"), size="sm", variant="stop")
+        self.merged_name = gr.Textbox(label=t("models_adapters.merged_model_name"))
+        self.merge = gr.Button(t("models_adapters.merge_into_the"), size="sm")
         self.result = gr.Markdown(elem_id="adapter-result")
 
     # --- events --------------------------------------------------------------------------------------------

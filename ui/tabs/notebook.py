@@ -15,6 +15,7 @@ from engine.models.generation import GenerationParams, generation_presets
 from engine.ratelimit import RateLimited
 from engine.studio import Studio
 from ui.errors import shows_errors
+from ui.i18n import t
 from ui.people import GENERATION_QUEUE, count_generation, owner, warn_limited
 from ui.tabs.chat_settings import NONE_ADAPTER, relist_adapters
 
@@ -38,9 +39,8 @@ class _NotebookTab:
         self.studio = studio
 
     def build(self) -> None:
-        with gr.Tab("Notebook", id="notebook", elem_id="tab-notebook") as self.tab:
-            gr.Markdown("### Notebook\nWrite the start of a text; the model continues it exactly as written (no "
-                        "chat template). Load a model in the **Models** tab first.")
+        with gr.Tab(t("notebook.notebook"), id="notebook", elem_id="tab-notebook") as self.tab:
+            gr.Markdown(t("notebook.notebook_write_the"))
             self.session = gr.State(lambda: uuid.uuid4().hex)
             with gr.Row():
                 with gr.Column(scale=4):
@@ -50,25 +50,29 @@ class _NotebookTab:
         self._wire()
 
     def _text_column(self) -> None:
-        self.text = gr.Textbox(lines=20, max_lines=40, label="Text", elem_id="notebook-text", buttons=["copy"])
+        self.text = gr.Textbox(lines=20, max_lines=40, label=t("notebook.text"), elem_id="notebook-text",
+                               buttons=["copy"])
         with gr.Row():
-            self.generate = gr.Button("Generate", variant="primary", elem_id="notebook-generate")
-            self.stop = gr.Button("Stop", variant="stop", elem_id="notebook-stop")
+            self.generate = gr.Button(t("notebook.generate"), variant="primary", elem_id="notebook-generate")
+            self.stop = gr.Button(t("notebook.stop"), variant="stop", elem_id="notebook-stop")
         self.counts = gr.Markdown(elem_id="notebook-counts")
 
     def _sampling_column(self) -> None:
-        self.adapter = gr.Dropdown(choices=[NONE_ADAPTER], value=NONE_ADAPTER, label="LoRA adapter",
+        self.adapter = gr.Dropdown(choices=[(t("common.none"), NONE_ADAPTER)], value=NONE_ADAPTER,
+                                   label=t("notebook.lora_adapter"),
                                    elem_id="notebook-adapter")
         presets = generation_presets()
         self.preset = gr.Dropdown(choices=[(p.get("label", n), n) for n, p in presets.items()], value="default",
-                                  label="Sampling preset")
+                                  label=t("notebook.sampling_preset"), elem_id="notebook-preset")
         defaults = GenerationParams.from_preset("default")
-        self.max_tokens = gr.Slider(1, 4096, value=200, step=1, label="Max new tokens")
-        self.temperature = gr.Slider(0, 2, value=defaults.temperature, step=0.05, label="Temperature (0 = greedy)")
-        self.top_p = gr.Slider(0.05, 1, value=defaults.top_p, step=0.01, label="top_p")
-        self.top_k = gr.Slider(0, 200, value=defaults.top_k, step=1, label="top_k (0 = off)")
-        self.penalty = gr.Slider(0.8, 2, value=defaults.repetition_penalty, step=0.01, label="Repetition penalty")
-        self.seed = gr.Number(value=-1, precision=0, label="Seed (-1 = random)")
+        self.max_tokens = gr.Slider(1, 4096, value=200, step=1, label=t("notebook.max_new_tokens"))
+        self.temperature = gr.Slider(0, 2, value=defaults.temperature, step=0.05,
+                                     label=t("notebook.temperature_0_greedy"))
+        self.top_p = gr.Slider(0.05, 1, value=defaults.top_p, step=0.01, label=t("notebook.top_p"))
+        self.top_k = gr.Slider(0, 200, value=defaults.top_k, step=1, label=t("notebook.top_k_0"))
+        self.penalty = gr.Slider(0.8, 2, value=defaults.repetition_penalty, step=0.01,
+                                 label=t("notebook.repetition_penalty"))
+        self.seed = gr.Number(value=-1, precision=0, label=t("notebook.seed_1_random"))
 
     def _wire(self) -> None:
         sampling = [self.temperature, self.top_p, self.top_k, self.penalty]

@@ -6,27 +6,25 @@ import gradio as gr
 
 from engine.studio import Studio
 from ui.errors import shows_errors
+from ui.i18n import say, t
+from ui.language import create_language_control
+from ui.statusbar import weaviate_line
 from ui.tabs.settings_backup import create_backup_panel
 
 
 def _settings_table(studio: Studio) -> str:
     s = studio.settings
-    rows = [
-        ("Data folder", str(s.data_dir.resolve())),
-        ("Address", f"http://{s.bind_host}:{s.port}"),
-        ("Login", "required" if (s.auth or s.auth_file) else "none (local only)"),
-        ("Device", s.device),
-        ("Upload limit", f"{s.max_upload_mb} MB"),
-        ("Weaviate", s.weaviate_url or ("off" if s.no_weaviate else "managed by Lorag (data/weaviate)")),
-    ]
-    return "| Setting | Value |\n|---|---|\n" + "\n".join(f"| {k} | `{v}` |" for k, v in rows)
+    weaviate = s.weaviate_url or say("settings.weaviate_off" if s.no_weaviate else "settings.weaviate_managed")
+    return say("settings.table", data=s.data_dir.resolve(), address=f"http://{s.bind_host}:{s.port}",
+               login=say("settings.login_required" if (s.auth or s.auth_file) else "settings.login_none"),
+               device=s.device, upload=s.max_upload_mb, weaviate=weaviate)
 
 
 def _weaviate_report(studio: Studio) -> str:
     st = studio.weaviate_status()
-    lines = [f"**{st.summary()}**"]
+    lines = [f"**{weaviate_line(st)}**"]
     if st.error and st.log_tail:
-        lines.append("Last log lines:\n```\n" + st.log_tail + "\n```")
+        lines.append(say("settings.last_log_lines") + "\n```\n" + st.log_tail + "\n```")
     return "\n\n".join(lines)
 
 
@@ -40,15 +38,15 @@ class _SettingsTab:
 
     def build(self) -> None:
         studio = self.studio
-        with gr.Tab("Settings", id="settings", elem_id="tab-settings"):
-            gr.Markdown("### Settings\nThe studio's settings come from flags, `LORAG_*` variables or a `--config` "
-                        "YAML file (see `./start.sh --help`).")
-            gr.Markdown(_settings_table(studio))
-            gr.Markdown("#### Weaviate (document store)")
+        with gr.Tab(t("settings.settings"), id="settings", elem_id="tab-settings"):
+            gr.Markdown(t("settings.settings_the_studio"))
+            create_language_control(studio)
+            gr.Markdown(lambda: _settings_table(studio))
+            gr.Markdown(t("settings.weaviate_document_store"))
             report = gr.Markdown(self.on_refresh, elem_id="weaviate-report")
             with gr.Row():
-                refresh = gr.Button("Refresh", size="sm")
-                restart = gr.Button("Restart Weaviate", size="sm", variant="secondary",
+                refresh = gr.Button(t("settings.refresh"), size="sm")
+                restart = gr.Button(t("settings.restart_weaviate"), size="sm", variant="secondary",
                                     interactive=studio.weaviate is not None)
             refresh.click(self.on_refresh, outputs=report)
             restart.click(shows_errors(self.on_restart), outputs=report)

@@ -17,27 +17,25 @@ import gradio as gr
 
 from engine.studio import Studio
 from ui.errors import shows_errors
-
-CLI_HINT = "`python launch.py backup DIR` (while the studio runs) and `python launch.py restore DIR --data-dir NEW`"
+from ui.i18n import say, t
 
 
 def create_backup_panel(studio: Studio) -> None:
     """The backup controls, inside the Settings tab."""
-    gr.Markdown("#### Backup")
+    gr.Markdown(t("backup.heading"))
     if studio.access.login_required:
-        gr.Markdown(f"With logins on, back up on the machine that runs the studio: {CLI_HINT}.")
+        gr.Markdown(t("backup.logins_on"))
         return
     panel = _BackupPanel(studio)
-    gr.Markdown(f"Copies chats, jobs, documents (with their Weaviate data), adapters, datasets and uploads; not "
-                f"`models/`. Indexing pauses while it runs. Restore with {CLI_HINT}.")
+    gr.Markdown(t("backup.what"))
     with gr.Row():
-        folder = gr.Textbox(label="Backup folder (new or empty)", placeholder=str(panel.default_folder()),
+        folder = gr.Textbox(label=t("backup.folder"), placeholder=str(panel.default_folder()),
                             elem_id="backup-folder", scale=4)
-        start = gr.Button("Back up now", variant="secondary", elem_id="backup-start", scale=1)
+        start = gr.Button(t("backup.start"), variant="secondary", elem_id="backup-start", scale=1)
     report = gr.Markdown(elem_id="backup-report")
     made = gr.State("")
-    zipped = gr.Button("Download it as .zip", size="sm", visible=False, elem_id="backup-zip")
-    archive = gr.File(label="Backup archive", visible=False, interactive=False, elem_id="backup-file")
+    zipped = gr.Button(t("backup.zip"), size="sm", visible=False, elem_id="backup-zip")
+    archive = gr.File(label=t("backup.archive"), visible=False, interactive=False, elem_id="backup-file")
     start.click(shows_errors(panel.on_backup), inputs=folder, outputs=[report, made, zipped, archive])
     zipped.click(shows_errors(panel.on_zip), inputs=made, outputs=archive)
 
@@ -52,7 +50,7 @@ class _BackupPanel:
     def on_backup(self, folder: str) -> list[Any]:
         target = Path(folder.strip()).expanduser() if folder and folder.strip() else self.default_folder()
         manifest = self.studio.backup(target)
-        text = f"**Backup written to `{target.resolve()}`** ({manifest.created_at}): {manifest.summary()}."
+        text = say("backup.written", folder=target.resolve(), created=manifest.created_at, summary=manifest.summary())
         return [text, str(target.resolve()), gr.update(visible=True), gr.update(value=None, visible=False)]
 
     def on_zip(self, made: str) -> dict[str, Any]:

@@ -11,10 +11,11 @@ from typing import Any
 import gradio as gr
 
 from engine.errors import LoragError
-from engine.fields import kind_of, label_of
+from engine.fields import kind_of
 from engine.studio import Studio
 from engine.training.config import RECIPE_FIELDS, TrainingConfig
 from ui.errors import shows_errors, warns
+from ui.i18n import headers, say, t
 from ui.tabs.training_view import (
     JOB_HEADERS,
     curves_html,
@@ -59,7 +60,7 @@ def suggest_adapter_name(filename: str) -> str:
 
 
 def create_training_tab(studio: Studio) -> None:
-    with gr.Tab("Training", id="training", elem_id="tab-training"):
+    with gr.Tab(t("training.training"), id="training", elem_id="tab-training"):
         _TrainingTab(studio).build()
 
 
@@ -74,9 +75,7 @@ class _TrainingTab:
 
     # --- layout ------------------------------------------------------------------------------------------------
     def build(self) -> None:
-        gr.Markdown("### Fine-tune a LoRA adapter\nUpload a dataset, check how the base model will see it, pick a "
-                    "recipe and start. Jobs run in their own process: close the tab or restart the studio and they "
-                    "keep going.")
+        gr.Markdown(t("training.fine_tune_a"))
         self._dataset_section()
         self._settings_section()
         self._start_section()
@@ -91,37 +90,39 @@ class _TrainingTab:
         """1. the dataset, 2. the base model, and how the one looks through the other's template."""
         with gr.Row():
             with gr.Column(scale=1):
-                self.upload = gr.File(label="1. Upload a .jsonl or .json file (with LLaMA-Factory's dataset_info.json "
-                                      "if you have one)", file_types=[".jsonl", ".json"], file_count="multiple",
+                self.upload = gr.File(label=t("training.1_upload_a"), file_types=[".jsonl", ".json"],
+                                      file_count="multiple",
                                       type="filepath", elem_id="training-upload")
-                self.f["dataset"] = gr.Dropdown(label="…or pick an earlier upload", choices=[], value=None,
+                self.f["dataset"] = gr.Dropdown(label=t("training.or_pick_an"), choices=[], value=None,
                                                 elem_id="training-dataset")
-                self.f["drop_bad_rows"] = gr.Checkbox(label="Drop bad rows (train without them)", value=True)
-                self.f["placeholders"] = gr.Textbox(label="Fill placeholders", placeholder="name=Lorag, author=Me",
-                                                    info="Values for {{name}}-style placeholders in the rows.")
+                self.f["drop_bad_rows"] = gr.Checkbox(label=t("training.drop_bad_rows"), value=True)
+                self.f["placeholders"] = gr.Textbox(label=t("training.fill_placeholders"),
+                                                    placeholder=t("training.name_lorag_author"),
+                                                    info=t("training.values_for_name"))
             with gr.Column(scale=1):
-                self.f["base_model"] = gr.Dropdown(label="2. Base model", choices=[], value=None,
+                self.f["base_model"] = gr.Dropdown(label=t("training.2_base_model"), choices=[], value=None,
                                                    elem_id="training-base")
-                self.base_custom = gr.Textbox(label="…or a hub id / local folder", placeholder="Qwen/Qwen3-0.6B or "
-                                              "/models/my-qwen", elem_id="training-base-custom")
-                self.preview_button = gr.Button("Preview", size="sm")
+                self.base_custom = gr.Textbox(label=t("training.or_a_hub"), placeholder=t("training.qwen_qwen3_0"),
+                                              elem_id="training-base-custom")
+                self.preview_button = gr.Button(t("training.preview"), size="sm")
         self.report = gr.Markdown(elem_id="training-report")
         self.stats = gr.Markdown(elem_id="training-stats")
         self.preview = gr.HTML(elem_id="training-preview-box")
 
     def _settings_section(self) -> None:
         """3. the recipe and every field of the training config, each with its help text."""
-        gr.Markdown("#### 3. Settings")
+        gr.Markdown(t("training.3_settings"))
         with gr.Row():
             recipes = self.service.recipes.names()
-            self.f["recipe"] = gr.Dropdown(label="Recipe", choices=recipes, value="balanced" if "balanced" in recipes
+            self.f["recipe"] = gr.Dropdown(label=t("training.recipe"), choices=recipes,
+                                           value="balanced" if "balanced" in recipes
                                            else None, elem_id="training-recipe")
             self.recipe_info = gr.Markdown()
-            self.f["adapter_name"] = gr.Textbox(label="Adapter name", placeholder="my-adapter",
+            self.f["adapter_name"] = gr.Textbox(label=t("training.adapter_name"), placeholder=t("training.my_adapter"),
                                                 elem_id="training-adapter-name")
         self.defaults = self.service.default_config()
         self._rows(MAIN_ROWS)
-        with gr.Accordion("Advanced", open=False):
+        with gr.Accordion(t("training.advanced"), open=False):
             placed = {name for row in ADVANCED_ROWS for name in row}
             self._rows(ADVANCED_ROWS + (tuple(n for n in FORM_FIELDS if n not in self.f and n not in placed),))
 
@@ -135,8 +136,8 @@ class _TrainingTab:
     def _setting(self, name: str) -> gr.components.Component:
         """The input for one config field, from its type, label, help text and choices."""
         f = CONFIG_FIELDS[name]
-        common = {"label": label_of(f), "value": getattr(self.defaults, name), "info": f.metadata["help"],
-                  "elem_id": f"training-{name}"}
+        common = {"label": t(f"field.training.{name}.label"), "value": getattr(self.defaults, name),
+                  "info": t(f"field.training.{name}.info"), "elem_id": f"training-{name}"}
         choices = list(f.metadata.get("choices") or [])
         if choices:
             return (gr.Radio if len(choices) <= 4 else gr.Dropdown)(choices, **common)
@@ -150,29 +151,32 @@ class _TrainingTab:
     def _start_section(self) -> None:
         """Start, show or save the config, load a recipe; the choices offered when the GPU is busy."""
         with gr.Row():
-            self.start_button = gr.Button("Start training", variant="primary", elem_id="training-start")
-            self.show_button = gr.Button("Show config", elem_id="training-show-config")
-            self.recipe_name = gr.Textbox(label="Save these settings as recipe", placeholder="my-recipe", scale=1)
-            self.save_button = gr.Button("Save recipe")
-            self.recipe_file = gr.File(label="Load a recipe (.yaml)", file_types=[".yaml", ".yml"], type="filepath")
+            self.start_button = gr.Button(t("training.start_training"), variant="primary", elem_id="training-start")
+            self.show_button = gr.Button(t("training.show_config"), elem_id="training-show-config")
+            self.recipe_name = gr.Textbox(label=t("training.save_these_settings"), placeholder=t("training.my_recipe"),
+                                          scale=1)
+            self.save_button = gr.Button(t("training.save_recipe"))
+            self.recipe_file = gr.File(label=t("training.load_a_recipe"), file_types=[".yaml", ".yml"], type="filepath")
         self.device_note = gr.Markdown(elem_id="training-device-note")
         with gr.Row(visible=False, elem_id="training-gpu-busy") as self.busy_row:
-            self.unload_button = gr.Button("Unload the chat model and start")
-            self.wait_button = gr.Button("Start when the GPU is free")
-            self.cpu_button = gr.Button("Train on the CPU instead")
-        self.config_code = gr.Code(label="The exact config the job will run", language="yaml", visible=False,
+            self.unload_button = gr.Button(t("training.unload_the_chat"))
+            self.wait_button = gr.Button(t("training.start_when_the"))
+            self.cpu_button = gr.Button(t("training.train_on_the"))
+        self.config_code = gr.Code(label=t("training.the_exact_config"), language="yaml", visible=False,
                                    elem_id="training-config")
 
     def _jobs_section(self) -> None:
-        gr.Markdown("#### Jobs")
-        self.jobs_table = gr.Dataframe(headers=JOB_HEADERS, value=[], interactive=False, elem_id="training-jobs")
+        gr.Markdown(t("training.jobs"))
+        self.jobs_table = gr.Dataframe(headers=headers(JOB_HEADERS), value=[], interactive=False,
+                                       elem_id="training-jobs")
         with gr.Row():
-            self.job_pick = gr.Dropdown(label="Job", choices=[], value=None, elem_id="training-job-pick", scale=3)
-            self.cancel_button = gr.Button("Cancel (saves a checkpoint)", elem_id="training-cancel", scale=1)
-            self.resume_button = gr.Button("Resume from the last checkpoint", elem_id="training-resume", scale=1)
+            self.job_pick = gr.Dropdown(label=t("training.job"), choices=[], value=None, elem_id="training-job-pick",
+                                        scale=3)
+            self.cancel_button = gr.Button(t("training.cancel_saves_a"), elem_id="training-cancel", scale=1)
+            self.resume_button = gr.Button(t("training.resume_from_the"), elem_id="training-resume", scale=1)
         self.job_status = gr.HTML(progress_html(None), elem_id="training-job-status-box")
         self.curve = gr.HTML(elem_id="training-curve-box")
-        self.log_tail = gr.Textbox(label="Log (last lines)", lines=LOG_LINES, max_lines=LOG_LINES + 2,
+        self.log_tail = gr.Textbox(label=t("training.log_last_lines"), lines=LOG_LINES, max_lines=LOG_LINES + 2,
                                    interactive=False, elem_id="training-log")
         self.timer = gr.Timer(IDLE_POLL_S)
 
@@ -230,7 +234,10 @@ class _TrainingTab:
 
     # --- handlers ----------------------------------------------------------------------------------------------
     def _dataset_choices(self) -> list[tuple[str, str]]:
-        return [(d.label, d.sha256) for d in self.service.stored_datasets()]
+        examples = self.service.example_datasets()
+        shas = {d.sha256 for d in examples}
+        return [(say("training.example", name=d.filename), d.sha256) for d in examples] + [
+            (d.label, d.sha256) for d in self.service.stored_datasets() if d.sha256 not in shas]
 
     @shows_errors
     def on_open(self):
@@ -366,11 +373,11 @@ class _TrainingTab:
         try:
             return self.service.start(TrainingConfig.from_yaml(config_yaml, "the config"), on_busy=on_busy).id
         except LoragError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(str(exc)) from None   # the API keeps English
 
     def api_job(self, job_id: str) -> str:
         """A training job as JSON: status, progress, state, loss history, log tail."""
         try:
             return json.dumps(self.service.view(job_id).as_dict(), default=str)
         except LoragError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(str(exc)) from None   # the API keeps English

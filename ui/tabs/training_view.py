@@ -10,6 +10,8 @@ import math
 import time
 from typing import Any
 
+from ui.i18n import say, table
+
 TRAIN_COLOR, EVAL_COLOR = "#2563eb", "#ea580c"
 MAX_LINE_POINTS, MAX_MARKERS = 600, 200
 STATUS_COLORS = {"running": "#2563eb", "queued": "#6b7280", "cancelling": "#d97706", "completed": "#16a34a",
@@ -62,7 +64,7 @@ def preview_html(analysis: Any) -> str:
 
 def progress_html(view: Any) -> str:
     if view is None:
-        return "<p class='lorag-empty'>No training job yet. Fill in the form above and press Start.</p>"
+        return f"<p class='lorag-empty'>{say('training.no_job_yet')}</p>"
     job = view.job
     pct = 100.0 * (job.progress or 0)
     color = STATUS_COLORS.get(job.status, "#6b7280")
@@ -99,7 +101,7 @@ def loss_curve_svg(train: list[tuple[int, float]], evals: list[tuple[int, float]
     points = train + evals
     if not points:
         return ("<div id='lorag-loss-curve' data-train-points='0' data-eval-points='0' class='lorag-empty'>"
-                "The loss curve appears after the first logged step.</div>")
+                f"{say('training.curve_appears')}</div>")
     left, right, top, bottom = 56, 12, 12, 30
     inner_w, inner_h = width - left - right, height - top - bottom
     steps = [p[0] for p in points]
@@ -153,7 +155,7 @@ def curves_html(view: Any) -> str:
     return html_text
 
 
-def job_rows(views: list[Any]) -> list[list[Any]]:
+def job_rows(views: list[Any]) -> dict:
     rows = []
     for view in views:
         job = view.job
@@ -161,7 +163,7 @@ def job_rows(views: list[Any]) -> list[list[Any]]:
         speed = f"{view.tokens_per_s:.0f}" if view.tokens_per_s else ""
         rows.append([job.id, view.adapter_name, job.status, f"{100 * (job.progress or 0):.0f}%", speed, view.eta,
                      started])
-    return rows
+    return table(JOB_HEADERS, rows)
 
 
-JOB_HEADERS = ["Job", "Adapter", "Status", "Progress", "Tokens/s", "ETA", "Started"]
+JOB_HEADERS = [f"table.job.{name}" for name in ("job", "adapter", "status", "progress", "speed", "eta", "started")]
