@@ -2,7 +2,9 @@
 
 Tables stay whole: `skip_table_chunking` keeps a Table element in one chunk whatever its size (and
 `isolate_table` keeps it apart from the text around it). The section of a chunk is the title it starts
-with, or else the last title seen before it.
+with, or else the last title seen before it. In a PDF read page by page, the title a page opens with (the name of
+the financial statement printed on it) leads the section of every chunk of that page: "Consolidated Statement of
+Cash Flows > Cash Flows from Investing Activities", so the page's lower chunks still say what they are part of.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 
 from engine.errors import LoragError
 from engine.rag.passage import page_starts_of
+
+SHORT_LINE = 80  # characters: a running line above a page's title, not a paragraph
 
 
 @dataclass
@@ -40,7 +44,7 @@ def chunk_elements(elements: list[Any], chunk_size: int, overlap: int, filename:
     groups = _by_page(elements) if within_pages else [elements]  # unstructured still merges small sections
     pieces = [piece for group in groups for piece in chunk_by_title(group, **options)]  # across page breaks
     chunks: list[Chunk] = []
-    section = ""
+    section, heading, heading_page = "", "", None
     for piece in pieces:
         text = (piece.text or "").strip()
         if not text:
@@ -50,8 +54,10 @@ def chunk_elements(elements: list[Any], chunk_size: int, overlap: int, filename:
         if opening is not None:
             section = opening.text.strip()
         pages = _pages(originals, piece)
+        if within_pages and pages and pages[0] != heading_page:
+            heading_page, heading = pages[0], _page_heading(originals)
         starts = page_starts_of(text, [(e.metadata.page_number, e.text or "") for e in originals])
-        chunks.append(Chunk(index=len(chunks), text=text, pages=pages, section=section[:300],
+        chunks.append(Chunk(index=len(chunks), text=text, pages=pages, section=breadcrumb(heading, section)[:300],
                             element_types=sorted({e.category for e in originals}),
                             html=getattr(piece.metadata, "text_as_html", None) or "",
                             page_starts=starts if len(starts) == len(pages) else []))
@@ -61,6 +67,21 @@ def chunk_elements(elements: list[Any], chunk_size: int, overlap: int, filename:
     if elements and not chunks:
         raise LoragError(f"{filename}: parsing gave text but chunking gave no chunk. Nothing was indexed.")
     return chunks
+
+
+def _page_heading(originals: list[Any]) -> str:
+    """The title at the top of a page: among its first three elements, after short lines only (a company name
+    over a statement's name), not after the end of a paragraph carried over from the page before."""
+    for element in originals[:3]:
+        if element.category == "Title":
+            return element.text.strip()
+        if len(element.text or "") > SHORT_LINE:
+            return ""
+    return ""
+
+
+def breadcrumb(heading: str, section: str) -> str:
+    return f"{heading} > {section}" if heading and section and heading != section else section or heading
 
 
 def _by_page(elements: list[Any]) -> list[list[Any]]:

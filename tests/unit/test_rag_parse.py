@@ -187,3 +187,25 @@ def test_pdf_chunks_stay_within_their_page_and_open_with_its_heading():
     assert all(len(c.pages) == 1 for c in within)
     assert {p for c in within for p in c.pages} == {p for c in across for p in c.pages}
     assert any(c.section == "6 Baz" and c.text.startswith("6 Baz") for c in within)
+
+
+def test_every_chunk_of_a_pdf_page_carries_the_title_the_page_opens_with():
+    from unstructured.documents.elements import ElementMetadata, NarrativeText, Title
+
+    def on(page, element):
+        element.metadata = ElementMetadata(page_number=page)
+        return element
+
+    elements = [on(1, Title("Consolidated Statement of Cash Flows")), on(1, NarrativeText("Net income 5,363. " * 12)),
+                on(1, Title("Cash Flows from Investing Activities")), on(1, NarrativeText("PP&E (1,577). " * 14)),
+                on(2, NarrativeText("Notes continue here. " * 10)), on(2, Title("Note 1")),
+                on(2, NarrativeText("Policies. " * 20))]
+    chunks = chunk_elements(elements, 250, 0, "cash.pdf", within_pages=True)
+    page_one = [c.section for c in chunks if c.pages == [1]]
+    assert page_one[0] == "Consolidated Statement of Cash Flows"
+    assert "Consolidated Statement of Cash Flows > Cash Flows from Investing Activities" in page_one
+    page_two = [c.section for c in chunks if c.pages == [2]]
+    assert page_two[0] == "Cash Flows from Investing Activities"  # a page without a title of its own
+    assert page_two[-1] == "Note 1"
+    across = chunk_elements(elements, 250, 0, "cash.txt")
+    assert not any(" > " in c.section for c in across)
