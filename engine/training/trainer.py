@@ -7,7 +7,6 @@ Nothing here runs in the studio process: `engine.training.worker` calls `run_job
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 import time
@@ -22,6 +21,7 @@ from engine.training.config import TrainingConfig
 from engine.training.datasets import DatasetStore
 from engine.training.encoding import chat_template_of
 from engine.training.jobfiles import JobFiles, JobSpec
+from engine.training.plan import auto_eval_steps, planned_steps
 from engine.training.preference import preference_trainer
 from engine.training.prepare import Prepared, prepare
 from engine.training.targets import lora_config
@@ -106,13 +106,6 @@ def _keep_4bit_layout(model) -> None:
             module.support_avx512bf16_for_cpu = False
 
 
-def planned_steps(config: TrainingConfig, rows: int) -> int:
-    if config.max_steps:
-        return config.max_steps
-    per_epoch = math.ceil(math.ceil(rows / config.batch_size) / config.grad_accum)
-    return max(1, math.ceil(config.epochs * per_epoch))
-
-
 def training_args(spec: JobSpec, config: TrainingConfig, files: JobFiles, prepared: Prepared) -> dict[str, Any]:
     """The arguments every method's trl config shares (transformers' TrainingArguments)."""
     total = planned_steps(config, len(prepared.train))
@@ -127,7 +120,7 @@ def training_args(spec: JobSpec, config: TrainingConfig, files: JobFiles, prepar
         lr_scheduler_type=config.lr_scheduler, warmup_steps=config.warmup_ratio, weight_decay=config.weight_decay,
         max_length=config.max_length,
         logging_steps=config.logging_steps or max(1, total // 100), logging_first_step=True,
-        eval_strategy="steps" if evaluate else "no", eval_steps=config.eval_steps or _auto_eval_steps(total),
+        eval_strategy="steps" if evaluate else "no", eval_steps=config.eval_steps or auto_eval_steps(total),
         save_strategy="steps", save_steps=config.save_steps, save_total_limit=2,
         use_cpu=not on_gpu, bf16=on_gpu and _bf16_ok(), fp16=on_gpu and not _bf16_ok(),
         activation_checkpointing=checkpointing,
@@ -140,11 +133,6 @@ def sft_config(spec: JobSpec, config: TrainingConfig, files: JobFiles, prepared:
 
     return SFTConfig(**training_args(spec, config, files, prepared), packing=config.packing,
                      remove_unused_columns=True)
-
-
-def _auto_eval_steps(total: int) -> int:
-    """About ten evals over a run; short runs: the middle and the end."""
-    return max(1, math.ceil(total / 10)) if total > 20 else max(1, total // 2)
 
 
 def _bf16_ok() -> bool:
