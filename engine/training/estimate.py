@@ -164,7 +164,7 @@ class Estimate:
         origin = "calibrated just now" if self.source == "calibration" else f"from the cache (calibrated {when})"
         parts = " + ".join(f"{label} {format_eta(self.parts.get(name, 0))}" for name, label in (
             ("startup_s", "start and model load"), ("train_s", "training"), ("eval_s", "evaluation"),
-            ("save_s", "saving")) if self.parts.get(name))
+            ("save_s", "saving")) if self.parts.get(name, 0) >= 0.5)
         lines.append(f"**Estimated duration:** ≈ {format_eta(self.duration_s)} ({parts}); {origin}.")
         return "\n\n".join(lines)
 
