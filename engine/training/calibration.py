@@ -1,8 +1,8 @@
 """A calibration run, inside the worker: the real set-up and a few real optimizer steps with the job's settings, timed.
 
 The first step is a warm-up (lazy allocations, first kernels) and is left out of the per-step figures; the start-up
-time runs from the job's start (the studio spawning the worker) to the end of that step, less one normal step. The
-last step saves a checkpoint, which times a save. The result lands in the estimate cache (engine.training.estimate).
+time runs from the job's start (the studio spawning the worker) to the trainer's start (model load, set-up), plus
+what the warm-up step took beyond a normal one. The last step saves a checkpoint, which times a save. The result lands in the estimate cache (engine.training.estimate).
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ class StepClock(TrainerCallback):
         self.jobs, self.job_id = jobs, job_id
         self.steps: list[tuple[float, int]] = []
         self.saved_at: float | None = None
+        self.began_at: float | None = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.began_at = time.time()
 
     def on_step_end(self, args, state, control, **kwargs):
         self.steps.append((time.time(), int(state.num_input_tokens_seen or 0)))
@@ -47,10 +51,11 @@ def measure(clock: StepClock, started_at: float) -> dict[str, Any]:
     measured = len(clock.steps) - 1
     s_per_step = (last_t - first_t) / measured
     per_token = (last_t - first_t) / (last_n - first_n) if last_n > first_n else None
-    first_step = first_n * per_token if per_token else s_per_step
+    began = clock.began_at or started_at
+    warm_up = max(0.0, first_t - began - (first_n * per_token if per_token else s_per_step))
     return {"steps": measured, "s_per_step": s_per_step, "s_per_padded_token": per_token,
-            "padded_tokens_per_step": (last_n - first_n) / measured, "startup_s": max(0.0, first_t - started_at
-                                                                                          - first_step),
+            "padded_tokens_per_step": (last_n - first_n) / measured,
+            "startup_s": max(0.0, began - started_at) + warm_up,  # a fast first step never hides the load time
             "save_s": max(0.0, clock.saved_at - last_t) if clock.saved_at else 0.0}
 
 
