@@ -25,6 +25,7 @@ class JobSpec:
     base_label: str
     device: str                      # cuda | cpu (decided by the studio, which arbitrates the GPU)
     config: dict[str, Any] = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict)   # a calibration run: {steps, key} (see estimate.py)
 
     @property
     def training(self) -> TrainingConfig:

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 KIND = "training"
+CALIBRATION_KIND = "training-calibration"   # a few timed steps for the estimate (engine.training.calibration)
 CANCEL_GRACE_S = 180.0
 DIED_HINT = ("If it ran out of memory: use a smaller batch size, a shorter max length, or 4-bit quantization "
              "(QLoRA).")
@@ -91,7 +92,7 @@ class WorkerRunner:
 
     def check(self, job: Job) -> Job:
         """Mark a running training job whose worker is gone; return the fresh row."""
-        if job.kind != KIND or job.status not in ("running", "cancelling") or self.alive(job):
+        if job.kind not in (KIND, CALIBRATION_KIND) or job.status not in ("running", "cancelling") or self.alive(job):
             return job
         time.sleep(0.2)  # the worker may be writing its final status right now
         job = self.jobs.get(job.id)

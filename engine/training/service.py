@@ -19,11 +19,12 @@ from engine.training.base_models import ResolvedBase, base_choices, resolve_base
 from engine.training.config import TrainingConfig
 from engine.training.datasets import DatasetReport, DatasetStore, StoredDataset
 from engine.training.encoding import Encoder
+from engine.training.estimator import Estimator
 from engine.training.jobfiles import JobSpec, format_eta
 from engine.training.prepare import check_method
 from engine.training.preview import Analysis, analyze
 from engine.training.recipes import Recipes
-from engine.training.runner import KIND, WorkerRunner
+from engine.training.runner import CALIBRATION_KIND, KIND, WorkerRunner
 from engine.training.targets import LoraPlan, lora_plan
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,7 @@ class TrainingService:
         self._tokenizers: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.reattach()
+        self.estimator = Estimator(self)   # tokens, memory and duration before Start
 
     # --- datasets --------------------------------------------------------------------------------------------
     def upload(self, path: Path, filename: str | None = None) -> tuple[StoredDataset, DatasetReport]:
@@ -327,6 +329,8 @@ class TrainingService:
 
     def reattach(self) -> None:
         """After a studio (re)start: mark workers that died meanwhile; restart GPU waits for queued jobs."""
+        for job in self.jobs.list(CALIBRATION_KIND, 20):
+            self.runner.check(job)
         for job in self.jobs.list(KIND, 200):
             if job.status == "queued" and not job.pid:
                 self._wait_for_gpu(job.id)

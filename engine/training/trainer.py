@@ -7,7 +7,6 @@ Nothing here runs in the studio process: `engine.training.worker` calls `run_job
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 import time
@@ -21,7 +20,9 @@ from engine.training.callbacks import CancelCallback, ProgressCallback
 from engine.training.config import TrainingConfig
 from engine.training.datasets import DatasetStore
 from engine.training.encoding import chat_template_of
+from engine.training.estimate import ESTIMATES, EstimateCache, from_cache, timing, timing_text
 from engine.training.jobfiles import JobFiles, JobSpec
+from engine.training.plan import auto_eval_steps, planned_steps
 from engine.training.preference import preference_trainer
 from engine.training.prepare import Prepared, prepare
 from engine.training.targets import lora_config
@@ -106,13 +107,6 @@ def _keep_4bit_layout(model) -> None:
             module.support_avx512bf16_for_cpu = False
 
 
-def planned_steps(config: TrainingConfig, rows: int) -> int:
-    if config.max_steps:
-        return config.max_steps
-    per_epoch = math.ceil(math.ceil(rows / config.batch_size) / config.grad_accum)
-    return max(1, math.ceil(config.epochs * per_epoch))
-
-
 def training_args(spec: JobSpec, config: TrainingConfig, files: JobFiles, prepared: Prepared) -> dict[str, Any]:
     """The arguments every method's trl config shares (transformers' TrainingArguments)."""
     total = planned_steps(config, len(prepared.train))
@@ -127,11 +121,12 @@ def training_args(spec: JobSpec, config: TrainingConfig, files: JobFiles, prepar
         lr_scheduler_type=config.lr_scheduler, warmup_steps=config.warmup_ratio, weight_decay=config.weight_decay,
         max_length=config.max_length,
         logging_steps=config.logging_steps or max(1, total // 100), logging_first_step=True,
-        eval_strategy="steps" if evaluate else "no", eval_steps=config.eval_steps or _auto_eval_steps(total),
+        eval_strategy="steps" if evaluate else "no", eval_steps=config.eval_steps or auto_eval_steps(total),
         save_strategy="steps", save_steps=config.save_steps, save_total_limit=2,
         use_cpu=not on_gpu, bf16=on_gpu and _bf16_ok(), fp16=on_gpu and not _bf16_ok(),
         activation_checkpointing=checkpointing,
         report_to=[], disable_tqdm=True, dataloader_num_workers=0, dataset_num_proc=None,
+        include_num_input_tokens_seen="all" if spec.calibration else "no",  # padded tokens: what a step costs
     )
 
 
@@ -140,11 +135,6 @@ def sft_config(spec: JobSpec, config: TrainingConfig, files: JobFiles, prepared:
 
     return SFTConfig(**training_args(spec, config, files, prepared), packing=config.packing,
                      remove_unused_columns=True)
-
-
-def _auto_eval_steps(total: int) -> int:
-    """About ten evals over a run; short runs: the middle and the end."""
-    return max(1, math.ceil(total / 10)) if total > 20 else max(1, total // 2)
 
 
 def _bf16_ok() -> bool:
@@ -243,7 +233,8 @@ def unique_name(adapters: Path, wanted: str) -> str:
     return f"{wanted}-{n}"
 
 
-def run_job(spec: JobSpec, files: JobFiles, jobs: Jobs, stop: threading.Event, resume: bool) -> Outcome:
+def load_rows(spec: JobSpec) -> tuple[TrainingConfig, Any, Prepared]:
+    """The config, the base's tokenizer and the prepared rows; torch's threads set (a real run and a calibration)."""
     import torch
     from transformers import AutoTokenizer
 
@@ -257,10 +248,17 @@ def run_job(spec: JobSpec, files: JobFiles, jobs: Jobs, stop: threading.Event, r
              prepared.report.format_label, prepared.rows, len(prepared.train), len(prepared.eval),
              prepared.dropped_count)
     log.info("loss mask: %s", prepared.plan.note)
-    _warn_before(config, prepared)
     torch.set_num_threads(_threads(config, base_config(spec.base_source)))
     log.info("device %s, %d CPU thread(s), quantization %s", spec.device, torch.get_num_threads(),
              config.quantization)
+    return config, tokenizer, prepared
+
+
+def run_job(spec: JobSpec, files: JobFiles, jobs: Jobs, stop: threading.Event, resume: bool) -> Outcome:
+    config, tokenizer, prepared = load_rows(spec)
+    _warn_before(config, prepared)
+    estimate, _ = from_cache(EstimateCache(Path(spec.data_dir) / ESTIMATES), spec.base_source, spec.device, config,
+                             prepared)
     progress = ProgressCallback(files, jobs, spec.job_id, spec.device)
     cancel = CancelCallback(stop, jobs, spec.job_id)
     jobs.update(spec.job_id, message="Loading the model…")
@@ -281,10 +279,13 @@ def run_job(spec: JobSpec, files: JobFiles, jobs: Jobs, stop: threading.Event, r
     metrics = _final_metrics(trainer, output, progress, prepared)
     verdict = judge_run(trainer, config, prepared)
     metrics.update(learned=verdict.learned, verdict=verdict.message)
+    metrics["timing"] = timing(estimate, time.time() - (jobs.get(spec.job_id).started_at or started), resume)
     folder = write_adapter(trainer, spec, config, files, prepared, metrics, tokenizer)
     log.info("adapter saved to %s after %.0f s", folder, time.time() - started)
     (log.info if verdict.learned else log.warning)("%s", verdict.message)
-    return Outcome("completed", f"Done: adapter {folder.name} saved. {verdict.message}",
+    took = timing_text(metrics["timing"])
+    log.info("%s", took)
+    return Outcome("completed", f"Done: adapter {folder.name} saved. {took} {verdict.message}",
                    {"adapter": folder.name, "adapter_path": str(folder), "global_step": step, "max_steps": total,
                     "metrics": metrics})
 

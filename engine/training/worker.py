@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     _logging(files)  # before the heavy imports, so their warnings land in the job log with a time
     from transformers.utils import logging as hf_logging
 
+    from engine.training.calibration import calibrate
     from engine.training.jobfiles import JobSpec
     from engine.training.trainer import run_job
 
@@ -78,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         jobs.update(spec.job_id, status="running", pid=os.getpid())
     log.info("worker %d started for job %s%s", os.getpid(), spec.job_id, " (resume)" if args.resume else "")
     try:
-        outcome = run_job(spec, files, jobs, stop, args.resume)
+        outcome = calibrate(spec, files, jobs, stop) if spec.calibration else run_job(spec, files, jobs, stop,
+                                                                                        args.resume)
     except LoragError as exc:
         log.error("%s", exc)
         jobs.finish(spec.job_id, "failed", str(exc))

@@ -16,6 +16,7 @@ from engine.studio import Studio
 from engine.training.config import RECIPE_FIELDS, TrainingConfig
 from ui.errors import shows_errors, warns
 from ui.i18n import headers, say, t
+from ui.tabs.training_estimate import EstimateSection
 from ui.tabs.training_view import (
     JOB_HEADERS,
     curves_html,
@@ -157,6 +158,8 @@ class _TrainingTab:
                                           scale=1)
             self.save_button = gr.Button(t("training.save_recipe"))
             self.recipe_file = gr.File(label=t("training.load_a_recipe"), file_types=[".yaml", ".yml"], type="filepath")
+        self.estimate = EstimateSection(self.service, lambda values: self._config(values[:-1], values[-1]))
+        self.estimate.build()
         self.device_note = gr.Markdown(elem_id="training-device-note")
         with gr.Row(visible=False, elem_id="training-gpu-busy") as self.busy_row:
             self.unload_button = gr.Button(t("training.unload_the_chat"))
@@ -211,6 +214,7 @@ class _TrainingTab:
     def _wire_config(self) -> None:
         """Recipes, show config, and the four ways to start (ask, or the answer to a busy GPU)."""
         self.f["recipe"].input(self.on_recipe, [self.f["recipe"]], self._recipe_outputs)
+        self.estimate.wire(self._form)
         self.show_button.click(self.on_show, self._form, [self.config_code, self.device_note])
         self.save_button.click(self.on_save_recipe, [self.recipe_name, *self._form], [self.device_note,
                                                                                       self.f["recipe"]])
