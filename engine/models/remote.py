@@ -121,7 +121,7 @@ class EngineClient:
 
 
 class _Calling:
-    """Turns a connection failure into a LoragError that names the engine."""
+    """Turns a failed call into a LoragError that names the engine."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -133,6 +133,8 @@ class _Calling:
         if isinstance(exc, CONNECT_FAILURES):
             raise LoragError(f"The engine at {self.url} is not reachable: {exc}.",
                              hint="Start it, or give the right address with --engine-url.") from None
+        if isinstance(exc, httpx.HTTPError):
+            raise LoragError(f"The engine at {self.url} did not answer: {exc or type(exc).__name__}.") from None
         return False
 
 

@@ -58,6 +58,20 @@ def test_the_engine_models_are_listed_and_one_loads(studio, loaded):
     assert studio.models.summary() == f"{BASE} (on the engine at {studio.settings.engine_url})"
 
 
+def test_the_models_tab_offers_the_engine_models(studio, loaded, tmp_path):
+    from ui.tabs.models import loaded_status
+    from ui.tabs.models_engine import NO_ENGINE, engine_choices
+
+    offered = engine_choices(studio, visible=True)
+    assert offered["choices"] == [(BASE, f"engine:{BASE}")] and offered["value"] == f"engine:{BASE}"
+    assert loaded_status(studio).startswith(f"**Loaded:** {BASE} (on the engine at")
+    alone = Studio(Settings(data_dir=tmp_path / "data", no_weaviate=True))
+    try:
+        assert engine_choices(alone, visible=True)["info"] == NO_ENGINE
+    finally:
+        alone.close()
+
+
 def test_a_chat_reply_streams_through_the_engine_and_is_saved(studio, loaded):
     chat = studio.chats.create(settings={"params": GenerationParams(**GREEDY).to_dict()})
     studio.chats.append(chat.id, "user", QUESTION[0]["content"])
@@ -121,6 +135,9 @@ def test_an_engine_that_is_not_there_says_so(tmp_path):
         with pytest.raises(LoragError, match="is not reachable"):
             studio.models.load(f"engine:{BASE}")
         assert studio.models.current is None
+        from ui.tabs.models_engine import engine_choices
+
+        assert "is not reachable" in engine_choices(studio, visible=True)["info"]
     finally:
         studio.close()
 
