@@ -1,6 +1,8 @@
 """The model ModelService has on an OpenAI-compatible engine (--engine-url) instead of in memory.
 
 "Loading" an engine model checks that the engine serves it and records it; nothing moves into this process.
+Continuing a reply and the Notebook's raw completion are not offered on an engine model yet.
+
 Lorag's adapters run there only as the engine's own LoRA models: a Lorag adapter `name` is usable when the
 engine lists a LoRA model of the loaded base named `name` or `<base>@name` (vLLM `--lora-modules name=path`,
 or another Lorag's adapters); otherwise the adapter problem says the engine cannot take it.
@@ -68,9 +70,11 @@ class EngineLink:
 
     # --- generation ---------------------------------------------------------------------------------------
     def stream_chat(self, messages: list[dict[str, Any]], params: GenerationParams, adapter: str | None,
-                    stop_event: threading.Event) -> Iterator[StreamEvent]:
+                    stop_event: threading.Event, continue_final: bool = False) -> Iterator[StreamEvent]:
         if self.current is None:
             raise LoragError("No model is loaded.", hint="Load one in the Models tab.")
+        if continue_final:
+            raise LoragError("Continuing a reply is not available on an engine model yet: regenerate it instead.")
         if not messages:
             raise LoragError("There is nothing to answer yet.")
         model = self.current.name

@@ -111,6 +111,10 @@ class ModelService:
         """The base models the engine (--engine-url) serves, as load sources "engine:<id>" ([] without one)."""
         return [engine_source(m.id) for m in self.engine.models() if not m.parent] if self.engine else []
 
+    def engine_adapters(self) -> list[str]:
+        """The LoRA models the engine serves for the engine model in use, as adapter names ([] otherwise)."""
+        return self.engine.lora_names() if self._remote() is not None else []
+
     def resolve(self, source: str) -> ResolvedSource:
         if is_engine_source(source):
             return ResolvedSource("engine", source[len(ENGINE_PREFIX):], source)
@@ -332,7 +336,7 @@ class ModelService:
         """Stream a reply to `messages` (see the module docstring); `switches` as for render_prompt."""
         params = params or GenerationParams()
         if self._remote() is not None:
-            return self._stream_on_engine(messages, params, adapter, request_id)
+            return self._stream_on_engine(messages, params, adapter, request_id, continue_final)
         return self._stream(params, adapter or None, request_id,
                             prompt_for=lambda loaded: (self._render(loaded, messages, thinking, continue_final,
                                                                     **switches), False),
@@ -373,10 +377,10 @@ class ModelService:
             yield from generation.run()
 
     def _stream_on_engine(self, messages: list[dict[str, Any]], params: GenerationParams, adapter: str | None,
-                          request_id: str | None) -> Iterator[StreamEvent]:
+                          request_id: str | None, continue_final: bool) -> Iterator[StreamEvent]:
         """The engine runs requests side by side, so no turn on the model is taken."""
         with self._streams.running(request_id) as stop_event:
-            yield from self.engine.stream_chat(messages, params, adapter, stop_event)
+            yield from self.engine.stream_chat(messages, params, adapter, stop_event, continue_final)
 
 
 def _base_label(resolved: ResolvedSource) -> str:

@@ -7,6 +7,8 @@ The engine dies in the last test of this module (tests run in file order): keep 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from engine.chats import stream_reply
@@ -30,6 +32,7 @@ GREEDY = {"temperature": 0, "max_new_tokens": 24}
 def engine(tmp_path_factory, smollm2_dir):
     data = tmp_path_factory.mktemp("engine") / "data"
     make_random_adapter(smollm2_dir, data / "adapters" / "marseille", base_label=BASE)
+    make_random_adapter(smollm2_dir, data / "adapters" / "pirate", base_label=BASE, seed=3)   # on the engine only
     server = StudioProcess(data, args=["--no-weaviate", "--api", "--api-key", KEY, "--model", str(smollm2_dir),
                                        "--rate-limit", "0"]).start()
     yield server
@@ -39,7 +42,8 @@ def engine(tmp_path_factory, smollm2_dir):
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory, engine):
     data = tmp_path_factory.mktemp("client") / "data"
-    made = Studio(Settings(data_dir=data, no_weaviate=True, engine_url=f"{engine.url}/v1", engine_key=KEY))
+    made = Studio(Settings(data_dir=data, no_weaviate=True, engine_url=f"{engine.url}/v1", engine_key=KEY,
+                           api=True, rate_limit=0))
     yield made
     made.close()
 
@@ -111,6 +115,36 @@ def test_an_adapter_runs_as_the_engines_lora_model(studio, loaded):
     assert "does not serve this adapter" in problem and "--lora-modules only-here=" in problem
     with pytest.raises(LoragError, match="does not serve this adapter"):
         list(studio.models.stream_chat(QUESTION, GenerationParams(**GREEDY), adapter="only-here"))
+
+
+def test_the_engines_own_lora_models_are_offered_as_adapters(studio, loaded):
+    assert studio.adapters.names() == ["marseille", "pirate"]           # pirate lives on the engine only
+    assert studio.adapters.check("pirate") == ""
+    done = list(studio.models.stream_chat(QUESTION, GenerationParams(**GREEDY), adapter="pirate"))[-1]
+    assert done.stats.adapter == "pirate" and done.stats.model == f"{BASE}@pirate"
+
+
+def test_this_studios_api_answers_from_the_engine(studio, loaded):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from engine.api.mount import api_routes
+
+    with TestClient(Starlette(routes=api_routes(studio))) as http:
+        listed = [m["id"] for m in http.get("/v1/models").json()["data"]]
+        assert listed == [BASE, f"{BASE}@marseille", f"{BASE}@pirate"]
+        body = {"model": BASE, "messages": QUESTION, "temperature": 0, "max_tokens": 24, "stream": True}
+        with http.stream("POST", "/v1/chat/completions", json=body) as response:
+            lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+    chunks = [json.loads(line[6:]) for line in lines[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert lines[-1] == "data: [DONE]" and len(chunks) > 4 and "Paris" in text
+
+
+def test_continuing_a_reply_on_the_engine_is_refused_clearly(studio, loaded):
+    messages = [*QUESTION, {"role": "assistant", "content": "The capital"}]
+    with pytest.raises(LoragError, match="Continuing a reply is not available on an engine model"):
+        list(studio.models.stream_chat(messages, GenerationParams(**GREEDY), continue_final=True))
 
 
 def test_what_needs_the_weights_here_says_the_model_is_on_the_engine(studio, loaded):
