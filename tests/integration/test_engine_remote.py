@@ -194,6 +194,42 @@ def test_an_engine_that_dies_mid_answer_keeps_the_text_and_says_it_was_cut(studi
     assert saved.role == "assistant" and saved.content == done.answer and saved.meta["finish_reason"] == "cut"
 
 
+def test_an_engine_that_dies_under_the_api_ends_the_stream_with_an_error(tmp_path, smollm2_dir):
+    doomed = StudioProcess(tmp_path / "engine", args=["--no-weaviate", "--api", "--model", str(smollm2_dir)]).start()
+    studio = Studio(Settings(data_dir=tmp_path / "data", no_weaviate=True, engine_url=doomed.url, api=True,
+                             rate_limit=0))
+    try:
+        studio.models.load(f"engine:{BASE}")
+        lines = _api_stream_killing(studio, doomed)
+    finally:
+        doomed.kill()
+        studio.close()
+    assert lines[-1] == "data: [DONE]"
+    error = json.loads(lines[-2][6:])["error"]
+    assert "stopped answering in the middle of the reply" in error["message"]
+    text = "".join(json.loads(line[6:])["choices"][0]["delta"].get("content") or "" for line in lines[1:-2])
+    assert text                                                      # what came before the cut was sent
+
+
+def _api_stream_killing(studio: Studio, doomed: StudioProcess) -> list[str]:
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from engine.api.mount import api_routes
+
+    body = {"model": BASE, "messages": [{"role": "user", "content": "Write a long story about a brave dragon."}],
+            "temperature": 0, "max_tokens": 400, "stream": True}
+    lines: list[str] = []
+    with TestClient(Starlette(routes=api_routes(studio))) as http, \
+            http.stream("POST", "/v1/chat/completions", json=body) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                lines.append(line)
+            if len(lines) == 6:
+                doomed.kill()
+    return lines
+
+
 def _answer(studio: Studio, params: GenerationParams) -> str:
     return list(studio.models.stream_chat(QUESTION, params))[-1].answer
 
