@@ -1,7 +1,7 @@
 """The model ModelService has on an OpenAI-compatible engine (--engine-url) instead of in memory.
 
 "Loading" an engine model checks that the engine serves it and records it; nothing moves into this process.
-Continuing a reply and the Notebook's raw completion are not offered on an engine model yet.
+Continuing a reply is not offered on an engine model yet.
 
 Lorag's adapters run there only as the engine's own LoRA models: a Lorag adapter `name` is usable when the
 engine lists a LoRA model of the loaded base named `name` or `<base>@name` (vLLM `--lora-modules name=path`,
@@ -71,15 +71,24 @@ class EngineLink:
     # --- generation ---------------------------------------------------------------------------------------
     def stream_chat(self, messages: list[dict[str, Any]], params: GenerationParams, adapter: str | None,
                     stop_event: threading.Event, continue_final: bool = False) -> Iterator[StreamEvent]:
-        if self.current is None:
-            raise LoragError("No model is loaded.", hint="Load one in the Models tab.")
         if continue_final:
             raise LoragError("Continuing a reply is not available on an engine model yet: regenerate it instead.")
         if not messages:
             raise LoragError("There is nothing to answer yet.")
-        model = self.current.name
-        if adapter:
-            model = self.adapter_model(adapter)
-            if not model:
-                raise LoragError(self.adapter_problem(adapter))
-        return self.client.stream_chat(model, messages, params, stop_event, adapter=adapter or "")
+        return self.client.stream_chat(self._model_for(adapter), messages, params, stop_event, adapter=adapter or "")
+
+    def stream_completion(self, prompt: str, params: GenerationParams, adapter: str | None,
+                          stop_event: threading.Event) -> Iterator[StreamEvent]:
+        return self.client.stream_completion(self._model_for(adapter), prompt, params, stop_event,
+                                             adapter=adapter or "")
+
+    def _model_for(self, adapter: str | None) -> str:
+        """The engine model id that runs `adapter` (the base itself for none)."""
+        if self.current is None:
+            raise LoragError("No model is loaded.", hint="Load one in the Models tab.")
+        if not adapter:
+            return self.current.name
+        model = self.adapter_model(adapter)
+        if not model:
+            raise LoragError(self.adapter_problem(adapter))
+        return model

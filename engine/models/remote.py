@@ -4,8 +4,9 @@ vLLM, SGLang, llama.cpp's server, Ollama, or another Lorag serving /v1.
 `EngineClient(url, key)`:
 - `models() -> list[EngineModel]` (GET /v1/models); a LoRA model carries its base in `parent` (vLLM lists its
   --lora-modules so, and Lorag lists its adapters so).
-- `stream_chat(model, messages, params, stop_event)` (POST /v1/chat/completions, stream=true) yields the same
-  `StreamEvent`s as in-process generation. Stop strings and sampling are passed through; setting `stop_event`
+- `stream_chat(model, messages, params, stop_event)` (POST /v1/chat/completions, stream=true) and
+  `stream_completion(model, prompt, params, stop_event)` (POST /v1/completions) yield the same `StreamEvent`s as
+  in-process generation. Stop strings and sampling are passed through; setting `stop_event`
   closes the stream (finish_reason "stopped").
 - Errors are LoragErrors naming the engine: not reachable, an error status, or an engine that dies mid-answer.
   In the last case the stream first yields its "done" event with the text received so far (finish_reason "cut"),
@@ -76,11 +77,20 @@ class EngineClient:
     # --- chat -------------------------------------------------------------------------------------------
     def stream_chat(self, model: str, messages: list[dict[str, Any]], params: GenerationParams,
                     stop_event: threading.Event, adapter: str = "") -> Iterator[StreamEvent]:
-        body = {"model": model, "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
-                "stream": True, "stream_options": {"include_usage": True}, **sampling(params)}
-        reply = _Reply(model, adapter, params.seed)
+        body = {"messages": [{"role": m["role"], "content": m["content"]} for m in messages]}
+        return self._stream("/chat/completions", model, body, params, stop_event, _Reply(model, adapter, params.seed))
+
+    def stream_completion(self, model: str, prompt: str, params: GenerationParams, stop_event: threading.Event,
+                          adapter: str = "") -> Iterator[StreamEvent]:
+        """A raw continuation of `prompt` (POST /v1/completions; the Notebook)."""
+        reply = _Reply(model, adapter, params.seed, chat=False)
+        return self._stream("/completions", model, {"prompt": prompt}, params, stop_event, reply)
+
+    def _stream(self, path: str, model: str, body: dict[str, Any], params: GenerationParams,
+                stop_event: threading.Event, reply: "_Reply") -> Iterator[StreamEvent]:
+        body = {"model": model, **body, "stream": True, "stream_options": {"include_usage": True}, **sampling(params)}
         with self._calling(), httpx.Client(headers=self.headers, timeout=self.timeout) as http, \
-                http.stream("POST", self.api + "/chat/completions", json=body) as response:
+                http.stream("POST", self.api + path, json=body) as response:
             if response.status_code >= 400:
                 response.read()
                 self._check(response)
@@ -169,8 +179,8 @@ def _sse_data(response: httpx.Response) -> Iterator[dict[str, Any]]:
 class _Reply:
     """The reply being received: text so far, token counts, and why it ended."""
 
-    def __init__(self, model: str, adapter: str, seed: int) -> None:
-        self.model, self.adapter, self.seed = model, adapter, seed
+    def __init__(self, model: str, adapter: str, seed: int, chat: bool = True) -> None:
+        self.model, self.adapter, self.seed, self.chat = model, adapter, seed, chat
         self.answer = self.reasoning = self.finish = ""
         self.usage: dict[str, Any] = {}
         self.started = time.perf_counter()
@@ -185,8 +195,9 @@ class _Reply:
             thought = delta.get("reasoning_content") or delta.get("reasoning") or ""
             if thought:
                 yield self._piece("reasoning", thought)
-            if delta.get("content"):
-                yield self._piece("answer", delta["content"])
+            text = delta.get("content") or choice.get("text")   # chat chunks carry a delta, completions a text
+            if text:
+                yield self._piece("answer", text)
             if choice.get("finish_reason"):
                 self.finish = FINISH.get(choice["finish_reason"], "eos")
 
@@ -206,4 +217,5 @@ class _Reply:
             time_to_first_token=(self.first_at - self.started) if self.first_at else seconds,
             tokens_per_second=tokens / seconds if seconds > 0 else 0.0, finish_reason=finish,
             adapter=self.adapter, model=self.model, seed=self.seed)
-        return StreamEvent("done", "", self.answer.strip(), self.reasoning.strip(), stats)
+        answer = self.answer.strip() if self.chat else self.answer   # a continuation keeps its exact text
+        return StreamEvent("done", "", answer, self.reasoning.strip(), stats)

@@ -336,7 +336,8 @@ class ModelService:
         """Stream a reply to `messages` (see the module docstring); `switches` as for render_prompt."""
         params = params or GenerationParams()
         if self._remote() is not None:
-            return self._stream_on_engine(messages, params, adapter, request_id, continue_final)
+            return self._on_engine(self.engine.stream_chat, messages, params, adapter, request_id,
+                                   continue_final=continue_final)
         return self._stream(params, adapter or None, request_id,
                             prompt_for=lambda loaded: (self._render(loaded, messages, thinking, continue_final,
                                                                     **switches), False),
@@ -348,6 +349,8 @@ class ModelService:
         if not prompt:
             raise LoragError("Write the beginning of a text first.")
         params = params or GenerationParams()
+        if self._remote() is not None:
+            return self._on_engine(self.engine.stream_completion, prompt, params, adapter, request_id)
         return self._stream(params, adapter or None, request_id, prompt_for=lambda loaded: (prompt, True),
                             chat=False)
 
@@ -376,11 +379,11 @@ class ModelService:
             generation = Generation(self.generation_turn, params, adapter, prompt_for, chat, stop_event, continuing)
             yield from generation.run()
 
-    def _stream_on_engine(self, messages: list[dict[str, Any]], params: GenerationParams, adapter: str | None,
-                          request_id: str | None, continue_final: bool) -> Iterator[StreamEvent]:
-        """The engine runs requests side by side, so no turn on the model is taken."""
+    def _on_engine(self, stream: Any, text: Any, params: GenerationParams, adapter: str | None,
+                   request_id: str | None, **options: Any) -> Iterator[StreamEvent]:
+        """A stream from the engine, stoppable like any other (the engine batches: no turn on a model is taken)."""
         with self._streams.running(request_id) as stop_event:
-            yield from self.engine.stream_chat(messages, params, adapter, stop_event, continue_final)
+            yield from stream(text, params, adapter, stop_event, **options)
 
 
 def _base_label(resolved: ResolvedSource) -> str:

@@ -96,6 +96,13 @@ def test_stop_strings_and_sampling_go_to_the_engine(studio, loaded):
     assert cut == whole[:whole.index("Paris")].strip() and cut
 
 
+def test_the_notebook_continues_a_text_on_the_engine(studio, loaded):
+    events = list(studio.models.stream_completion("The capital of France is", GenerationParams(**GREEDY)))
+    done = events[-1]
+    assert "Paris" in done.answer and done.answer == "".join(e.delta for e in events[:-1])   # kept exactly
+    assert done.stats.finish_reason in ("eos", "length") and done.stats.completion_tokens > 0
+
+
 def test_stop_ends_the_stream(studio, loaded):
     stream = studio.models.stream_chat(QUESTION, GenerationParams(temperature=0, max_new_tokens=200),
                                        request_id="page-2")
