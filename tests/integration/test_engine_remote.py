@@ -3,7 +3,8 @@ adapter) is the engine. This studio lists its models, loads one, streams a chat 
 as in-process models, passes stop strings, stops on request, uses the engine's LoRA model for a Lorag adapter, and
 says clearly when the engine refuses, is not there, or dies mid-answer (the text so far is kept).
 
-The engine dies in the last test of this module (tests run in file order): keep it last."""
+The shared engine is killed in test_an_engine_that_dies_mid_answer... (tests run in file order): tests after it
+must not use it (the API's variant starts an engine of its own)."""
 
 from __future__ import annotations
 
@@ -184,7 +185,7 @@ def test_an_engine_that_is_not_there_says_so(tmp_path):
 
 
 def test_an_engine_that_dies_mid_answer_keeps_the_text_and_says_it_was_cut(studio, loaded, engine):
-    """Last in the module: it kills the engine."""
+    """It kills the shared engine: only tests with their own engine may follow."""
     story = [{"role": "user", "content": "Write a long story about a dragon who learns to cook."}]
     chat = studio.chats.create(settings={"params": GenerationParams(temperature=0, max_new_tokens=400).to_dict()})
     studio.chats.append(chat.id, "user", story[0]["content"])
