@@ -57,6 +57,9 @@ class Settings:
     device: str = _opt("auto", "Where models run: auto, cuda or cpu.", group="models")
     model: str = _opt("", "Model to load at start (a preset name, hub id or local folder). Empty: none.",
                       group="models")
+    engine_url: str = _opt("", "An OpenAI-compatible engine (vLLM, SGLang, llama.cpp, Ollama, another Lorag) whose "
+                               "models the Models tab offers, e.g. http://127.0.0.1:8000/v1.", group="models")
+    engine_key: str = _opt("", "Bearer key for --engine-url.", group="models")
     log_level: str = _opt("INFO", "Logging level (DEBUG, INFO, WARNING).")
 
     @property

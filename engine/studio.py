@@ -119,8 +119,13 @@ class Studio:
     def models(self) -> "ModelService":
         from engine.models.service import ModelService
 
-        return ModelService(self.settings.path("models"), self.settings.path("adapters"), jobs=self.jobs,
-                            device=self.settings.device)
+        s = self.settings
+        engine = None
+        if s.engine_url:
+            from engine.models.remote import EngineClient
+
+            engine = EngineClient(s.engine_url, s.engine_key)
+        return ModelService(s.path("models"), s.path("adapters"), jobs=self.jobs, device=s.device, engine=engine)
 
     @cached_property
     def chats(self) -> "ChatStore":

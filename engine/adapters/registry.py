@@ -3,7 +3,8 @@
 Public API:
 - `list() -> list[AdapterInfo]` reads the folder on every call, so an adapter that training (or a person)
   writes there shows up at once, no restart. Each entry says whether it is resident on the loaded model and
-  whether it fits it (`compatible`, `reason`). `names()` lists the usable names. `get(name) -> AdapterInfo`.
+  whether it fits it (`compatible`, `reason`). `names()` lists the usable names, the LoRA models of an engine
+  model (--engine-url) among them. `get(name) -> AdapterInfo`.
 - `import_folder(path, name)`, `import_zip(path, name)`, `import_hub(repo_id, name, token)`: safetensors only
   (pickled .bin weights are refused with a message); zip entries are checked for path traversal, links and size.
 - `delete(name)`: unloads it from the model first (the base keeps working) and removes the folder.
@@ -71,7 +72,8 @@ class AdapterRegistry:
 
     def names(self) -> list[str]:
         """Adapters that can run on the loaded model (all readable ones when no model is loaded)."""
-        return [info.name for info in self.list() if info.usable]
+        on_disk = [info.name for info in self.list() if info.usable]
+        return on_disk + [name for name in self.models.engine_adapters() if name not in on_disk]
 
     def get(self, name: str) -> AdapterInfo:
         folder = self.folder(name)
@@ -97,6 +99,8 @@ class AdapterRegistry:
         return info
 
     def check(self, name: str) -> str:
+        if name in self.models.engine_adapters():
+            return ""
         info = self.get(name)
         return info.error or info.reason
 

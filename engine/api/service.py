@@ -58,10 +58,9 @@ class OpenAIService:
             return []
         created = self._first_seen.setdefault(current.name, int(time.time()))
         entries = [model_entry(current.name, created, root=current.source, parent=None)]
-        for info in self.studio.adapters.list():
-            if info.usable:
-                entries.append(model_entry(f"{current.name}{ADAPTER_SEPARATOR}{info.name}", created,
-                                           root=current.name, parent=current.name))
+        for name in self.studio.adapters.names():
+            entries.append(model_entry(f"{current.name}{ADAPTER_SEPARATOR}{name}", created, root=current.name,
+                                       parent=current.name))
         return entries
 
     def model_names(self) -> list[str]:

@@ -2,7 +2,7 @@
 
 The engine's stream is a plain generator that blocks while it waits for the model (another request may hold it)
 and between tokens, so every step runs in a worker thread. `close()` stops the generation at the next token:
-a client that goes away never keeps the model busy.
+a client that goes away never keeps the model busy. A reply an engine cut off (--engine-url) ends in its error.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import anyio
 import anyio.to_thread
 
 from engine.models.generation import StreamEvent
+from engine.models.remote import CUT
 
 _END = object()
 API_THREADS = 16
@@ -49,6 +50,8 @@ class EventPump:
             raise StopAsyncIteration
         if event.kind == "done":
             self.done = event
+            if event.stats is not None and event.stats.finish_reason == CUT:
+                await in_api_thread(_next, self.events)   # raises the engine's LoragError: a cut reply is an error
         return event
 
     async def close(self) -> None:

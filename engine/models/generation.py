@@ -99,7 +99,7 @@ class GenerationStats:
     seconds: float = 0.0
     time_to_first_token: float = 0.0
     tokens_per_second: float = 0.0
-    finish_reason: str = ""       # eos | length | stop_string | stopped
+    finish_reason: str = ""       # eos | length | stop_string | stopped | cut (the engine stopped answering)
     adapter: str = ""             # "" for the base model
     model: str = ""
     seed: int = -1
@@ -114,6 +114,8 @@ class GenerationStats:
             parts.append(f"adapter {self.adapter}")
         if self.finish_reason in {"length", "stopped"}:
             parts.append("cut at max tokens" if self.finish_reason == "length" else "stopped")
+        if self.finish_reason == "cut":
+            parts.append("cut off: the engine stopped answering")
         return " · ".join(parts)
 
 

@@ -14,6 +14,8 @@ Public API (what the UI, the API and other areas call):
   "reasoning" / "answer" deltas, then one "done" event with `GenerationStats`. Reasoning (Qwen3 <think>) is split
   from the answer and never part of it. `messages` are dicts with role, content and optionally reasoning (only
   the answer of earlier turns is sent back to the model).
+- An engine model (`load("engine:<id>")`, with --engine-url: engine.models.engine_link) streams chat from that
+  OpenAI-compatible server instead; what needs the weights here (render_prompt, adapters' hot-swap) says so.
 - `stop(request_id=None)`: ends that stream (or every stream) at the next token; the stream then finishes with
   finish_reason "stopped" and the text so far.
 - Adapters (used by AdapterRegistry): `resident_adapters()`, `activate_adapter(name)`, `drop_adapter(name)`,
@@ -51,7 +53,9 @@ from engine.models.loading import (
     resolve_source,
 )
 from engine.models.memory import MemoryEstimate, estimate_memory
+from engine.models.remote import ENGINE_PREFIX, engine_source, is_engine_source
 from engine.models.state import Loaded, LoadedModel, UnloadReport, memory_now, release_memory
+from engine.models.streams import Streams
 from engine.models.thinking import ALWAYS, NONE, history_for_template, template_kwargs, template_switches, thinking_mode
 from engine.safety import inside, validate_name
 
@@ -60,7 +64,8 @@ log = logging.getLogger(__name__)
 
 class ModelService:
     def __init__(self, models_dir: Path, adapters_dir: Path, jobs: Any = None, device: str = "auto",
-                 max_resident_adapters: int = 4) -> None:
+                 max_resident_adapters: int = 4, engine: Any = None) -> None:
+        """`engine`: an EngineClient (engine.models.remote) whose models can be loaded as "engine:<id>"."""
         self.models_dir = Path(models_dir)
         self.adapters_dir = Path(adapters_dir)
         self.jobs = jobs
@@ -69,12 +74,16 @@ class ModelService:
         self._lock = threading.Lock()          # one generation / load / adapter change at a time
         self._loaded: Loaded | None = None
         self._loading = ""
-        self._streams: dict[str, threading.Event] = {}
-        self._streams_lock = threading.Lock()
+        self._streams = Streams()
+        from engine.models.engine_link import EngineLink
+
+        self.engine = EngineLink(engine) if engine is not None else None
 
     # --- state ----------------------------------------------------------------------------------------
     @property
     def current(self) -> LoadedModel | None:
+        if self._remote() is not None:
+            return self._remote()
         loaded = self._loaded
         return loaded.info if loaded is not None else None
 
@@ -99,7 +108,21 @@ class ModelService:
         """Give the GPU up for a training job: unload the model."""
         self.unload()
 
+    def _remote(self) -> LoadedModel | None:
+        """The engine model in use (--engine-url), None when the model (if any) runs in this process."""
+        return self.engine.current if self.engine is not None else None
+
+    def engine_models(self) -> list[str]:
+        """The base models the engine (--engine-url) serves, as load sources "engine:<id>" ([] without one)."""
+        return [engine_source(m.id) for m in self.engine.models() if not m.parent] if self.engine else []
+
+    def engine_adapters(self) -> list[str]:
+        """The LoRA models the engine serves for the engine model in use, as adapter names ([] otherwise)."""
+        return self.engine.lora_names() if self._remote() is not None else []
+
     def resolve(self, source: str) -> ResolvedSource:
+        if is_engine_source(source):
+            return ResolvedSource("engine", source[len(ENGINE_PREFIX):], source)
         return resolve_source(source, self.models_dir)
 
     def estimate(self, options: LoadOptions | str, **kwargs: Any) -> MemoryEstimate:
@@ -139,8 +162,10 @@ class ModelService:
     def load(self, options: LoadOptions | str, **kwargs: Any) -> LoadedModel:
         """Load a model (replacing the one loaded). Blocks until loaded; errors are LoragError."""
         options = self._options(options, **kwargs)
+        if is_engine_source(options.source):
+            return self._load_on_engine(options.source)
         resolved = self.resolve(options.source)
-        self.stop()
+        self.unload()
         with self._lock:
             self._loading = resolved.name
             try:
@@ -158,6 +183,12 @@ class ModelService:
                 self._loading = ""
         log.info("loaded %s in %.1f s", info.summary(), info.load_seconds)
         return info
+
+    def _load_on_engine(self, source: str) -> LoadedModel:
+        if self.engine is None:
+            raise LoragError("No engine is set.", hint="Start Lorag with --engine-url URL.")
+        self.unload()
+        return self.engine.load(source)
 
     def _describe(self, resolved: ResolvedSource, folder: Path, options: LoadOptions, model: Any,
                   tokenizer: Any) -> LoadedModel:
@@ -183,6 +214,8 @@ class ModelService:
     def unload(self) -> UnloadReport | None:
         """Unload the model and its adapters; returns the memory freed (None when nothing was loaded)."""
         self.stop()
+        if self._remote() is not None:
+            return self.engine.unload()
         with self._lock:
             if self._loaded is None:
                 return None
@@ -201,6 +234,10 @@ class ModelService:
         return report
 
     def _require(self) -> Loaded:
+        remote = self._remote()
+        if remote is not None:
+            raise LoragError(f"{remote.name} runs on the engine at {remote.folder}: this needs a model that Lorag "
+                             "runs itself.", hint="Load one in the Models tab.")
         if self._loaded is None:
             raise LoragError("No model is loaded.", hint="Load one in the Models tab.", key="models.none_loaded",
                              hint_key="models.load_one")
@@ -214,6 +251,8 @@ class ModelService:
     def adapter_problem(self, name: str) -> str:
         """'' when adapter `name` can run on the loaded model; else why not (no model loaded: '')."""
         loaded = self._loaded
+        if self._remote() is not None:
+            return self.engine.adapter_problem(name)
         if loaded is None:
             return ""
         folder = self._adapter_folder(name)
@@ -304,6 +343,9 @@ class ModelService:
                     request_id: str | None = None, **switches: Any) -> Iterator[StreamEvent]:
         """Stream a reply to `messages` (see the module docstring); `switches` as for render_prompt."""
         params = params or GenerationParams()
+        if self._remote() is not None:
+            return self._on_engine(self.engine.stream_chat, messages, params, adapter, request_id,
+                                   continue_final=continue_final)
         return self._stream(params, adapter or None, request_id,
                             prompt_for=lambda loaded: (self._render(loaded, messages, thinking, continue_final,
                                                                     **switches), False),
@@ -315,17 +357,14 @@ class ModelService:
         if not prompt:
             raise LoragError("Write the beginning of a text first.")
         params = params or GenerationParams()
+        if self._remote() is not None:
+            return self._on_engine(self.engine.stream_completion, prompt, params, adapter, request_id)
         return self._stream(params, adapter or None, request_id, prompt_for=lambda loaded: (prompt, True),
                             chat=False)
 
     def stop(self, request_id: str | None = None) -> bool:
         """Stop the stream `request_id` (every running stream when None). True when one was running."""
-        with self._streams_lock:
-            events = list(self._streams.values()) if request_id is None else \
-                [e for e in [self._streams.get(request_id)] if e is not None]
-        for event in events:
-            event.set()
-        return bool(events)
+        return self._streams.stop(request_id)
 
     @contextmanager
     def generation_turn(self, adapter: str | None, cancelled: threading.Event) -> Iterator[Loaded | None]:
@@ -342,23 +381,17 @@ class ModelService:
 
     def _stream(self, params: GenerationParams, adapter: str | None, request_id: str | None, prompt_for: Any,
                 chat: bool, continuing: bool = False) -> Iterator[StreamEvent]:
-        stop_event = threading.Event()
-        key = request_id or f"anon-{id(stop_event)}"
-        with self._streams_lock:
-            previous = self._streams.get(key)
-            if previous is not None:
-                previous.set()  # the same page asked again: its old stream gives way
-            self._streams[key] = stop_event
         from engine.models.streaming import Generation
 
-        generation = Generation(self.generation_turn, params, adapter, prompt_for, chat, stop_event, continuing)
-        try:
+        with self._streams.running(request_id) as stop_event:
+            generation = Generation(self.generation_turn, params, adapter, prompt_for, chat, stop_event, continuing)
             yield from generation.run()
-        finally:
-            stop_event.set()  # a consumer that went away must not keep the model busy
-            with self._streams_lock:
-                if self._streams.get(key) is stop_event:
-                    del self._streams[key]
+
+    def _on_engine(self, stream: Any, text: Any, params: GenerationParams, adapter: str | None,
+                   request_id: str | None, **options: Any) -> Iterator[StreamEvent]:
+        """A stream from the engine, stoppable like any other (the engine batches: no turn on a model is taken)."""
+        with self._streams.running(request_id) as stop_event:
+            yield from stream(text, params, adapter, stop_event, **options)
 
 
 def _base_label(resolved: ResolvedSource) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.adapters.meta import BaseFingerprint
+from engine.models.remote import ENGINE_DEVICE
 from engine.models.thinking import NONE
 
 
@@ -36,6 +37,8 @@ class LoadedModel:
     options: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
+        if self.device == ENGINE_DEVICE:
+            return f"{self.name} (on the engine at {self.folder})"
         quant = f" {self.quantization}" if self.quantization != "none" else ""
         return f"{self.name} ({self.dtype}{quant}, {self.device}, {self.memory_bytes / 1e9:.2f} GB)"
 

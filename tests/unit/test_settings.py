@@ -83,3 +83,9 @@ def test_help_lists_every_flag_without_heavy_imports():
     for flag in ("--data-dir", "--port", "--share", "--auth", "--weaviate-url", "--weaviate-api-key",
                  "--weaviate-binary", "--device", "--model", "--max-upload-mb", "--listen"):
         assert flag in out.stdout
+
+
+def test_engine_url_and_key_come_from_flags_or_env():
+    s = load_settings(["--engine-url", "http://127.0.0.1:8000/v1"], env={"LORAG_ENGINE_KEY": "sk-1"})
+    assert s.engine_url == "http://127.0.0.1:8000/v1" and s.engine_key == "sk-1"
+    assert load_settings([], env={}).engine_url == ""

@@ -13,14 +13,16 @@ import gradio as gr
 from engine.errors import LoragError
 from engine.models.loading import ATTENTIONS, DEVICES, DTYPES, QUANTIZATIONS, LoadOptions
 from engine.models.presets import model_presets
+from engine.models.remote import ENGINE_DEVICE, is_engine_source
 from engine.studio import Studio
 from ui.errors import warns
 from ui.i18n import say, t
 from ui.tabs.models_adapters import AdaptersSection, adapter_names, adapter_rows
+from ui.tabs.models_engine import ENGINE_KIND, engine_choices, engine_field, engine_note
 
-KINDS = ("Preset", "Hub id", "Local folder", "GGUF file")
+KINDS = ("Preset", "Hub id", "Local folder", "GGUF file", ENGINE_KIND)
 KIND_KEYS = {"Preset": "models.kind_preset", "Hub id": "models.kind_hub", "Local folder": "models.kind_folder",
-             "GGUF file": "models.kind_gguf"}
+             "GGUF file": "models.kind_gguf", ENGINE_KIND: "models.kind_engine"}
 DEMO_PRESET = "smollm2-135m-demo"
 
 
@@ -29,6 +31,8 @@ def loaded_status(studio: Studio) -> str:
     current = studio.models.current
     if current is None:
         lines.append(say("models.no_model"))
+    elif current.device == ENGINE_DEVICE:
+        lines.append(say("models.loaded_engine", model=html.escape(current.summary())))
     else:
         lines.append(say("models.loaded", model=html.escape(current.summary()), params=f"{current.params / 1e6:,.0f}",
                          seconds=f"{current.load_seconds:.1f}", thinking=current.thinking))
@@ -39,8 +43,9 @@ def loaded_status(studio: Studio) -> str:
     return "\n\n".join(lines)
 
 
-def source_of(kind: str, preset: str, hub: str, folder: str, gguf: str) -> str:
-    return {"Preset": preset, "Hub id": hub, "Local folder": folder, "GGUF file": gguf}[kind] or ""
+def source_of(kind: str, preset: str, hub: str, folder: str, gguf: str, engine: str) -> str:
+    return {"Preset": preset, "Hub id": hub, "Local folder": folder, "GGUF file": gguf, ENGINE_KIND: engine}[kind] \
+        or ""
 
 
 def preset_notes(name: str) -> str:
@@ -102,6 +107,7 @@ class _ModelsTab:
                                  elem_id="model-folder")
         self.gguf = gr.Textbox(label=t("models.gguf_file_converted"), visible=False,
                                elem_id="model-gguf")
+        self.engine = engine_field()
 
     def _option_fields(self) -> None:
         device = self.studio.settings.device
@@ -113,15 +119,15 @@ class _ModelsTab:
     # --- events --------------------------------------------------------------------------------------------
     def _wire_form(self) -> None:
         """The fields shown for each source, a preset's advice, the memory estimate."""
-        self.source_inputs = [self.kind, self.preset, self.hub, self.folder, self.gguf]
+        self.source_inputs = [self.kind, self.preset, self.hub, self.folder, self.gguf, self.engine]
         self.option_inputs = [self.device, self.dtype, self.quant, self.attention]
         self.kind.change(self.on_kind, [self.kind], [self.preset, self.notes, self.hub, self.token, self.folder,
-                                                         self.gguf], queue=False)
+                                                         self.gguf, self.engine], queue=False)
         self.preset.input(self.on_preset, [self.preset], [self.notes, self.dtype, self.quant], queue=False)
         # One handler object for both estimate events: Gradio queues them in one concurrency group.
         self.estimate_handler = self.on_estimate
         gr.on([self.kind.change, self.preset.change, self.device.change, self.dtype.change, self.quant.change,
-               self.hub.blur, self.folder.blur, self.gguf.blur], self.estimate_handler,
+               self.hub.blur, self.folder.blur, self.gguf.blur, self.engine.change], self.estimate_handler,
               [*self.source_inputs, *self.option_inputs], [self.estimate])
 
     def _wire_loading(self) -> None:
@@ -137,11 +143,11 @@ class _ModelsTab:
         self.tab.select(self.estimate_handler, [*self.source_inputs, *self.option_inputs], [self.estimate])
 
     # --- handlers ------------------------------------------------------------------------------------------
-    @staticmethod
-    def on_kind(selected: str) -> list[dict[str, Any]]:
+    def on_kind(self, selected: str) -> list[dict[str, Any]]:
         return [gr.update(visible=selected == "Preset"), gr.update(visible=selected == "Preset"),
                 gr.update(visible=selected == "Hub id"), gr.update(visible=selected == "Hub id"),
-                gr.update(visible=selected == "Local folder"), gr.update(visible=selected == "GGUF file")]
+                gr.update(visible=selected == "Local folder"), gr.update(visible=selected == "GGUF file"),
+                engine_choices(self.studio, selected == ENGINE_KIND)]
 
     def on_preset(self, name: str) -> tuple:
         """The preset's notes, and the precision and quantization it advises for the free memory."""
@@ -153,20 +159,22 @@ class _ModelsTab:
         return preset_notes(name), advice.get("dtype", "auto"), advice.get("quantization", "none")
 
     def on_estimate(self, *values: Any) -> str:
-        source = source_of(*values[:5])
+        source = source_of(*values[:6])
         if not source:
             return ""
+        if is_engine_source(source):
+            return engine_note(self.studio)
         try:
-            return "**Memory:** " + self.studio.models.estimate(_options(source, *values[5:9])).summary()
+            return "**Memory:** " + self.studio.models.estimate(_options(source, *values[6:10])).summary()
         except LoragError as exc:
             return f"**Memory:** {html.escape(str(exc))}"
 
     def on_load(self, *values: Any) -> Iterator[tuple]:
         """Download first when a hub model is missing, then load; yields (progress, status, adapters table)."""
         studio = self.studio
-        source = source_of(*values[:5])
-        token_value = values[5]
-        options = _options(source, *values[6:10], token=token_value)
+        source = source_of(*values[:6])
+        token_value = values[6]
+        options = _options(source, *values[7:11], token=token_value)
         resolved = studio.models.resolve(source)
         if resolved.kind == "hub" and not resolved.ready:
             for line in _download(studio, resolved.hub_id, token_value):

@@ -1,0 +1,248 @@
+"""Chat on an OpenAI-compatible engine (--engine-url): a second real Lorag (launch.py --api with SmolLM2 and one
+adapter) is the engine. This studio lists its models, loads one, streams a chat reply through the same chat path
+as in-process models, passes stop strings, stops on request, uses the engine's LoRA model for a Lorag adapter, and
+says clearly when the engine refuses, is not there, or dies mid-answer (the text so far is kept).
+
+The shared engine is killed in test_an_engine_that_dies_mid_answer... (tests run in file order): tests after it
+must not use it (the API's variant starts an engine of its own)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.chats import stream_reply
+from engine.errors import LoragError
+from engine.models.generation import GenerationParams
+from engine.models.remote import EngineClient
+from engine.settings import Settings
+from engine.studio import Studio
+from tests.support.adapters import make_random_adapter
+from tests.support.studio_process import StudioProcess, free_port
+
+pytestmark = pytest.mark.slow
+
+KEY = "sk-engine-test-77"
+BASE = "SmolLM2-135M-Instruct"
+QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
+GREEDY = {"temperature": 0, "max_new_tokens": 24}
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory, smollm2_dir):
+    data = tmp_path_factory.mktemp("engine") / "data"
+    make_random_adapter(smollm2_dir, data / "adapters" / "marseille", base_label=BASE)
+    make_random_adapter(smollm2_dir, data / "adapters" / "pirate", base_label=BASE, seed=3)   # on the engine only
+    server = StudioProcess(data, args=["--no-weaviate", "--api", "--api-key", KEY, "--model", str(smollm2_dir),
+                                       "--rate-limit", "0"]).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory, engine):
+    data = tmp_path_factory.mktemp("client") / "data"
+    made = Studio(Settings(data_dir=data, no_weaviate=True, engine_url=f"{engine.url}/v1", engine_key=KEY,
+                           api=True, rate_limit=0))
+    yield made
+    made.close()
+
+
+@pytest.fixture(scope="module")
+def loaded(studio, smollm2_dir):
+    # The same adapter on disk here as on the engine: Lorag offers it because the engine serves it as a LoRA model.
+    make_random_adapter(smollm2_dir, studio.settings.path("adapters", "marseille"), base_label=BASE)
+    make_random_adapter(smollm2_dir, studio.settings.path("adapters", "only-here"), base_label=BASE, seed=2)
+    return studio.models.load(f"engine:{BASE}")
+
+
+def test_the_engine_models_are_listed_and_one_loads(studio, loaded):
+    assert studio.models.engine_models() == [f"engine:{BASE}"]        # the engine's adapter is not a base model
+    assert loaded.name == BASE and studio.models.current is loaded
+    assert studio.models.summary() == f"{BASE} (on the engine at {studio.settings.engine_url})"
+
+
+def test_the_models_tab_offers_the_engine_models(studio, loaded, tmp_path):
+    from ui.tabs.models import loaded_status
+    from ui.tabs.models_engine import NO_ENGINE, engine_choices
+
+    offered = engine_choices(studio, visible=True)
+    assert offered["choices"] == [(BASE, f"engine:{BASE}")] and offered["value"] == f"engine:{BASE}"
+    assert loaded_status(studio).startswith(f"**Loaded:** {BASE} (on the engine at")
+    alone = Studio(Settings(data_dir=tmp_path / "data", no_weaviate=True))
+    try:
+        assert engine_choices(alone, visible=True)["info"] == NO_ENGINE
+    finally:
+        alone.close()
+
+
+def test_a_chat_reply_streams_through_the_engine_and_is_saved(studio, loaded):
+    chat = studio.chats.create(settings={"params": GenerationParams(**GREEDY).to_dict()})
+    studio.chats.append(chat.id, "user", QUESTION[0]["content"])
+    events = list(stream_reply(studio.chats, studio.models, chat.id, request_id="page-1"))
+    pieces = [e for e in events if e.kind == "answer"]
+    done = events[-1]
+    assert len(pieces) > 3 and done.kind == "done"                     # streamed token by token, not in one piece
+    assert "Paris" in done.answer and done.answer == "".join(p.delta for p in pieces).strip()
+    assert done.stats.completion_tokens > 0 and done.stats.prompt_tokens > 0 and done.stats.model == BASE
+    saved = studio.chats.get(chat.id).messages[-1]
+    assert saved.role == "assistant" and saved.content == done.answer and saved.meta["finish_reason"] == "eos"
+
+
+def test_stop_strings_and_sampling_go_to_the_engine(studio, loaded):
+    whole = _answer(studio, GenerationParams(**GREEDY))
+    assert "Paris" in whole
+    cut = _answer(studio, GenerationParams(**GREEDY, stop=["Paris"]))
+    assert cut == whole[:whole.index("Paris")].strip() and cut
+
+
+def test_the_notebook_continues_a_text_on_the_engine(studio, loaded):
+    events = list(studio.models.stream_completion("The capital of France is", GenerationParams(**GREEDY)))
+    done = events[-1]
+    assert "Paris" in done.answer and done.answer == "".join(e.delta for e in events[:-1])   # kept exactly
+    assert done.stats.finish_reason in ("eos", "length") and done.stats.completion_tokens > 0
+
+
+def test_stop_ends_the_stream(studio, loaded):
+    stream = studio.models.stream_chat(QUESTION, GenerationParams(temperature=0, max_new_tokens=200),
+                                       request_id="page-2")
+    first = next(e for e in stream if e.kind == "answer")
+    assert studio.models.stop("page-2")
+    rest = list(stream)
+    assert rest[-1].kind == "done" and rest[-1].stats.finish_reason == "stopped"
+    assert rest[-1].answer.startswith(first.answer.strip())
+
+
+def test_an_adapter_runs_as_the_engines_lora_model(studio, loaded):
+    assert studio.adapters.check("marseille") == ""
+    done = list(studio.models.stream_chat(QUESTION, GenerationParams(**GREEDY), adapter="marseille"))[-1]
+    assert done.stats.adapter == "marseille" and done.answer
+    assert done.answer != _answer(studio, GenerationParams(**GREEDY))   # the engine ran the adapter, not the base
+    problem = studio.adapters.check("only-here")
+    assert "does not serve this adapter" in problem and "--lora-modules only-here=" in problem
+    with pytest.raises(LoragError, match="does not serve this adapter"):
+        list(studio.models.stream_chat(QUESTION, GenerationParams(**GREEDY), adapter="only-here"))
+
+
+def test_the_engines_own_lora_models_are_offered_as_adapters(studio, loaded):
+    assert studio.adapters.names() == ["marseille", "pirate"]           # pirate lives on the engine only
+    assert studio.adapters.check("pirate") == ""
+    done = list(studio.models.stream_chat(QUESTION, GenerationParams(**GREEDY), adapter="pirate"))[-1]
+    assert done.stats.adapter == "pirate" and done.stats.model == f"{BASE}@pirate"
+
+
+def test_this_studios_api_answers_from_the_engine(studio, loaded):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from engine.api.mount import api_routes
+
+    with TestClient(Starlette(routes=api_routes(studio))) as http:
+        listed = [m["id"] for m in http.get("/v1/models").json()["data"]]
+        assert listed == [BASE, f"{BASE}@marseille", f"{BASE}@pirate"]
+        body = {"model": BASE, "messages": QUESTION, "temperature": 0, "max_tokens": 24, "stream": True}
+        with http.stream("POST", "/v1/chat/completions", json=body) as response:
+            lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+    chunks = [json.loads(line[6:]) for line in lines[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert lines[-1] == "data: [DONE]" and len(chunks) > 4 and "Paris" in text
+
+
+def test_continuing_a_reply_on_the_engine_is_refused_clearly(studio, loaded):
+    messages = [*QUESTION, {"role": "assistant", "content": "The capital"}]
+    with pytest.raises(LoragError, match="Continuing a reply is not available on an engine model"):
+        list(studio.models.stream_chat(messages, GenerationParams(**GREEDY), continue_final=True))
+
+
+def test_what_needs_the_weights_here_says_the_model_is_on_the_engine(studio, loaded):
+    with pytest.raises(LoragError, match="runs on the engine at .*needs a model that Lorag runs itself"):
+        studio.models.render_prompt(QUESTION)
+
+
+def test_an_engine_that_refuses_says_why(engine):
+    with pytest.raises(LoragError, match=r"refused the request \(HTTP 401\)"):
+        EngineClient(engine.url).models()                            # no key
+    client = EngineClient(engine.url, KEY)
+    with pytest.raises(LoragError, match=r"refused the request \(HTTP 404\).*does not exist"):
+        list(client.stream_chat("no-such-model", QUESTION, GenerationParams(**GREEDY), _never()))
+
+
+def test_an_engine_that_is_not_there_says_so(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    with pytest.raises(LoragError, match=f"The engine at {url} is not reachable.*--engine-url"):
+        EngineClient(url).models()
+    studio = Studio(Settings(data_dir=tmp_path / "data", no_weaviate=True, engine_url=url))
+    try:
+        with pytest.raises(LoragError, match="is not reachable"):
+            studio.models.load(f"engine:{BASE}")
+        assert studio.models.current is None
+        from ui.tabs.models_engine import engine_choices
+
+        assert "is not reachable" in engine_choices(studio, visible=True)["info"]
+    finally:
+        studio.close()
+
+
+def test_an_engine_that_dies_mid_answer_keeps_the_text_and_says_it_was_cut(studio, loaded, engine):
+    """It kills the shared engine: only tests with their own engine may follow."""
+    story = [{"role": "user", "content": "Write a long story about a dragon who learns to cook."}]
+    chat = studio.chats.create(settings={"params": GenerationParams(temperature=0, max_new_tokens=400).to_dict()})
+    studio.chats.append(chat.id, "user", story[0]["content"])
+    events = []
+    with pytest.raises(LoragError, match="stopped answering in the middle of the reply.*characters it sent are kept"):
+        for event in stream_reply(studio.chats, studio.models, chat.id, request_id="page-3"):
+            events.append(event)
+            if len([e for e in events if e.kind == "answer"]) == 5:
+                engine.kill()
+    done = events[-1]
+    assert done.kind == "done" and done.stats.finish_reason == "cut" and done.answer
+    assert "cut off: the engine stopped answering" in done.stats.summary()
+    saved = studio.chats.get(chat.id).messages[-1]
+    assert saved.role == "assistant" and saved.content == done.answer and saved.meta["finish_reason"] == "cut"
+
+
+def test_an_engine_that_dies_under_the_api_ends_the_stream_with_an_error(tmp_path, smollm2_dir):
+    doomed = StudioProcess(tmp_path / "engine", args=["--no-weaviate", "--api", "--model", str(smollm2_dir)]).start()
+    studio = Studio(Settings(data_dir=tmp_path / "data", no_weaviate=True, engine_url=doomed.url, api=True,
+                             rate_limit=0))
+    try:
+        studio.models.load(f"engine:{BASE}")
+        lines = _api_stream_killing(studio, doomed)
+    finally:
+        doomed.kill()
+        studio.close()
+    assert lines[-1] == "data: [DONE]"
+    error = json.loads(lines[-2][6:])["error"]
+    assert "stopped answering in the middle of the reply" in error["message"]
+    text = "".join(json.loads(line[6:])["choices"][0]["delta"].get("content") or "" for line in lines[1:-2])
+    assert text                                                      # what came before the cut was sent
+
+
+def _api_stream_killing(studio: Studio, doomed: StudioProcess) -> list[str]:
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from engine.api.mount import api_routes
+
+    body = {"model": BASE, "messages": [{"role": "user", "content": "Write a long story about a brave dragon."}],
+            "temperature": 0, "max_tokens": 400, "stream": True}
+    lines: list[str] = []
+    with TestClient(Starlette(routes=api_routes(studio))) as http, \
+            http.stream("POST", "/v1/chat/completions", json=body) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                lines.append(line)
+            if len(lines) == 6:
+                doomed.kill()
+    return lines
+
+
+def _answer(studio: Studio, params: GenerationParams) -> str:
+    return list(studio.models.stream_chat(QUESTION, params))[-1].answer
+
+
+def _never():
+    import threading
+
+    return threading.Event()
