@@ -26,7 +26,7 @@ TIMER = re.compile(r"[\d.]+s(/[\d.]+s)?")
 
 def without_timer(text: str) -> str:
     """The chat's text without Gradio's pending-event timer ("0.2s"), which a busy machine can leave showing."""
-    return "\n".join(line for line in text.strip().splitlines() if not TIMER.fullmatch(line.strip()))
+    return "\n".join(line for line in text.splitlines() if not TIMER.fullmatch(line.strip())).strip()
 
 
 @pytest.fixture(scope="module")
