@@ -64,15 +64,17 @@ def test_the_engine_models_are_listed_and_one_loads(studio, loaded):
 
 
 def test_the_models_tab_offers_the_engine_models(studio, loaded, tmp_path):
+    from ui.i18n import say
     from ui.tabs.models import loaded_status
-    from ui.tabs.models_engine import NO_ENGINE, engine_choices
+    from ui.tabs.models_engine import engine_choices
 
     offered = engine_choices(studio, visible=True)
     assert offered["choices"] == [(BASE, f"engine:{BASE}")] and offered["value"] == f"engine:{BASE}"
     assert loaded_status(studio).startswith(f"**Loaded:** {BASE} (on the engine at")
     alone = Studio(Settings(data_dir=tmp_path / "data", no_weaviate=True))
     try:
-        assert engine_choices(alone, visible=True)["info"] == NO_ENGINE
+        assert engine_choices(alone, visible=True)["info"] == say("models.engine_none", "en")
+        assert "--engine-url" in say("models.engine_none", "en")
     finally:
         alone.close()
 
