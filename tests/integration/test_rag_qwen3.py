@@ -65,7 +65,7 @@ def test_source_opens_the_chunk_with_its_rendered_page(qwen3_indexed):
     page, phrase = PHRASES[1]
     hit = next(h for h in studio.rag.search("qwen3", phrase, k=3) if page in h.pages)
     source = studio.rag.source(hit.chunk_id)
-    assert source.text == hit.text and source.filename == REPORT and page in source.pages
+    assert source.text in hit.text and source.filename == REPORT and page in source.pages  # a hit is its page's chunks
     assert source.page_images and all(p.exists() and p.stat().st_size > 10_000 for p in source.page_images)
     assert source.page_images[source.pages.index(page)].name == f"{page}.png"
 
