@@ -312,3 +312,19 @@ def _check_causal_lm(folder: Path) -> None:
     if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
         raise LoragError(f"{folder.name} is a {config.model_type} model, not a text-generation (causal LM) model "
                          "that Lorag can chat with.")
+
+
+def download_job(jobs: Any, hub_id: str, dest: Path, token: str = "") -> Any:
+    """A "download" job running `download` in a thread: progress, cancel between files, resumable."""
+    job = jobs.create("download", f"Download {hub_id}", config={"hub_id": hub_id})
+
+    def work(ctx: Any) -> dict[str, Any]:
+        def progress(fraction: float, message: str) -> None:
+            ctx.progress(fraction, message)
+            ctx.check_cancel()
+
+        ctx.log(f"downloading {hub_id} into {dest}")
+        return {"folder": str(download(hub_id, dest, token=token, progress=progress)), "hub_id": hub_id}
+
+    jobs.run_in_thread(job, work)
+    return job

@@ -45,7 +45,7 @@ from engine.models.generation import GenerationParams, StreamEvent
 from engine.models.loading import (
     LoadOptions,
     ResolvedSource,
-    download,
+    download_job,
     dtype_name,
     hub_folder,
     load_model,
@@ -138,19 +138,7 @@ class ModelService:
         if resolved.kind != "hub":
             raise LoragError(f"{hub_id!r} is not a hub model id (owner/name).", key="models.not_hub_id",
                              params={"id": repr(hub_id)})
-        job = self.jobs.create("download", f"Download {resolved.hub_id}", config={"hub_id": resolved.hub_id})
-
-        def work(ctx: Any) -> dict[str, Any]:
-            def progress(fraction: float, message: str) -> None:
-                ctx.progress(fraction, message)
-                ctx.check_cancel()
-
-            ctx.log(f"downloading {resolved.hub_id} into {resolved.folder}")
-            folder = download(resolved.hub_id, resolved.folder, token=token, progress=progress)
-            return {"folder": str(folder), "hub_id": resolved.hub_id}
-
-        self.jobs.run_in_thread(job, work)
-        return job
+        return download_job(self.jobs, resolved.hub_id, resolved.folder, token)
 
     # --- load / unload --------------------------------------------------------------------------------
     def _options(self, options: LoadOptions | str | None, **kwargs: Any) -> LoadOptions:
