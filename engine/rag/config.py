@@ -38,7 +38,7 @@ class EmbeddingPreset:
 @dataclass
 class RetrievalDefaults:
     alpha: float = option(0.7, "Hybrid search weight: 0 keyword (BM25) only, 1 vector only.")
-    top_k: int = option(5, "Chunks a search returns.")
+    top_k: int = option(5, "Pages a search returns (each with its matching chunks).")
     chunk_size: int = option(1000, "Default chunk size in characters.")
     chunk_overlap: int = option(150, "Default overlap in characters.")
     parse_strategy: str = option("fast", "Default parse strategy.")
