@@ -173,7 +173,7 @@ def plain_encode(embedder, cache: "VectorCache"):
 
 # --- Lorag ------------------------------------------------------------------------------------------------------
 def run_lorag(studio, pdfs: list[Path], questions: list[dict], k: int, alphas: list[float | None],
-              chunk_size: int | None, by_chunk: bool) -> dict:
+              chunk_size: int | None, by_chunk: bool, boosts: list[float | None]) -> dict:
     rag = studio.rag
     if COLLECTION not in {c.name for c in rag.list_collections()}:
         rag.create_collection(COLLECTION, embedding_model=MODEL, chunk_size=chunk_size)
@@ -185,27 +185,33 @@ def run_lorag(studio, pdfs: list[Path], questions: list[dict], k: int, alphas: l
     ingest_s = time.perf_counter() - started
     out = {"chunks": rag.count(COLLECTION), "ingest_s": round(ingest_s, 1),
            "chunk_size": rag.collection(COLLECTION).settings.chunk_size}
-    for alpha, distinct_pages in [(a, d) for a in alphas for d in ([True, False] if by_chunk else [True])]:
-        key = ("default" if alpha is None else f"alpha={alpha}") + ("" if distinct_pages else " by chunk")
-        out[key] = search_scores(rag, questions, k, alpha, distinct_pages)
+    for alpha, boost, distinct_pages in [(a, b, d) for a in alphas for b in boosts
+                                         for d in ([True, False] if by_chunk else [True])]:
+        key = " ".join(part for part in ("" if alpha is None else f"alpha={alpha}",
+                                         "" if boost is None else f"named_boost={boost}",
+                                         "" if distinct_pages else "by chunk") if part) or "default"
+        out[key] = search_scores(rag, questions, k, alpha, distinct_pages, boost)
         say(f"lorag {key}: {out[key]}")
     return out
 
 
-def search_scores(rag, questions: list[dict], k: int, alpha: float | None, distinct_pages: bool) -> dict:
+def search_scores(rag, questions: list[dict], k: int, alpha: float | None, distinct_pages: bool,
+                  named_boost: float | None = None) -> dict:
     docs = {d.filename: d.id for d in rag.documents(COLLECTION)}
     shared, restricted = [], []
     started = time.perf_counter()
     for q in questions:
-        hits = rag.search(COLLECTION, q["question"], k=k, alpha=alpha, distinct_pages=distinct_pages)
+        hits = rag.search(COLLECTION, q["question"], k=k, alpha=alpha, distinct_pages=distinct_pages,
+                          named_boost=named_boost)
         shared.append(rank_of([(h.filename, h.pages) for h in hits], gold_pages(q)))
         hits = rag.search(COLLECTION, q["question"], k=k, alpha=alpha, document_ids=[docs[q["file"]]],
-                          distinct_pages=distinct_pages)
+                          distinct_pages=distinct_pages, named_boost=named_boost)
         restricted.append(rank_of([(h.filename, h.pages) for h in hits], gold_pages(q)))
     search_ms = (time.perf_counter() - started) * 1000 / max(2 * len(questions), 1)
     return {"search_ms_mean": round(search_ms, 1), "shared_collection": scores(shared),
             "gold_document_only": scores(restricted),
-            "misses_at_5": [q["id"] for q, r in zip(questions, shared, strict=True) if not r or r > 5]}
+            "misses_at_5": [q["id"] for q, r in zip(questions, shared, strict=True) if not r or r > 5],
+            "ranks": {q["id"]: r for q, r in zip(questions, shared, strict=True)}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--alpha", type=float, action="append",
                         help="hybrid weight for Lorag (repeatable; default: the preset's)")
+    parser.add_argument("--named-boost", type=float, action="append",
+                        help="how much named documents are preferred (repeatable; 0 = off; default: the preset's)")
     parser.add_argument("--chunk-size", type=int, help="Lorag's chunk size (default: the preset's)")
     parser.add_argument("--keep", type=Path, help="data folder to keep and reuse (default: a temporary one)")
     parser.add_argument("--embed-cache", type=Path, help="SQLite file of cached vectors (both pipelines)")
@@ -242,14 +250,16 @@ def main(argv: list[str] | None = None) -> int:
                                                             cache)
         say(f"baseline: {base}")
         lorag = None if args.skip_lorag else run_lorag(studio, pdfs, questions, args.k, args.alpha or [None],
-                                                               args.chunk_size, args.by_chunk)
+                                                               args.chunk_size, args.by_chunk,
+                                                               args.named_boost or [None])
         say(f"lorag: {lorag}")
     finally:
         studio.close()
     result = {"benchmark": "retrieval_quality", "data": "reports-dev", "filings": len(pdfs),
               "questions": len(questions), "embedder": MODEL, "lorag_backend": backend, "k": args.k,
               "cpu_threads": os.cpu_count(),
-              "default_alpha": studio.rag.defaults.alpha, "lorag": lorag, "baseline": base}
+              "default_alpha": studio.rag.defaults.alpha, "default_named_boost": studio.rag.defaults.named_boost,
+              "lorag": lorag, "baseline": base}
     if base and lorag:
         first = next(v for v in lorag.values() if isinstance(v, dict))
         result["hit@5_points_over_baseline"] = round(

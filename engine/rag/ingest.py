@@ -26,6 +26,7 @@ from engine.fields import known_fields
 from engine.jobs import JobCancelled, JobContext
 from engine.rag.chunk import chunk_elements
 from engine.rag.context import document_title, embedding_text
+from engine.rag.named import document_profile
 from engine.rag.index import ChunkIndex, chunk_uuid
 from engine.rag.language import detect_languages
 from engine.rag.parse import parse_file
@@ -195,6 +196,7 @@ class IngestRun:
                             check_cancel=self.ctx.check_cancel)
         task.pages, task.warnings, task.ocr_pages = parsed.pages, parsed.warnings, parsed.ocr_pages
         task.languages = detect_languages([e.text for e in parsed.elements])
+        profile = document_profile(document_title(task.name), parsed.elements)
         if self.password and task.kind == "pdf":
             self.service.uploads.save_decrypted(Path(task.path), task.sha256, self.password)
         chunks = chunk_elements(parsed.elements, settings.chunk_size, settings.chunk_overlap, task.name,
@@ -242,7 +244,7 @@ class IngestRun:
         self._log(f"{task.name}: indexed {task.pages} page(s) into {len(chunks)} chunks "
                   f"(parse {task.timings['parse_s']} s, embed {task.timings['embed_s']} s, "
                   f"store {task.timings['store_s']} s)")
-        self._commit_row(task)
+        self._commit_row(task, profile)
 
     # --- document rows ----------------------------------------------------------------------------------
     def _upsert_row(self, task: FileTask, existing: dict[str, Any] | None, status: str) -> None:
@@ -260,14 +262,15 @@ class IngestRun:
         if self.rebuild is None:
             self.store.update("documents", "id", task.document_id, {"status": status})
 
-    def _commit_row(self, task: FileTask) -> None:
+    def _commit_row(self, task: FileTask, profile: str) -> None:
+        """The row says indexed, with what the search needs besides the chunks (the profile: engine.rag.named)."""
         def commit() -> None:
             row = self.store.one("SELECT meta FROM documents WHERE id = ?", (task.document_id,))
             meta = dict((row or {}).get("meta") or {})
             meta.update({"path": task.path, "kind": task.kind, "index": self.target.name,
                          "embedding_model": self.target.model, "warnings": task.warnings,
                          "languages": task.languages, "ocr_pages": task.ocr_pages, "timings": task.timings,
-                         "job": self.ctx.job_id, "indexed_at": now()})
+                         "job": self.ctx.job_id, "indexed_at": now(), "profile": profile})
             self.store.update("documents", "id", task.document_id,
                               {"status": DONE, "pages": task.pages, "chunks": task.chunks, "error": "",
                                "meta": meta})

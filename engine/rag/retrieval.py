@@ -10,6 +10,8 @@ from engine.errors import LoragError
 from engine.rag import answer as answers
 from engine.rag.collections import Collections
 from engine.rag.config import embedding_preset
+from engine.rag.context import document_title
+from engine.rag.named import ProfileIndexes, boosted
 from engine.rag.pages import by_page
 from engine.rag.passage import passage_page
 from engine.rag.rerank import candidates_for, default_reranker, reranked
@@ -22,11 +24,14 @@ if TYPE_CHECKING:
 class Retrieval:
     def __init__(self, collections: Collections) -> None:
         self.collections = collections
+        self.profiles = ProfileIndexes()
 
     def search(self, collection: str | Collection, query: str, k: int | None = None, alpha: float | None = None,
-               document_ids: Sequence[str] | None = None, distinct_pages: bool = True) -> list[Hit]:
+               document_ids: Sequence[str] | None = None, distinct_pages: bool = True,
+               named_boost: float | None = None) -> list[Hit]:
         """Hybrid (BM25 + vector) search inside Weaviate, best first; only fully indexed documents. With
-        `distinct_pages`, one hit per page (its retrieved chunks joined), else one per chunk."""
+        `distinct_pages`, one hit per page (its retrieved chunks joined), else one per chunk. The documents the
+        question names (engine.rag.named) are searched too, their scores raised by `named_boost` (0: off)."""
         collections = self.collections
         current = collections.collection(collection)
         query = (query or "").strip()
@@ -43,7 +48,12 @@ class Retrieval:
         vector = embedder.encode([query], query=True)[0]
         reranker = self._reranker(current)
         pool = candidates_for(k) if reranker or distinct_pages else k
-        rows = collections.index_of(current).hybrid(query, vector, pool, alpha, allowed)
+        index = collections.index_of(current)
+        rows = index.hybrid(query, vector, pool, alpha, allowed)
+        boost = collections.defaults.named_boost if named_boost is None else float(named_boost)
+        named = self._named(current, query, allowed) if boost > 0 else {}
+        if named:
+            rows = boosted(rows + index.hybrid(query, vector, pool, alpha, sorted(named)), named, boost)
         if reranker:
             rows = reranked(reranker, query, rows)
         rows = by_page(rows, k, two_best=not reranker) if distinct_pages else rows[:k]
@@ -55,6 +65,19 @@ class Retrieval:
         if not current.settings.rerank:
             return None
         return self.collections.rerankers.get(current.settings.reranker or default_reranker())
+
+    def _named(self, current: Collection, query: str, allowed: list[str] | None) -> dict[str, float]:
+        """{document id: weight} for the searchable documents the question names."""
+        store = self.collections.store
+        rows = store.all("SELECT id FROM documents WHERE collection_id = ? AND status = ?", (current.id, DONE))
+        profiles = self.profiles.get(current.id, frozenset(r["id"] for r in rows), self._profiles_of)
+        return {doc: w for doc, w in profiles.named(query).items() if allowed is None or doc in allowed}
+
+    def _profiles_of(self, ids: list[str]) -> dict[str, str]:
+        """Each document's profile; a document indexed before profiles were kept has its title only."""
+        marks = ",".join("?" * len(ids))
+        rows = self.collections.store.all(f"SELECT id, filename, meta FROM documents WHERE id IN ({marks})", tuple(ids))
+        return {r["id"]: (r["meta"] or {}).get("profile") or document_title(r["filename"]) for r in rows}
 
     def _searchable_ids(self, current: Collection, document_ids: Sequence[str] | None) -> list[str] | None:
         """None: no filter needed. Otherwise the ids to keep (chosen ones, minus half-indexed ones)."""
