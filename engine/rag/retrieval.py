@@ -48,17 +48,25 @@ class Retrieval:
         vector = embedder.encode([query], query=True)[0]
         reranker = self._reranker(current)
         pool = candidates_for(k) if reranker or distinct_pages else k
-        index = collections.index_of(current)
-        rows = index.hybrid(query, vector, pool, alpha, allowed)
         boost = collections.defaults.named_boost if named_boost is None else float(named_boost)
-        named = self._named(current, query, allowed) if boost > 0 else {}
-        if named:
-            rows = boosted(rows + index.hybrid(query, vector, pool, alpha, sorted(named)), named, boost)
+        rows = self._candidates(current, query, vector, pool, alpha, allowed, boost)
         if reranker:
             rows = reranked(reranker, query, rows)
         rows = by_page(rows, k, two_best=not reranker) if distinct_pages else rows[:k]
         return [_hit(uid, props, score, round(_cosine(vector, vec), 4), current.name, query)
                 for uid, props, score, vec in rows]
+
+    def _candidates(self, current: Collection, query: str, vector: list[float], pool: int, alpha: float,
+                    allowed: list[str] | None, boost: float) -> list:
+        """Weaviate's best `pool` chunks, and as many from the documents the question names, raised by `boost`."""
+        index = self.collections.index_of(current)
+        rows = index.hybrid(query, vector, pool, alpha, allowed)
+        named = self._named(current, query, allowed) if boost > 0 else {}
+        if not named:
+            return rows
+        if allowed is None or set(named) != set(allowed):  # else it would be the same search again
+            rows += index.hybrid(query, vector, pool, alpha, sorted(named))
+        return boosted(rows, named, boost)
 
     def _reranker(self, current: Collection):
         """The collection's cross-encoder when reranking is on, else None."""

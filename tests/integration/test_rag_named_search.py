@@ -25,7 +25,7 @@ def report(company: str) -> list[list[str]]:
     else:
         flows = ("Capital expenditures: purchases of property and equipment, that is capital expenditures, were "
                  "390 million; capital expenditures rose with the new plants.")
-    statement = ["Consolidated statement of cash flows",
+    statement = ["Consolidated Statement of Cash Flows",
                  f"Cash flows from investing activities. {flows} Proceeds from the sale of equipment were small.",
                  "Cash flows from financing activities. Dividends paid and shares repurchased during the year."]
     return [cover, statement]
@@ -68,4 +68,4 @@ def test_every_document_keeps_its_profile_from_its_cover(reports):
     rag, target = reports
     document = next(d for d in rag.documents("named-reports") if d.filename == target)
     assert document.meta["profile"].startswith("report 5\nNorthwind Traders\n")
-    assert "Consolidated statement" not in document.meta["profile"]
+    assert "Consolidated Statement" not in document.meta["profile"]
