@@ -26,9 +26,9 @@ from engine.fields import known_fields
 from engine.jobs import JobCancelled, JobContext
 from engine.rag.chunk import chunk_elements
 from engine.rag.context import document_title, embedding_text
-from engine.rag.named import document_profile
 from engine.rag.index import ChunkIndex, chunk_uuid
 from engine.rag.language import detect_languages
+from engine.rag.named import document_profile
 from engine.rag.parse import parse_file
 from engine.rag.stems import stem_text
 from engine.rag.types import DONE, FAILED, Collection, IndexInfo

@@ -14,7 +14,7 @@ import threading
 from typing import Iterable
 
 from engine.rag.context import keyword_query
-from engine.rag.stems import stem, WORD
+from engine.rag.stems import WORD, stem
 
 PROFILE_CHARS = 3000  # a filing's cover page: name, ticker, kind, period; a paper's title block
 NEAR_BEST = 0.5       # a document scoring at least half the best one's score is named too
