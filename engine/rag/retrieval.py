@@ -49,24 +49,25 @@ class Retrieval:
         reranker = self._reranker(current)
         pool = candidates_for(k) if reranker or distinct_pages else k
         boost = collections.defaults.named_boost if named_boost is None else float(named_boost)
-        rows = self._candidates(current, query, vector, pool, alpha, allowed, boost)
+        rows, named = self._candidates(current, query, vector, pool, alpha, allowed, boost)
         if reranker:
             rows = reranked(reranker, query, rows)
         rows = by_page(rows, k, two_best=not reranker) if distinct_pages else rows[:k]
-        return [_hit(uid, props, score, round(_cosine(vector, vec), 4), current.name, query)
-                for uid, props, score, vec in rows]
+        return [_hit(uid, props, score, round(_cosine(vector, vec), 4), current.name, query,
+                     named.get(props.get("document_id", ""), 0.0)) for uid, props, score, vec in rows]
 
     def _candidates(self, current: Collection, query: str, vector: list[float], pool: int, alpha: float,
-                    allowed: list[str] | None, boost: float) -> list:
-        """Weaviate's best `pool` chunks, and as many from the documents the question names, raised by `boost`."""
+                    allowed: list[str] | None, boost: float) -> tuple[list, dict[str, float]]:
+        """Weaviate's best `pool` chunks, and as many from the documents the question names, raised by `boost`;
+        and the named documents' weights."""
         index = self.collections.index_of(current)
         rows = index.hybrid(query, vector, pool, alpha, allowed)
         named = self._named(current, query, allowed) if boost > 0 else {}
         if not named:
-            return rows
+            return rows, named
         if allowed is None or set(named) != set(allowed):  # else it would be the same search again
             rows += index.hybrid(query, vector, pool, alpha, sorted(named))
-        return boosted(rows, named, boost)
+        return boosted(rows, named, boost), named
 
     def _reranker(self, current: Collection):
         """The collection's cross-encoder when reranking is on, else None."""
@@ -178,13 +179,14 @@ class Retrieval:
                       ocr_pages=[p for p in pages if doc and p in doc.meta.get("ocr_pages", [])])
 
 
-def _hit(uid: str, props: dict, score: float, similarity: float, collection: str, query: str) -> Hit:
+def _hit(uid: str, props: dict, score: float, similarity: float, collection: str, query: str,
+         named: float) -> Hit:
     text, pages = props.get("text", ""), [int(p) for p in props.get("pages") or []]
     starts = [int(s) for s in props.get("page_starts") or []]
     return Hit(chunk_id=uid, text=text, filename=props.get("filename", ""), document_id=props.get("document_id", ""),
                pages=pages, section=props.get("section") or "", score=round(score, 4), similarity=similarity,
                chunk_index=int(props.get("chunk_index") or 0), collection=collection, page_starts=starts,
-               page=passage_page(text, pages, starts, query))
+               page=passage_page(text, pages, starts, query), named=round(named, 3))
 
 
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:

@@ -97,6 +97,7 @@ class Hit:
     collection: str = ""
     page_starts: list[int] = field(default_factory=list)  # where each of `pages` begins in `text`
     page: int | None = None      # the page holding the passage that matches the question
+    named: float = 0.0           # how strongly the question names this hit's document (engine.rag.named)
 
     @property
     def pages_label(self) -> str:

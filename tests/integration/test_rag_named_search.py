@@ -69,3 +69,15 @@ def test_every_document_keeps_its_profile_from_its_cover(reports):
     document = next(d for d in rag.documents("named-reports") if d.filename == target)
     assert document.meta["profile"].startswith("report 5\nNorthwind Traders\n")
     assert "Consolidated Statement" not in document.meta["profile"]
+
+
+def test_each_hit_says_whether_the_question_names_its_document_and_the_documents_tab_says_which(reports):
+    from ui.tabs.documents import _results_note
+
+    rag, target = reports
+    hits = rag.search("named-reports", QUESTION, k=10)
+    assert {h.filename for h in hits if h.named == 1.0} == {target}
+    assert all(h.named == 0.0 for h in hits if h.filename != target)
+    assert _results_note(hits).endswith(f"The question names {target}: their pages are preferred.")
+    plain = rag.search("named-reports", "Which capital expenditures are in the statement of cash flows?", k=10)
+    assert "names" not in _results_note(plain) and all(h.named == 0.0 for h in plain)

@@ -357,9 +357,7 @@ class _Widgets:
         current = _rag(self.studio).collection(self._need(name), viewer=viewer(self.studio, request))
         hits = _rag(self.studio).search(current, query, k=int(k), alpha=float(alpha),
                                         document_ids=only or None)
-        note = (f"{len(hits)} chunk(s), best first (hybrid score; similarity is the cosine to the query)."
-                if hits else "Nothing found.")
-        return (note, *self.sources.show(hits))
+        return (_results_note(hits), *self.sources.show(hits))
 
     def _on_tick(self, request: gr.Request, name: str | None) -> tuple:
         name = self._seen(name, request)
@@ -386,3 +384,12 @@ def _now() -> float:
     import time
 
     return time.time()
+
+
+def _results_note(hits: list) -> str:
+    """How many pages were found, and the documents the question names (their pages were preferred)."""
+    if not hits:
+        return say("documents.nothing_found")
+    named = sorted({h.filename for h in hits if h.named > 0})
+    note = say("documents.found_pages", n=len(hits))
+    return f"{note} {say('documents.named_in_question', files=', '.join(named))}" if named else note
