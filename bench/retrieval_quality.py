@@ -172,39 +172,44 @@ def plain_encode(embedder, cache: "VectorCache"):
 
 
 # --- Lorag ------------------------------------------------------------------------------------------------------
+def collection_for(model: str) -> str:
+    """One collection per embedding preset, so a kept data folder holds the runs of several."""
+    return COLLECTION if model == MODEL else f"{COLLECTION}-{model}"
+
+
 def run_lorag(studio, pdfs: list[Path], questions: list[dict], k: int, alphas: list[float | None],
-              chunk_size: int | None, by_chunk: bool, boosts: list[float | None]) -> dict:
-    rag = studio.rag
-    if COLLECTION not in {c.name for c in rag.list_collections()}:
-        rag.create_collection(COLLECTION, embedding_model=MODEL, chunk_size=chunk_size)
+              chunk_size: int | None, by_chunk: bool, boosts: list[float | None], model: str = MODEL) -> dict:
+    rag, collection = studio.rag, collection_for(model)
+    if collection not in {c.name for c in rag.list_collections()}:
+        rag.create_collection(collection, embedding_model=model, chunk_size=chunk_size)
     started = time.perf_counter()
-    job = studio.jobs.wait(rag.ingest(COLLECTION, pdfs).id, 6 * 3600)
+    job = studio.jobs.wait(rag.ingest(collection, pdfs).id, 6 * 3600)
     failed = [f"{f['name']}: {f['error']}" for f in job.result["files"] if f["status"] not in ("indexed", "skipped")]
     if failed:
         raise SystemExit(f"ingestion failed: {failed}")
     ingest_s = time.perf_counter() - started
-    out = {"chunks": rag.count(COLLECTION), "ingest_s": round(ingest_s, 1),
-           "chunk_size": rag.collection(COLLECTION).settings.chunk_size}
+    out = {"chunks": rag.count(collection), "ingest_s": round(ingest_s, 1),
+           "chunk_size": rag.collection(collection).settings.chunk_size}
     for alpha, boost, distinct_pages in [(a, b, d) for a in alphas for b in boosts
                                          for d in ([True, False] if by_chunk else [True])]:
         key = " ".join(part for part in ("" if alpha is None else f"alpha={alpha}",
                                          "" if boost is None else f"named_boost={boost}",
                                          "" if distinct_pages else "by chunk") if part) or "default"
-        out[key] = search_scores(rag, questions, k, alpha, distinct_pages, boost)
+        out[key] = search_scores(rag, collection, questions, k, alpha, distinct_pages, boost)
         say(f"lorag {key}: {out[key]}")
     return out
 
 
-def search_scores(rag, questions: list[dict], k: int, alpha: float | None, distinct_pages: bool,
+def search_scores(rag, collection: str, questions: list[dict], k: int, alpha: float | None, distinct_pages: bool,
                   named_boost: float | None = None) -> dict:
-    docs = {d.filename: d.id for d in rag.documents(COLLECTION)}
+    docs = {d.filename: d.id for d in rag.documents(collection)}
     shared, restricted = [], []
     started = time.perf_counter()
     for q in questions:
-        hits = rag.search(COLLECTION, q["question"], k=k, alpha=alpha, distinct_pages=distinct_pages,
+        hits = rag.search(collection, q["question"], k=k, alpha=alpha, distinct_pages=distinct_pages,
                           named_boost=named_boost)
         shared.append(rank_of([(h.filename, h.pages) for h in hits], gold_pages(q)))
-        hits = rag.search(COLLECTION, q["question"], k=k, alpha=alpha, document_ids=[docs[q["file"]]],
+        hits = rag.search(collection, q["question"], k=k, alpha=alpha, document_ids=[docs[q["file"]]],
                           distinct_pages=distinct_pages, named_boost=named_boost)
         restricted.append(rank_of([(h.filename, h.pages) for h in hits], gold_pages(q)))
     search_ms = (time.perf_counter() - started) * 1000 / max(2 * len(questions), 1)
@@ -222,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="hybrid weight for Lorag (repeatable; default: the preset's)")
     parser.add_argument("--named-boost", type=float, action="append",
                         help="how much named documents are preferred (repeatable; 0 = off; default: the preset's)")
+    parser.add_argument("--embedding-model", default=MODEL,
+                        help="Lorag's embedding preset (default: %(default)s; the baseline always runs MiniLM fp32)")
     parser.add_argument("--chunk-size", type=int, help="Lorag's chunk size (default: the preset's)")
     parser.add_argument("--keep", type=Path, help="data folder to keep and reuse (default: a temporary one)")
     parser.add_argument("--embed-cache", type=Path, help="SQLite file of cached vectors (both pipelines)")
@@ -242,21 +249,23 @@ def main(argv: list[str] | None = None) -> int:
     studio = Studio(Settings(data_dir=data))
     studio.start()
     try:
-        embedder = studio.rag.embedders.get(MODEL)
+        model = args.embedding_model
+        embedder = studio.rag.embedders.get(model)
         backend = embedder.spec.preset.backend
-        embedder.encode = cache.wrap(MODEL if backend == "sentence-transformers" else f"{MODEL}:{backend}",
+        embedder.encode = cache.wrap(model if backend == "sentence-transformers" else f"{model}:{backend}",
                                      embedder.encode)
-        base = None if args.skip_baseline else run_baseline(pdfs, questions, plain_encode(embedder, cache), args.k,
-                                                            cache)
+        base = None if args.skip_baseline else run_baseline(
+            pdfs, questions, plain_encode(studio.rag.embedders.get(MODEL), cache), args.k, cache)
         say(f"baseline: {base}")
         lorag = None if args.skip_lorag else run_lorag(studio, pdfs, questions, args.k, args.alpha or [None],
                                                                args.chunk_size, args.by_chunk,
-                                                               args.named_boost or [None])
+                                                               args.named_boost or [None], model)
         say(f"lorag: {lorag}")
     finally:
         studio.close()
     result = {"benchmark": "retrieval_quality", "data": "reports-dev", "filings": len(pdfs),
-              "questions": len(questions), "embedder": MODEL, "lorag_backend": backend, "k": args.k,
+              "questions": len(questions), "embedder": args.embedding_model, "baseline_embedder": MODEL,
+              "lorag_backend": backend, "k": args.k,
               "cpu_threads": os.cpu_count(),
               "default_alpha": studio.rag.defaults.alpha, "default_named_boost": studio.rag.defaults.named_boost,
               "lorag": lorag, "baseline": base}
