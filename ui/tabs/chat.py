@@ -245,7 +245,7 @@ class ChatTab:
     def open_chat(self, selected: str | None, who: str | None) -> list[Any]:
         """Values for `outputs_open`: the chat (when `who` may see it, else none), its list, settings, stats."""
         studio = self.studio
-        chat = studio.chats.get(selected, who) if studio.chats.exists(selected, who) else None
+        chat = studio.chats.find(selected, who)
         shown, _ = chat_display(chat, studio.jobs)
         settings = chat.settings if chat else {}
         last = chat.messages[-1].meta if chat and chat.messages else {}
@@ -269,7 +269,7 @@ class ChatTab:
         if not page_ready:
             return [gr.skip()] * (2 + len(self.inputs))
         who = viewer(studio, request)
-        chat = studio.chats.get(selected, who) if studio.chats.exists(selected, who) else None
+        chat = studio.chats.find(selected, who)
         settings = chat.settings if chat is not None and chat.messages else {}
         return [model_line(studio), *controls_from_settings(studio, settings),
                 adapter_choices(studio, self.compare.value_of(settings))]

@@ -10,8 +10,8 @@ from engine.chats import NO_MODEL_REPLY, Chat
 from engine.jobs import Jobs
 from engine.rag.chat_files import FilesState, files_state
 from engine.studio import Studio
+from ui.components.sources import sources_message
 from ui.i18n import say
-from ui.tabs.chat_documents import sources_message
 
 
 def stats_line(meta: dict[str, Any]) -> str:
