@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.chats import NO_MODEL_REPLY, PreparedTurn, stream_reply
+from engine.chat_turn import NO_MODEL_REPLY, PreparedTurn, stream_reply
 from engine.errors import LoragError
 from engine.rag.answer import matched, sources, strip_citations
 from engine.rag.chat import chat_prepare, prepare_turn
