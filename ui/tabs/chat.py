@@ -62,8 +62,9 @@ def create_chat_tab(studio: Studio) -> None:
 class ChatTab:
     """The layout methods make the components, the _wire methods connect their events, the handlers answer them.
 
-    Handlers keep the names they had as nested functions: Gradio names the API endpoints after them
-    (/on_page_load, /pick_chat, … are called by scripts and tests).
+    The events that scripts and tests call by name carry an explicit api_name, so renaming a handler renames no
+    endpoint: /on_page_load and /pick_chat (public: ui.app.PUBLIC_ENDPOINTS), on_tab_select (a browser test
+    holds it back to race it with the page load).
     """
 
     def __init__(self, studio: Studio) -> None:
@@ -139,12 +140,12 @@ class ChatTab:
     def _wire_opening(self) -> None:
         """Page load, picking a chat, coming back to the tab."""
         follow = self.files.follow_step(self.chat_id, self.chatbot)   # files still being indexed: follow them
-        gr.on(triggers=None, fn=shows_errors(self.on_page_load), inputs=[], outputs=self.outputs_open,
-              queue=False).then(lambda: True, None, self.page_ready, queue=False).then(**follow)
+        gr.on(triggers=None, fn=shows_errors(self.on_page_load), inputs=[], outputs=self.outputs_open, queue=False,
+              api_name="on_page_load").then(lambda: True, None, self.page_ready, queue=False).then(**follow)
         self.chat_list.input(shows_errors(self.pick_chat), [self.chat_list], self.outputs_open,
-                             queue=False).then(**follow)
+                             queue=False, api_name="pick_chat").then(**follow)
         self.tab.select(shows_errors(self.on_tab_select), [self.chat_id, self.page_ready],
-                        [self.model_info, *self.inputs, self.compare.adapter], queue=False)
+                        [self.model_info, *self.inputs, self.compare.adapter], queue=False, api_name="on_tab_select")
         self.controls.adapter.focus(lambda v: relist_adapters(self.studio, v), [self.controls.adapter],
                                     [self.controls.adapter], queue=False)
 
