@@ -1,4 +1,4 @@
-"""Chats and their messages in SQLite (tables `chats` and `messages`, schema v1), and the reply loop.
+"""Chats and their messages in SQLite (tables `chats` and `messages`, schema v1).
 
 `ChatStore` (`studio.chats`):
 - `create(title, settings, owner) -> Chat`, `list(owner=None) -> list[ChatSummary]` (newest first),
@@ -19,12 +19,7 @@ tokens/s, time to first token, finish reason, adapter, model, seed, sampling par
 the model received, `sources` (documents), and on a user message `attachments` (files dropped with it:
 engine.rag.chat_files; a drop without a question is not sent to the model).
 
-`stream_reply(chats, models, chat_id, mode, request_id, prepare)` runs one turn: it reads the chat's settings,
-streams the reply from `studio.models` and saves it (a stopped reply is saved with what was generated).
-`prepare` is the hook for documents: it receives the messages about to be sent and returns
-(messages, extra_meta), e.g. with retrieved passages added and extra_meta={"sources": [...]}, or a
-`PreparedTurn`, which can also answer without the model (`reply`, e.g. "nothing relevant was found") and add
-meta computed from the finished answer (`finish`, e.g. the sources the answer cites).
+One turn of a chat (stream a reply from the model and save it) is engine.chat_turn.
 """
 
 from __future__ import annotations
@@ -33,7 +28,7 @@ import json
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from engine.errors import LoragError
 from engine.prompts import prompt
@@ -276,105 +271,3 @@ def _parse_import(data: dict[str, Any] | str | bytes) -> dict[str, Any]:
     if not isinstance(data.get("settings", {}), dict):
         raise LoragError("The chat's settings must be a JSON object.")
     return data
-
-
-# --- one turn: stream a reply and save it ---------------------------------------------------------------
-NEW, REGENERATE, CONTINUE = "new", "regenerate", "continue"
-NO_MODEL_REPLY = "answered_without_model"   # finish_reason of a PreparedTurn.reply
-
-
-@dataclass
-class PreparedTurn:
-    """What a `prepare` hook returns when a plain (messages, extra_meta) pair is not enough."""
-
-    messages: list[dict[str, Any]] = field(metadata={"help": "The messages the model receives."})
-    meta: dict[str, Any] = field(default_factory=dict, metadata={"help": "Saved with the reply."})
-    reply: str | None = field(default=None, metadata={
-        "help": "A fixed reply: the model is not called (e.g. nothing relevant was found in the documents)."})
-    finish: Callable[[str], dict[str, Any]] | None = field(default=None, metadata={
-        "help": "Called with the whole answer text once it is finished; its dict is saved with the reply."})
-
-    @classmethod
-    def of(cls, prepared: "PreparedTurn | tuple[list[dict[str, Any]], dict[str, Any]]") -> "PreparedTurn":
-        if isinstance(prepared, PreparedTurn):
-            return prepared
-        messages, extra_meta = prepared
-        return cls(messages, dict(extra_meta or {}))
-
-    def extra_meta(self, answer: str) -> dict[str, Any]:
-        return {**self.meta, **(self.finish(answer) if self.finish is not None else {})}
-
-
-def fixed_reply(text: str, model: str = "") -> Iterator[Any]:
-    """The events of a reply that is not generated (same shape as a model stream)."""
-    from engine.models.generation import GenerationStats, StreamEvent
-
-    if text:
-        yield StreamEvent("answer", delta=text, answer=text)
-    yield StreamEvent("done", answer=text, stats=GenerationStats(finish_reason=NO_MODEL_REPLY, model=model))
-
-
-def stream_reply(chats: ChatStore, models: Any, chat_id: str, mode: str = NEW, request_id: str | None = None,
-                 prepare: Callable[[list[dict[str, Any]]], PreparedTurn | tuple[list[dict[str, Any]], dict[str, Any]]]
-                 | None = None) -> Iterator[Any]:
-    """Stream the assistant's reply to chat `chat_id` and save it; yields engine StreamEvents.
-
-    mode: "new" answers the last user message; "regenerate" drops the last reply and answers again;
-    "continue" extends the last assistant message. The adapter, thinking and sampling come from the chat's settings.
-    """
-    from engine.models.generation import GenerationParams
-
-    chat = chats.get(chat_id)
-    settings = chat.settings
-    last = chat.messages[-1] if chat.messages else None
-    if mode == REGENERATE:
-        last_user = max((m.position for m in chat.messages if m.role == "user"), default=None)
-        if last_user is None:
-            raise LoragError("There is no message to answer again.")
-        chats.truncate(chat_id, last_user + 1)
-        last = None
-    elif mode == CONTINUE:
-        if last is None or last.role != "assistant":
-            raise LoragError("There is no reply to continue.")
-    elif last is None or last.role != "user":
-        raise LoragError("Write a message first.")
-    messages = chats.history(chat_id)
-    prepared = PreparedTurn.of(prepare(messages)) if prepare is not None else PreparedTurn(messages)
-    params = GenerationParams.from_dict(settings.get("params"))
-    adapter = settings.get("adapter") or None
-    thinking = settings.get("thinking")
-    if prepared.reply is not None:
-        current = getattr(models, "current", None)
-        stream = fixed_reply(prepared.reply, getattr(current, "name", ""))
-    else:
-        switches = {k: settings[k] for k in ("preserve_thinking", "reasoning_effort") if settings.get(k)}
-        stream = models.stream_chat(prepared.messages, params, adapter=adapter, thinking=thinking,
-                                    continue_final=(mode == CONTINUE), request_id=request_id, **switches)
-    final = None
-    partial = ("", "")
-    try:
-        for event in stream:
-            if event.kind == "done":
-                final = event
-            else:
-                partial = (event.answer, event.reasoning)
-            yield event
-    finally:
-        answer, reasoning = (final.answer, final.reasoning) if final is not None else partial
-        whole = (last.content + answer) if mode == CONTINUE and last is not None else answer
-        meta = {**(final.stats.to_meta() if final is not None and final.stats else {"finish_reason": "stopped"}),
-                "thinking": thinking, "params": params.to_dict(), **prepared.extra_meta(whole)}
-        if final is not None and final.prompt:
-            meta["prompt"] = final.prompt  # "Show prompt": exactly what the model received
-        if final is not None or answer or reasoning:
-            _save_reply(chats, chat_id, mode, last, answer, reasoning, meta)
-
-
-def _save_reply(chats: ChatStore, chat_id: str, mode: str, last: Message | None, answer: str, reasoning: str,
-                meta: dict[str, Any]) -> None:
-    if mode == CONTINUE and last is not None:
-        joined_reasoning = (last.reasoning + reasoning) if reasoning else last.reasoning
-        chats.update_message(chat_id, last.position, content=last.content + answer, reasoning=joined_reasoning,
-                             meta={**last.meta, **meta, "continued": True})
-        return
-    chats.append(chat_id, "assistant", answer, reasoning=reasoning, meta=meta)

@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from engine.chats import PreparedTurn
+from engine.chat_turn import PreparedTurn
 from engine.errors import LoragError
 from engine.evaluate.config import Cell, EvalConfig
 from engine.evaluate.scores import answer_scores, first_rank, retrieval_scores

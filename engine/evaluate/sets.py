@@ -17,8 +17,9 @@ from typing import Any
 
 from engine.errors import LoragError
 from engine.evaluate.scores import Evidence
-from engine.training.datasets import EXTENSIONS, Record, read_records, sha256_of
+from engine.training.datasets import sha256_of
 from engine.training.formats import place
+from engine.training.records import EXTENSIONS, Record, read_records
 
 ERRORS_SHOWN = 20
 

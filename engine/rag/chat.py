@@ -13,7 +13,7 @@
     when it cites none, "matched" for the sources whose wording it repeats, else "given": all it received).
     `meta["retrieval"]` records the collection, the document filter and the numbered sources the model got.
 
-`chat_prepare(rag, settings) -> prepare hook | None`: the hook for engine.chats.stream_reply from a chat's
+`chat_prepare(rag, settings) -> prepare hook | None`: the hook for engine.chat_turn.stream_reply from a chat's
 settings JSON (`collection`: a collection id or name, `documents`: document ids, empty for all); None
 when the chat has no collection.
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
-from engine.chats import PreparedTurn
+from engine.chat_turn import PreparedTurn
 from engine.errors import LoragError
 from engine.rag.answer import strip_citations
 from engine.rag.types import DONE

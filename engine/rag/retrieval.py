@@ -18,7 +18,7 @@ from engine.rag.rerank import candidates_for, default_reranker, reranked
 from engine.rag.types import DONE, Citation, Collection, Document, Hit, Source
 
 if TYPE_CHECKING:
-    from engine.chats import PreparedTurn
+    from engine.chat_turn import PreparedTurn
 
 
 class Retrieval:

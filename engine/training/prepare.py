@@ -8,9 +8,10 @@ from typing import Any
 
 from engine.errors import LoragError
 from engine.training.config import TrainingConfig
-from engine.training.datasets import ERRORS_SHOWN, DatasetReport, DatasetStore, RowError
+from engine.training.datasets import ERRORS_SHOWN, DatasetReport, DatasetStore
 from engine.training.encoding import Encoded, Encoder, TemplatePlan
 from engine.training.formats import RowProblem
+from engine.training.records import RowError
 
 
 @dataclass

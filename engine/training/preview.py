@@ -7,9 +7,10 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.training.datasets import ERRORS_SHOWN, RowError
+from engine.training.datasets import ERRORS_SHOWN
 from engine.training.encoding import Encoded, Encoder
 from engine.training.formats import Example, RowProblem, place
+from engine.training.records import RowError
 
 STATS_SAMPLE = 5000
 

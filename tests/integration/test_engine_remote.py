@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from engine.chats import stream_reply
+from engine.chat_turn import stream_reply
 from engine.errors import LoragError
 from engine.models.generation import GenerationParams
 from engine.models.remote import EngineClient

@@ -1,5 +1,5 @@
 """Chat over documents end to end in the engine: the Qwen3 technical report in a real Weaviate, the real
-SmolLM2 answering through engine.chats.stream_reply with the collection chosen in the chat's settings
+SmolLM2 answering through engine.chat_turn.stream_reply with the collection chosen in the chat's settings
 (the same hook the Chat tab uses). Sources are saved with the reply, the model's prompt holds the numbered
 sources, only the current turn carries passages, and a question the documents cannot answer is answered
 without the model."""
@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from engine.chats import NO_MODEL_REPLY, stream_reply
+from engine.chat_turn import NO_MODEL_REPLY, stream_reply
 from engine.errors import LoragError
 from engine.rag.answer import CITATION_RE, NOTHING_FOUND, RULES
 from engine.rag.chat import chat_prepare, prepare_turn

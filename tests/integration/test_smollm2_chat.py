@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.chats import stream_reply
+from engine.chat_turn import stream_reply
 from engine.settings import Settings
 from engine.studio import Studio
 from tests.support.adapters import train_adapter

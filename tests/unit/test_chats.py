@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from engine.chats import ChatStore, stream_reply
+from engine.chat_turn import last_prompt, show_reply, stream_reply
+from engine.chats import ChatStore
 from engine.errors import LoragError
 from engine.settings import Settings
 from engine.store import Store
@@ -161,3 +162,33 @@ def test_prepare_hook_adds_context_and_meta(studio):
     list(stream_reply(studio.chats, studio.models, chat.id, prepare=prepare))
     assert seen["messages"][-1]["content"] == "What does the report say?"
     assert studio.chats.get(chat.id).messages[-1].meta["sources"] == [{"page": 3}]
+
+
+def test_a_reply_is_shown_as_the_chat_will_keep_it(studio):
+    """show_reply: while it streams, the messages above the reply and the reply so far as a whole (a regenerated
+    reply without the old one, a continued one with its earlier text first); last, the saved chat."""
+    chat = studio.chats.create(settings={"params": GREEDY})
+    studio.chats.append(chat.id, "user", "hi")
+    *streamed, done = list(show_reply(studio.chats, studio.models, chat.id))
+    saved = studio.chats.get(chat.id).messages
+    assert streamed and all([m.role for m in v.chat.messages] == ["user"] for v in streamed)
+    assert done.done and done.chat.messages == saved and streamed[-1].answer == saved[1].content
+    *streamed, done = list(show_reply(studio.chats, studio.models, chat.id, mode="regenerate"))
+    assert all(len(v.chat.messages) == 1 for v in streamed) and len(done.chat.messages) == 2
+    first = done.chat.messages[1].content
+    *streamed, done = list(show_reply(studio.chats, studio.models, chat.id, mode="continue"))
+    assert all(len(v.chat.messages) == 1 and v.answer.startswith(first) for v in streamed)
+    assert streamed[-1].answer == done.chat.messages[1].content and done.chat.messages[1].meta["continued"]
+    with pytest.raises(LoragError, match="no longer exists"):
+        list(show_reply(studio.chats, studio.models, chat.id, owner="bob"))
+
+
+def test_the_prompt_shown_is_the_last_reply_s_else_the_next_one_s(studio):
+    chat = studio.chats.create(settings={"params": GREEDY})
+    studio.chats.append(chat.id, "user", "hi there")
+    upcoming = last_prompt(studio.chats, studio.models, chat.id, {"system_prompt": "Be terse."})
+    assert "Be terse." in upcoming and "hi there" in upcoming
+    list(stream_reply(studio.chats, studio.models, chat.id))
+    received = studio.chats.get(chat.id).messages[-1].meta["prompt"]
+    assert last_prompt(studio.chats, studio.models, chat.id, {}) == received
+    assert "hi there" not in last_prompt(studio.chats, studio.models, chat.id, {}, owner="bob")

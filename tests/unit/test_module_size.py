@@ -5,7 +5,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 MAX_LINES = 400
 # Over the limit today, each to be split by the change that owns it (a stale entry fails).
-KNOWN_LONG = {"engine/training/datasets.py", "ui/tabs/chat.py"}
+KNOWN_LONG: set[str] = set()
 
 
 def test_no_module_over_400_lines():

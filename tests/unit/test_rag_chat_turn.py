@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.chats import NO_MODEL_REPLY, PreparedTurn, stream_reply
+from engine.chat_turn import NO_MODEL_REPLY, PreparedTurn, stream_reply
 from engine.errors import LoragError
 from engine.rag.answer import matched, sources, strip_citations
 from engine.rag.chat import chat_prepare, prepare_turn
@@ -99,8 +99,8 @@ def test_a_chat_without_a_collection_has_no_hook_and_a_gone_collection_says_so(s
 
 
 def test_what_the_chat_shows_under_an_answer():
+    from ui.components.sources import answer_sources, sources_message
     from ui.tabs.chat import assistant_messages
-    from ui.tabs.chat_documents import answer_sources, sources_message
 
     cited = [c.to_dict() for c in sources("Fonts [1].", HITS)]
     given = [c.to_dict() for c in sources("Bananas.", HITS)]

@@ -8,6 +8,9 @@ Reused by the Documents tab (search results) and the Chat tab (citations under a
 
 `show(items)` returns updates for `panel.outputs` (the list, then the closed viewer). Items are
 engine.rag.types.Hit or Citation objects, or Citation dicts as saved with a chat message.
+
+The pure functions below it format sources as text: a source's label, the Markdown lines under a chat answer
+(`sources_message`, the folded block the chat view shows), the panel's label for an answer.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from ui.people import viewer
 
 SEPARATOR = "::"
 SNIPPET = 160
+ANSWER_SNIPPET = 100   # the shorter snippets of the block under a chat answer
+TITLE_ENTRIES = 3
+OPEN_HINT = "Click here to list these sources below the chat; each one opens its text and page."
 
 
 def _field(item: Any, name: str, default: Any = "") -> Any:
@@ -72,6 +78,46 @@ def ocr_note(ocr_pages: Sequence[int]) -> str:
         return ""
     kind = "scanned page" if len(ocr_pages) == 1 else "scanned pages"
     return f"\n\nRead by OCR ({kind}): {pages_label(list(ocr_pages))}. The text may contain misread words."
+
+
+# --- under a chat answer: the sources saved with it -----------------------------------------------------
+def answer_sources(meta: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    """The sources saved with an answer and how they relate to it: cited, matched, given ('' for none)."""
+    sources = list(meta.get("sources") or [])
+    if not sources:
+        return [], ""
+    kinds = {s.get("how", "cited") for s in sources}
+    return sources, kinds.pop() if len(kinds) == 1 else "cited"
+
+
+def _short(item: dict[str, Any]) -> str:
+    where = " ".join(p for p in (item.get("filename", ""), pages_label(list(item.get("pages") or []))) if p)
+    return f"[{item.get('n')}] {where}"
+
+
+def sources_title(items: list[dict[str, Any]], how: str) -> str:
+    heads = {"cited": "Sources", "matched": "Sources (matched by wording; not cited)",
+             "given": "Passages the model read (none cited)"}
+    shown = " · ".join(_short(item) for item in items[:TITLE_ENTRIES])
+    more = f" · +{len(items) - TITLE_ENTRIES} more" if len(items) > TITLE_ENTRIES else ""
+    return f"{heads[how]}: {shown}{more}"
+
+
+def sources_message(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """A folded chatbot block under the answer listing its sources (open when they are cited or matched)."""
+    items, how = answer_sources(meta or {})
+    if not items:
+        return None
+    metadata: dict[str, Any] = {"title": sources_title(items, how)}
+    if how == "given":
+        metadata["status"] = "done"   # folded: these are what the model read, not what it used
+    body = citations_markdown(items, limit=ANSWER_SNIPPET) + f"\n\n*{OPEN_HINT}*"
+    return {"role": "assistant", "content": body, "metadata": metadata}
+
+
+def panel_label(how: str, which: str) -> str:
+    return {"cited": f"Sources of {which}", "matched": f"Sources of {which} (matched by wording)",
+            "given": f"Passages given for {which} (none cited)"}.get(how, f"Sources of {which}")
 
 
 class SourcesPanel:

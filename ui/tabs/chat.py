@@ -2,13 +2,14 @@
 
 Everything that matters lives in SQLite (studio.chats): the open chat, its messages and its settings (adapter,
 system prompt, sampling, thinking) are read back on every page load, so a reload or a restart loses nothing.
-A reply always goes through `stream_reply_view`; with a documents collection chosen for the chat it gets the
-`prepare` hook for retrieval, and the answer's sources show under it (ui.tabs.chat_documents builds that part).
+A reply always goes through `stream_reply_view` (the engine's engine.chat_turn.show_reply runs the turn: new,
+regenerate, continue); with a documents collection chosen for the chat it gets the `prepare` hook for retrieval,
+and the answer's sources show under it (ui.tabs.chat_documents builds that part).
 
-The tab's parts: chat_view (what the chatbot shows), chat_settings (the settings column and the chat's settings
-JSON), chat_compare (base vs adapter), chat_documents (answers from documents), chat_files (files dropped on the
-message box: indexed into the chat's own collection, then the question is answered); ChatTab below lays them out
-and wires the events.
+The tab's parts: chat_view (what the chatbot shows, a streaming reply too), chat_settings (the settings column and
+the chat's settings JSON), chat_compare (base vs adapter), chat_documents (answers from documents), chat_files
+(files dropped on the message box: indexed into the chat's own collection, then the question is answered); ChatTab
+below lays them out and wires the events.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, Callable, Iterator
 
 import gradio as gr
 
-from engine.chats import CONTINUE, NEW, REGENERATE, stream_reply
+from engine.chat_turn import CONTINUE, NEW, REGENERATE, last_prompt
 from engine.errors import LoragError
 from engine.models.generation import GenerationParams
 from engine.rag import chat_files
@@ -41,66 +42,16 @@ from ui.tabs.chat_settings import (
     settings_from_controls,
     settings_panel,
 )
-from ui.tabs.chat_view import assistant_messages, chat_display, model_line, stats_line
+from ui.tabs.chat_view import assistant_messages, chat_display, model_line, stats_line, stream_reply_view
 
 # Other modules and tests import these from here.
 __all__ = ["NONE_ADAPTER", "adapter_choices", "assistant_messages", "chat_display", "create_chat_tab",
-           "render_last_prompt", "stream_reply_view"]
-
-Messages = list[dict[str, Any]]
+           "stream_reply_view"]
 
 
 def chat_choices(studio: Studio, who: str | None = None) -> list[tuple[str, str]]:
     """The chats `who` may open (everyone's when None: no logins)."""
     return [(c.title, c.id) for c in studio.chats.list(owner=who)]
-
-
-# --- the one path a reply takes --------------------------------------------------------------------------
-def stream_reply_view(studio: Studio, chat_id: str, mode: str, request_id: str,
-                      prepare: Callable[[Messages], tuple[Messages, dict[str, Any]]] | None = None,
-                      who: str | None = None) -> Iterator[tuple[Messages, str]]:
-    """Stream a reply into the chatbot and save it: yields (chatbot messages, stats line).
-
-    `prepare` (engine.chats.stream_reply) is where documents plug in: retrieval adds passages to the messages
-    and returns {"sources": [...]}, saved in the reply's meta for a sources panel under the answer.
-    """
-    chat = studio.chats.get(chat_id, owner=who)
-    if mode == REGENERATE:
-        cut = max((m.position for m in chat.messages if m.role == "user"), default=-1) + 1
-        chat.messages = [m for m in chat.messages if m.position < cut]
-    elif mode == CONTINUE and chat.messages:
-        last = chat.messages.pop()
-    before, _ = chat_display(chat, studio.jobs)
-    for event in stream_reply(studio.chats, studio.models, chat_id, mode=mode, request_id=request_id,
-                              prepare=prepare):
-        if event.kind == "done":
-            break
-        answer, reasoning = event.answer, event.reasoning
-        if mode == CONTINUE:
-            answer, reasoning = last.content + answer, last.reasoning + reasoning
-        yield before + assistant_messages(answer, reasoning, None, streaming=True), "generating…"
-    final = studio.chats.get(chat_id)
-    shown, _ = chat_display(final, studio.jobs)
-    last_meta = final.messages[-1].meta if final.messages else {}
-    yield shown, stats_line(last_meta)
-
-
-def render_last_prompt(studio: Studio, chat_id: str | None, settings: dict[str, Any]) -> str:
-    """The prompt the last reply received (stored with it), else the one the next reply would get."""
-    if studio.chats.exists(chat_id):
-        chat = studio.chats.get(chat_id)
-        if chat.messages and chat.messages[-1].role == "assistant" and chat.messages[-1].meta.get("prompt"):
-            return chat.messages[-1].meta["prompt"]
-        messages = studio.chats.history(chat_id)
-    else:
-        messages = [{"role": "user", "content": "…"}]
-    if settings.get("system_prompt") and not (messages and messages[0]["role"] == "system"):
-        messages = [{"role": "system", "content": settings["system_prompt"]}, *messages]
-    if messages and messages[-1]["role"] == "assistant":
-        messages = messages[:-1]
-    if not messages:
-        raise LoragError("There is nothing to show yet: write a message first.")
-    return studio.models.render_prompt(messages, thinking=settings.get("thinking"))
 
 
 # --- the tab -------------------------------------------------------------------------------------------
@@ -111,8 +62,9 @@ def create_chat_tab(studio: Studio) -> None:
 class ChatTab:
     """The layout methods make the components, the _wire methods connect their events, the handlers answer them.
 
-    Handlers keep the names they had as nested functions: Gradio names the API endpoints after them
-    (/on_page_load, /pick_chat, … are called by scripts and tests).
+    The events that scripts and tests call by name carry an explicit api_name, so renaming a handler renames no
+    endpoint: /on_page_load and /pick_chat (public: ui.app.PUBLIC_ENDPOINTS), on_tab_select (a browser test
+    holds it back to race it with the page load).
     """
 
     def __init__(self, studio: Studio) -> None:
@@ -188,12 +140,12 @@ class ChatTab:
     def _wire_opening(self) -> None:
         """Page load, picking a chat, coming back to the tab."""
         follow = self.files.follow_step(self.chat_id, self.chatbot)   # files still being indexed: follow them
-        gr.on(triggers=None, fn=shows_errors(self.on_page_load), inputs=[], outputs=self.outputs_open,
-              queue=False).then(lambda: True, None, self.page_ready, queue=False).then(**follow)
+        gr.on(triggers=None, fn=shows_errors(self.on_page_load), inputs=[], outputs=self.outputs_open, queue=False,
+              api_name="on_page_load").then(lambda: True, None, self.page_ready, queue=False).then(**follow)
         self.chat_list.input(shows_errors(self.pick_chat), [self.chat_list], self.outputs_open,
-                             queue=False).then(**follow)
+                             queue=False, api_name="pick_chat").then(**follow)
         self.tab.select(shows_errors(self.on_tab_select), [self.chat_id, self.page_ready],
-                        [self.model_info, *self.inputs, self.compare.adapter], queue=False)
+                        [self.model_info, *self.inputs, self.compare.adapter], queue=False, api_name="on_tab_select")
         self.controls.adapter.focus(lambda v: relist_adapters(self.studio, v), [self.controls.adapter],
                                     [self.controls.adapter], queue=False)
 
@@ -245,7 +197,7 @@ class ChatTab:
     def open_chat(self, selected: str | None, who: str | None) -> list[Any]:
         """Values for `outputs_open`: the chat (when `who` may see it, else none), its list, settings, stats."""
         studio = self.studio
-        chat = studio.chats.get(selected, who) if studio.chats.exists(selected, who) else None
+        chat = studio.chats.find(selected, who)
         shown, _ = chat_display(chat, studio.jobs)
         settings = chat.settings if chat else {}
         last = chat.messages[-1].meta if chat and chat.messages else {}
@@ -269,7 +221,7 @@ class ChatTab:
         if not page_ready:
             return [gr.skip()] * (2 + len(self.inputs))
         who = viewer(studio, request)
-        chat = studio.chats.get(selected, who) if studio.chats.exists(selected, who) else None
+        chat = studio.chats.find(selected, who)
         settings = chat.settings if chat is not None and chat.messages else {}
         return [model_line(studio), *controls_from_settings(studio, settings),
                 adapter_choices(studio, self.compare.value_of(settings))]
@@ -328,8 +280,8 @@ class ChatTab:
                 gr.Warning(refusal)
                 yield gr.skip(), gr.skip()
                 return
-            if mode == NEW and self.studio.chats.exists(selected) and not chat_files.to_answer(
-                    self.studio, self.studio.chats.get(selected)):
+            chat = self.studio.chats.find(selected) if mode == NEW else None
+            if chat is not None and not chat_files.to_answer(self.studio, chat):
                 yield gr.skip(), gr.skip()   # files without a question, or their indexing stopped: no answer
                 return
             yield from self.stream_answer(request, selected, mode, request_id, collection, documents)
@@ -372,10 +324,10 @@ class ChatTab:
 
     # --- handlers: show prompt, rename, delete, export, import --------------------------------------------
     def prompt_of(self, request: gr.Request, selected: str | None, *values: Any) -> tuple[dict[str, Any], str]:
-        if not self.studio.chats.exists(selected, viewer(self.studio, request)):
-            selected = None
-        return gr.update(visible=True, open=True), render_last_prompt(self.studio, selected,
-                                                                      settings_from_controls(*values))
+        studio = self.studio
+        return gr.update(visible=True, open=True), last_prompt(studio.chats, studio.models, selected,
+                                                               settings_from_controls(*values),
+                                                               owner=viewer(studio, request))
 
     def rename_fn(self, request: gr.Request, selected: str | None, new_title: str) -> dict[str, Any]:
         who = viewer(self.studio, request)

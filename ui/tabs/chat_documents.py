@@ -20,57 +20,15 @@ from typing import Any, Callable
 import gradio as gr
 
 from engine.errors import LoragError
-from engine.rag.types import DONE, pages_label
+from engine.rag.types import DONE
 from engine.studio import Studio
-from ui.components.sources import SourcesPanel, citations_markdown
+from ui.components.sources import SourcesPanel, answer_sources, panel_label
 from ui.errors import shows_errors
 from ui.i18n import say, t
 from ui.people import viewer
+from ui.tabs.chat_view import chat_display
 
 NO_COLLECTION = ""
-TITLE_ENTRIES = 3
-SNIPPET = 100
-OPEN_HINT = "Click here to list these sources below the chat; each one opens its text and page."
-
-
-# --- what is shown under an answer ------------------------------------------------------------------------
-def answer_sources(meta: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
-    """The sources saved with an answer and how they relate to it: cited, matched, given ('' for none)."""
-    sources = list(meta.get("sources") or [])
-    if not sources:
-        return [], ""
-    kinds = {s.get("how", "cited") for s in sources}
-    return sources, kinds.pop() if len(kinds) == 1 else "cited"
-
-
-def _short(item: dict[str, Any]) -> str:
-    where = " ".join(p for p in (item.get("filename", ""), pages_label(list(item.get("pages") or []))) if p)
-    return f"[{item.get('n')}] {where}"
-
-
-def sources_title(items: list[dict[str, Any]], how: str) -> str:
-    heads = {"cited": "Sources", "matched": "Sources (matched by wording; not cited)",
-             "given": "Passages the model read (none cited)"}
-    shown = " · ".join(_short(item) for item in items[:TITLE_ENTRIES])
-    more = f" · +{len(items) - TITLE_ENTRIES} more" if len(items) > TITLE_ENTRIES else ""
-    return f"{heads[how]}: {shown}{more}"
-
-
-def sources_message(meta: dict[str, Any]) -> dict[str, Any] | None:
-    """A folded chatbot block under the answer listing its sources (open when they are cited or matched)."""
-    items, how = answer_sources(meta or {})
-    if not items:
-        return None
-    metadata: dict[str, Any] = {"title": sources_title(items, how)}
-    if how == "given":
-        metadata["status"] = "done"   # folded: these are what the model read, not what it used
-    body = citations_markdown(items, limit=SNIPPET) + f"\n\n*{OPEN_HINT}*"
-    return {"role": "assistant", "content": body, "metadata": metadata}
-
-
-def panel_label(how: str, which: str) -> str:
-    return {"cited": f"Sources of {which}", "matched": f"Sources of {which} (matched by wording)",
-            "given": f"Passages given for {which} (none cited)"}.get(how, f"Sources of {which}")
 
 
 # --- the controls -----------------------------------------------------------------------------------------
@@ -142,7 +100,7 @@ class ChatDocuments:
         return (gr.update(visible=True), {**updates[0], "label": panel_label(how, which)}, *updates[1:])
 
     def show_last(self, chat_id: str | None) -> tuple:
-        chat = self.studio.chats.get(chat_id) if self.studio.chats.exists(chat_id) else None
+        chat = self.studio.chats.find(chat_id)
         last = next((m for m in reversed(chat.messages) if m.role == "assistant"), None) if chat else None
         return self.show(*answer_sources(last.meta if last else {}))
 
@@ -170,7 +128,7 @@ class ChatDocuments:
                 documents: list[str] | None) -> tuple:
         """Another chat is open: show its choice and its last sources. A chat that never chose (a new one)
         takes the current choice, so picking a collection before '+ New chat' or the first message works."""
-        chat = self.studio.chats.get(chat_id) if self.studio.chats.exists(chat_id) else None
+        chat = self.studio.chats.find(chat_id)
         if chat is not None and "collection" not in chat.settings:
             answered = any(m.role == "assistant" for m in chat.messages)
             collection, documents = (NO_COLLECTION, []) if answered else (collection, documents)
@@ -181,11 +139,9 @@ class ChatDocuments:
 
     def on_select(self, chat_id: str | None, data: gr.SelectData) -> tuple:
         """A click on a message in the chat shows the sources of that answer."""
-        from ui.tabs.chat_view import chat_display
-
-        if not self.studio.chats.exists(chat_id):
+        chat = self.studio.chats.find(chat_id)
+        if chat is None:
             return self.show([], "")
-        chat = self.studio.chats.get(chat_id)
         _, positions = chat_display(chat)
         index = data.index if isinstance(data.index, int) else data.index[0]
         if not 0 <= index < len(positions):

@@ -1,17 +1,19 @@
 """What the Chat tab shows: a stored chat turned into chatbot messages (answer, folded reasoning, sources,
-stats) and the line about the loaded model. Pure functions of the engine's data, no components."""
+stats), a reply as it streams, and the line about the loaded model. Functions of the engine's data, no
+components."""
 
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Any, Callable, Iterator
 
-from engine.chats import NO_MODEL_REPLY, Chat
+from engine.chat_turn import NO_MODEL_REPLY, show_reply
+from engine.chats import Chat
 from engine.jobs import Jobs
 from engine.rag.chat_files import FilesState, files_state
 from engine.studio import Studio
+from ui.components.sources import sources_message
 from ui.i18n import say
-from ui.tabs.chat_documents import sources_message
 
 
 def stats_line(meta: dict[str, Any]) -> str:
@@ -94,3 +96,25 @@ def model_line(studio: Studio) -> str:
     resident = studio.models.resident_adapters()
     extra = say("chat_view.adapters_in_memory", names=", ".join(resident)) if resident else ""
     return say("chat_view.model", model=html.escape(current.summary()), extra=extra)
+
+
+Messages = list[dict[str, Any]]
+
+
+def stream_reply_view(studio: Studio, chat_id: str, mode: str, request_id: str,
+                      prepare: Callable[[Messages], tuple[Messages, dict[str, Any]]] | None = None,
+                      who: str | None = None) -> Iterator[tuple[Messages, str]]:
+    """Stream a reply into the chatbot (engine.chat_turn.show_reply runs and saves it): yields (chatbot
+    messages, stats line).
+
+    `prepare` is where documents plug in: retrieval adds passages to the messages and returns {"sources": [...]},
+    saved in the reply's meta for a sources panel under the answer.
+    """
+    above: Messages | None = None
+    for view in show_reply(studio.chats, studio.models, chat_id, mode, request_id, prepare, owner=who):
+        if view.done:
+            last_meta = view.chat.messages[-1].meta if view.chat.messages else {}
+            yield chat_display(view.chat, studio.jobs)[0], stats_line(last_meta)
+            return
+        above = above if above is not None else chat_display(view.chat, studio.jobs)[0]
+        yield above + assistant_messages(view.answer, view.reasoning, None, streaming=True), "generating…"
