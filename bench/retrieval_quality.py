@@ -178,7 +178,8 @@ def collection_for(model: str) -> str:
 
 
 def run_lorag(studio, pdfs: list[Path], questions: list[dict], k: int, alphas: list[float | None],
-              chunk_size: int | None, by_chunk: bool, boosts: list[float | None], model: str = MODEL) -> dict:
+              chunk_size: int | None, by_chunk: bool, boosts: list[float | None], model: str = MODEL,
+              heading_boosts: tuple = (None,)) -> dict:
     rag, collection = studio.rag, collection_for(model)
     if collection not in {c.name for c in rag.list_collections()}:
         rag.create_collection(collection, embedding_model=model, chunk_size=chunk_size)
@@ -190,27 +191,28 @@ def run_lorag(studio, pdfs: list[Path], questions: list[dict], k: int, alphas: l
     ingest_s = time.perf_counter() - started
     out = {"chunks": rag.count(collection), "ingest_s": round(ingest_s, 1),
            "chunk_size": rag.collection(collection).settings.chunk_size}
-    for alpha, boost, distinct_pages in [(a, b, d) for a in alphas for b in boosts
-                                         for d in ([True, False] if by_chunk else [True])]:
+    for alpha, boost, heading, distinct_pages in [(a, b, h, d) for a in alphas for b in boosts for h in heading_boosts
+                                                  for d in ([True, False] if by_chunk else [True])]:
         key = " ".join(part for part in ("" if alpha is None else f"alpha={alpha}",
                                          "" if boost is None else f"named_boost={boost}",
+                                         "" if heading is None else f"heading_boost={heading}",
                                          "" if distinct_pages else "by chunk") if part) or "default"
-        out[key] = search_scores(rag, collection, questions, k, alpha, distinct_pages, boost)
+        out[key] = search_scores(rag, collection, questions, k, alpha, distinct_pages, boost, heading)
         say(f"lorag {key}: {out[key]}")
     return out
 
 
 def search_scores(rag, collection: str, questions: list[dict], k: int, alpha: float | None, distinct_pages: bool,
-                  named_boost: float | None = None) -> dict:
+                  named_boost: float | None = None, heading_boost: float | None = None) -> dict:
     docs = {d.filename: d.id for d in rag.documents(collection)}
     shared, restricted = [], []
     started = time.perf_counter()
     for q in questions:
         hits = rag.search(collection, q["question"], k=k, alpha=alpha, distinct_pages=distinct_pages,
-                          named_boost=named_boost)
+                          named_boost=named_boost, heading_boost=heading_boost)
         shared.append(rank_of([(h.filename, h.pages) for h in hits], gold_pages(q)))
         hits = rag.search(collection, q["question"], k=k, alpha=alpha, document_ids=[docs[q["file"]]],
-                          distinct_pages=distinct_pages, named_boost=named_boost)
+                          distinct_pages=distinct_pages, named_boost=named_boost, heading_boost=heading_boost)
         restricted.append(rank_of([(h.filename, h.pages) for h in hits], gold_pages(q)))
     search_ms = (time.perf_counter() - started) * 1000 / max(2 * len(questions), 1)
     return {"search_ms_mean": round(search_ms, 1), "shared_collection": scores(shared),
@@ -227,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="hybrid weight for Lorag (repeatable; default: the preset's)")
     parser.add_argument("--named-boost", type=float, action="append",
                         help="how much named documents are preferred (repeatable; 0 = off; default: the preset's)")
+    parser.add_argument("--heading-boost", type=float, action="append",
+                        help="how much chunks under a heading the question names are preferred (repeatable; 0 = off)")
     parser.add_argument("--embedding-model", default=MODEL,
                         help="Lorag's embedding preset (default: %(default)s; the baseline always runs MiniLM fp32)")
     parser.add_argument("--chunk-size", type=int, help="Lorag's chunk size (default: the preset's)")
@@ -259,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"baseline: {base}")
         lorag = None if args.skip_lorag else run_lorag(studio, pdfs, questions, args.k, args.alpha or [None],
                                                                args.chunk_size, args.by_chunk,
-                                                               args.named_boost or [None], model)
+                                                               args.named_boost or [None], model,
+                                                               args.heading_boost or [None])
         say(f"lorag: {lorag}")
     finally:
         studio.close()
@@ -268,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
               "lorag_backend": backend, "k": args.k,
               "cpu_threads": os.cpu_count(),
               "default_alpha": studio.rag.defaults.alpha, "default_named_boost": studio.rag.defaults.named_boost,
+              "default_heading_boost": studio.rag.defaults.heading_boost,
               "lorag": lorag, "baseline": base}
     if base and lorag:
         first = next(v for v in lorag.values() if isinstance(v, dict))

@@ -41,6 +41,9 @@ class RetrievalDefaults:
     top_k: int = option(5, "Pages a search returns (each with its matching chunks).")
     named_boost: float = option(1.0, "How much a question's named documents are preferred (engine.rag.named): "
                                      "their chunks' scores times 1 + this x the name's weight; 0 turns it off.")
+    heading_boost: float = option(2.0, "How much chunks under a heading the question names are preferred "
+                                       "(engine.rag.headings): scores times 1 + this x the share of the heading's "
+                                       "words in the question; 0 turns it off.")
     chunk_size: int = option(1000, "Default chunk size in characters.")
     chunk_overlap: int = option(150, "Default overlap in characters.")
     parse_strategy: str = option("fast", "Default parse strategy.")

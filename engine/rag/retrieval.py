@@ -11,10 +11,11 @@ from engine.rag import answer as answers
 from engine.rag.collections import Collections
 from engine.rag.config import embedding_preset
 from engine.rag.context import document_title
+from engine.rag.headings import POOL_PER_RESULT, heading_boosted
 from engine.rag.named import ProfileIndexes, boosted
 from engine.rag.pages import by_page
 from engine.rag.passage import passage_page
-from engine.rag.rerank import candidates_for, default_reranker, reranked
+from engine.rag.rerank import MIN_CANDIDATES, candidates_for, default_reranker, reranked
 from engine.rag.types import DONE, Citation, Collection, Document, Hit, Source
 
 if TYPE_CHECKING:
@@ -28,10 +29,11 @@ class Retrieval:
 
     def search(self, collection: str | Collection, query: str, k: int | None = None, alpha: float | None = None,
                document_ids: Sequence[str] | None = None, distinct_pages: bool = True,
-               named_boost: float | None = None) -> list[Hit]:
+               named_boost: float | None = None, heading_boost: float | None = None) -> list[Hit]:
         """Hybrid (BM25 + vector) search inside Weaviate, best first; only fully indexed documents. With
         `distinct_pages`, one hit per page (its retrieved chunks joined), else one per chunk. The documents the
-        question names (engine.rag.named) are searched too, their scores raised by `named_boost` (0: off)."""
+        question names (engine.rag.named) are searched too, their scores raised by `named_boost`; chunks under a
+        heading the question names are raised by `heading_boost` (engine.rag.headings; 0: off; None: defaults)."""
         collections = self.collections
         current = collections.collection(collection)
         query = (query or "").strip()
@@ -47,9 +49,11 @@ class Retrieval:
         embedder = collections.embedders.get(current.index.model)
         vector = embedder.encode([query], query=True)[0]
         reranker = self._reranker(current)
-        pool = candidates_for(k) if reranker or distinct_pages else k
+        pool = candidates_for(k) if reranker else max(MIN_CANDIDATES, POOL_PER_RESULT * k) if distinct_pages else k
         boost = collections.defaults.named_boost if named_boost is None else float(named_boost)
         rows, named = self._candidates(current, query, vector, pool, alpha, allowed, boost)
+        rows = heading_boosted(rows, query, collections.defaults.heading_boost if heading_boost is None
+                               else float(heading_boost))
         if reranker:
             rows = reranked(reranker, query, rows)
         rows = by_page(rows, k, two_best=not reranker) if distinct_pages else rows[:k]
