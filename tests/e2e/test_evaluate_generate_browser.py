@@ -1,7 +1,7 @@
 """A person makes data from their documents in the Evaluate tab: with SmolLM2 loaded and a collection holding a
 PDF, "Data from documents" writes question/answer rows (each with the PDF's name and page), the person edits one
 and saves the rows split into an evaluation set and a training dataset; both land in the data folder, the split
-recorded, the edit kept."""
+recorded, the edit kept, and the new set is offered in the tab's "Set" list at once."""
 
 from __future__ import annotations
 
@@ -60,6 +60,8 @@ def test_rows_written_from_a_collection_are_edited_and_saved_as_both(page, studi
     section.get_by_label("Name").fill("paper-questions")
     page.locator("#eval-gen-save").click()
     wait_text(page, "#eval-gen-status", "Saved:", timeout=60_000)
+    expect(page.locator("#eval-set input")).to_have_value(re.compile("paper-questions-eval.jsonl"))   # run it next
+    wait_text(page, "#eval-set-report", "with gold pages")
     page.screenshot(path=str(test_output / "evaluate-generate-2-saved.png"), full_page=True)
 
     metas = [json.loads(p.read_text()) for p in (studio.data_dir / "evalsets").glob("*.meta.json")]
