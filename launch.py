@@ -53,8 +53,9 @@ def _announce(studio, access) -> None:
 
 
 def _open_studio(settings):
-    """The Studio with its login plan, Weaviate started and --model loaded (a failure of either is logged and the
-    studio serves anyway: chat works without documents, and a model can be loaded from the page)."""
+    """The Studio with its login plan, Weaviate started, --model loaded (a failure of either is logged and the
+    studio serves anyway: chat works without documents, and a model can be loaded from the page) and the
+    evaluation runs a restart stopped going on."""
     from engine.access import ShareState, plan_access
     from engine.errors import LoragError
     from engine.studio import Studio
@@ -72,6 +73,7 @@ def _open_studio(settings):
             studio.models.load(settings.model)
         except LoragError as exc:
             log.error("Could not load --model %s: %s", settings.model, exc)
+    studio.resume_stopped_work()   # after --model: a resumed run finds its model loaded when it is that one
     return studio
 
 

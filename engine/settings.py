@@ -61,6 +61,8 @@ class Settings:
                                "models the Models tab offers, e.g. http://127.0.0.1:8000/v1.", group="models")
     engine_key: str = _opt("", "Bearer key for --engine-url.", group="models")
     log_level: str = _opt("INFO", "Logging level (DEBUG, INFO, WARNING).")
+    no_auto_resume: bool = _opt(False, "Leave the evaluation runs a restart stopped for their Resume button instead "
+                                       "of resuming them when the studio starts.")
 
     @property
     def bind_host(self) -> str:

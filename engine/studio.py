@@ -84,6 +84,14 @@ class Studio:
         if self.weaviate is not None:
             self.weaviate.start()
 
+    def resume_stopped_work(self) -> None:
+        """After start (and --model): the evaluation runs the last shutdown stopped go on by themselves, each saying
+        so, unless --no-auto-resume (then they wait for their Resume button). Training needs nothing here: its
+        workers outlive the studio."""
+        runs = self.evaluation   # building it marks the runs whose process is gone
+        if not self.settings.no_auto_resume:
+            runs.resume_after_restart()
+
     def close(self) -> None:
         if "rag" in self.__dict__:  # never used: nothing to close, and no client to import for it
             self.rag.close()

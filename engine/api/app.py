@@ -1,4 +1,5 @@
-"""The /v1 routes: models, chat completions, completions, embeddings (FastAPI, mounted under /v1).
+"""The /v1 routes: models, chat completions, completions, embeddings (FastAPI, mounted under /v1), and the
+evaluation routes of engine.api.evaluation.
 
 Every request passes `ApiGate` first (credentials, body size), before its body is even read, so a caller
 without credentials learns nothing but 401. Bodies are parsed here (engine.api.schemas.parse_body) so that
@@ -17,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.api.auth import authenticate, check_body_size
 from engine.api.errors import NOT_FOUND, SERVER, ApiError, from_lorag
+from engine.api.evaluation import add_evaluation_routes
 from engine.api.format import DONE_LINE, finish_reason, sse
 from engine.api.schemas import (
     MAX_BODY_BYTES,
@@ -24,6 +26,7 @@ from engine.api.schemas import (
     CompletionRequest,
     EmbeddingRequest,
     parse_body,
+    read_body,
 )
 from engine.api.service import Generation, OpenAIService
 from engine.api.streaming import EventPump, StopHoldback, in_api_thread
@@ -65,22 +68,12 @@ class ApiGate:
         await self.app(scope, receive, send)
 
 
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The body, refusing more than `limit` bytes even without a Content-Length."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"The request body is larger than {limit / 1e6:.0f} MB.", code="request_too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def create_api_app(studio: "Studio") -> FastAPI:
     service = OpenAIService(studio)
     api = FastAPI(title="Lorag (OpenAI-compatible)", docs_url=None, redoc_url=None, openapi_url=None)
     api.add_middleware(ApiGate, studio=studio)
     _add_error_handlers(api)
+    add_evaluation_routes(api, studio)
 
     def client(request: Request) -> str | None:
         return request.client.host if request.client else None

@@ -31,7 +31,7 @@ def viewer_of(caller: Caller, logins_on: bool) -> str | None:
     return caller.name if caller.kind == LOGIN else ""
 
 
-def _collection(rag: "RagService", name: str, viewer: str | None, param: str) -> Any:
+def visible_collection(rag: "RagService", name: str, viewer: str | None, param: str) -> Any:
     if not rag.available:
         raise ApiError(503, "Documents are unavailable: this studio runs without Weaviate (--no-weaviate).",
                        UNAVAILABLE, param=param, code="documents_unavailable")
@@ -59,7 +59,7 @@ def grounded_messages(rag: "RagService", request: ChatCompletionRequest, message
     Messages are None when nothing relevant was found: then the model is not asked (see `nothing_found`).
     """
     options = request.lorag
-    current = _collection(rag, options.collection, viewer_of(caller, logins_on), "lorag.collection")
+    current = visible_collection(rag, options.collection, viewer_of(caller, logins_on), "lorag.collection")
     question, history, system = _split(messages)
     try:
         hits = rag.search(current, question, k=options.k, alpha=options.alpha, document_ids=options.document_ids)
@@ -117,7 +117,7 @@ def embed(rag: "RagService", model: str, texts: list[str], caller: Caller,
         if not rag.available:
             raise unknown
         try:
-            key = _collection(rag, model, viewer_of(caller, logins_on), "model").index.model
+            key = visible_collection(rag, model, viewer_of(caller, logins_on), "model").index.model
         except ApiError as exc:
             raise (unknown if exc.status == 404 else exc) from None
     try:

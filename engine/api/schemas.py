@@ -220,3 +220,14 @@ def parse_body(raw: bytes, model: type[BaseModel]) -> Any:
         else:
             message = f"Invalid '{param}': {message}."
         raise ApiError(400, message, param=param, code="invalid_value") from None
+
+
+async def read_body(request: Any, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body of a starlette Request, refusing more than `limit` bytes even without a Content-Length."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"The request body is larger than {limit / 1e6:.0f} MB.", code="request_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import LoragError
-from engine.evaluate.config import NO_DOCUMENTS, NONE_LABEL, EvalConfig
+from engine.evaluate.config import EvalConfig
 from engine.evaluate.report import format_table
 
 log = logging.getLogger("engine.evaluate")
@@ -45,9 +45,7 @@ def _run_config(studio: Any, data: dict[str, Any], base: Path) -> EvalConfig:
     candidate = (base / chosen).expanduser()
     if chosen and candidate.is_file():
         data["set"] = studio.evaluation.upload(candidate).sha256
-    data["adapters"] = ["" if a in (None, NONE_LABEL) else str(a) for a in data.get("adapters") or [""]]
-    data["collections"] = ["" if c in (None, NO_DOCUMENTS) else str(c) for c in data.get("collections") or [""]]
-    return EvalConfig.from_dict(data)
+    return EvalConfig.from_labels(data)
 
 
 def _follow(studio: Any, job_id: str) -> Any:

@@ -72,6 +72,17 @@ class EvalConfig:
             raise LoragError("temperature must be 0 (greedy) or more.")
         return self
 
+    @classmethod
+    def from_labels(cls, data: dict[str, Any]) -> "EvalConfig":
+        """A config as a person writes it (the command line's YAML, the API's body): in the lists, `none` (or null)
+        is the base model alone and `no documents` answers without a collection."""
+        data = dict(data)
+        if data.get("set") is not None:
+            data["set"] = str(data["set"])   # YAML reads a hash of digits only as a number
+        data["adapters"] = ["" if a in (None, NONE_LABEL) else str(a) for a in data.get("adapters") or [""]]
+        data["collections"] = ["" if c in (None, NO_DOCUMENTS) else str(c) for c in data.get("collections") or [""]]
+        return cls.from_dict(data)
+
     def cells(self) -> list[Cell]:
         adapters = list(dict.fromkeys(self.adapters))
         collections = list(dict.fromkeys(self.collections))

@@ -84,10 +84,14 @@ def to_csv(questions: dict[str, dict[str, Any]], answers: list[dict[str, Any]]) 
     return buffer.getvalue()
 
 
+def to_dict(config: dict[str, Any], rows: list[CellRow], answers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run as data: its config, the table (one row per cell) and every answer with its scores."""
+    return {"config": config, "table": [r.to_dict() for r in rows],
+            "answers": [{k: a[k] for k in ("cell", "question_id", "answer", "scores", "meta")} for a in answers]}
+
+
 def to_json(config: dict[str, Any], rows: list[CellRow], answers: list[dict[str, Any]]) -> str:
-    return json.dumps({"config": config, "table": [r.to_dict() for r in rows],
-                       "answers": [{k: a[k] for k in ("cell", "question_id", "answer", "scores", "meta")}
-                                   for a in answers]}, indent=2, ensure_ascii=False)
+    return json.dumps(to_dict(config, rows, answers), indent=2, ensure_ascii=False)
 
 
 def format_table(rows: list[CellRow]) -> str:

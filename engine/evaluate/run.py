@@ -98,28 +98,35 @@ def answer_one(studio: "Studio", question: Question, cell: Cell, config: EvalCon
     return answer, scores, meta
 
 
-def run_matrix(studio: "Studio", run_id: str, config: EvalConfig, evalset: EvalSet, ctx: JobContext
-               ) -> dict[str, Any]:
-    ensure_model(studio, config.base_model, ctx)
+def run_matrix(studio: "Studio", run_id: str, config: EvalConfig, evalset: EvalSet, ctx: JobContext,
+               note: str = "") -> dict[str, Any]:
+    """Answer what is not answered yet; `note` (why the run goes on, e.g. after a restart) starts every
+    message, so the person reads it while the run goes and after it ends."""
+    prefix = f"{note} · " if note else ""
     cells = config.cells()
     total = len(cells) * len(evalset.questions)
     finished = done_pairs(studio, run_id)
     skipped = sum(1 for c in cells for q in evalset.questions if (c.key, q.id) in finished)
+    if note:
+        ctx.log(note + ".")
+        ctx.progress(skipped / total, f"{prefix}{skipped} of {total} answers kept; the rest follow.")
     if skipped:
         ctx.log(f"Resuming: {skipped} of {total} answers are already stored and are not asked again.")
+    ensure_model(studio, config.base_model, ctx)
     count = skipped
     for number, cell in enumerate(cells, 1):
         for position, question in enumerate(evalset.questions, 1):
             if (cell.key, question.id) in finished:
                 continue
             ctx.check_cancel()
-            ctx.progress(count / total, f"Cell {number}/{len(cells)} ({cell.label}): question {position}/"
-                                        f"{len(evalset.questions)}")
+            ctx.progress(count / total, f"{prefix}Cell {number}/{len(cells)} ({cell.label}): question "
+                                        f"{position}/{len(evalset.questions)}")
             answer, scores, meta = answer_one(studio, question, cell, config, f"eval-{run_id}")
             studio.store.insert("eval_answers", {"run_id": run_id, "cell": cell.key, "question_id": question.id,
                                                  "answer": answer, "scores": scores, "meta": meta,
                                                  "created_at": now()})
             count += 1
         ctx.log(f"Cell {cell.label}: done.")
-    ctx.progress(1.0, f"{total} answers in {len(cells)} cell(s).")
-    return {"answers": total, "cells": [c.key for c in cells], "resumed_with": skipped}
+    kept = f" ({skipped} kept from before)" if skipped else ""
+    ctx.progress(1.0, f"{prefix}{total} answers in {len(cells)} cell(s){kept}.")
+    return {"answers": total, "cells": [c.key for c in cells], "resumed_with": skipped, "note": note}

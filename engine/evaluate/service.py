@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 KIND = "evaluate"
 GENERATE_KIND = "evalgen"
+RESTART_NOTE = "Resumed after a restart"
 
 
 @dataclass
@@ -50,6 +51,11 @@ class RunResults:
     def json(self) -> str:
         return report.to_json(self.config.to_dict(), self.rows, self.answers)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON export's content, with the earlier run of the same set it is compared with (the API's reply)."""
+        return {**report.to_dict(self.config.to_dict(), self.rows, self.answers),
+                "compared_with": self.compared_with or None, "deltas": self.deltas}
+
 
 class EvaluationService:
     def __init__(self, studio: "Studio") -> None:
@@ -57,7 +63,7 @@ class EvaluationService:
         self.store = studio.store
         self.jobs = studio.jobs
         self.sets = EvalSets(studio.settings.path("evalsets"), studio.settings.max_upload_mb << 20)
-        self._mark_dead_runs()
+        self.stopped = self._mark_dead_runs()   # the runs the last process left unfinished (resume_after_restart)
 
     # --- sets -----------------------------------------------------------------------------------------
     def upload(self, path: str | Path, filename: str | None = None) -> EvalSet:
@@ -79,6 +85,7 @@ class EvaluationService:
         config = config if isinstance(config, EvalConfig) else EvalConfig.from_dict(config)
         evalset = self.sets.get(config.validate().set)
         self._check_cells(config)
+        self._pin_model(config)
         title = f"Evaluate {evalset.filename}: {len(config.cells())} cell(s) × {len(evalset.questions)} questions"
         job = self.jobs.create(KIND, title, config=config.to_dict(), owner=owner)
         return self._launch(job, config, evalset)
@@ -89,20 +96,44 @@ class EvaluationService:
         for collection in filter(None, config.collections):
             self.studio.rag.collection(collection)
 
-    def _launch(self, job: Job, config: EvalConfig, evalset: EvalSet) -> Job:
+    def _pin_model(self, config: EvalConfig) -> None:
+        """'' (or the loaded model's name) becomes the loaded model's source, so that a run resumed after a
+        restart, when nothing is loaded yet, loads the model it started with."""
+        models = self.studio.started_models()
+        current = models.current if models is not None else None
+        if current is not None and config.base_model in ("", current.name):
+            config.base_model = current.source
+
+    def _launch(self, job: Job, config: EvalConfig, evalset: EvalSet, note: str = "") -> Job:
         from engine.evaluate.run import run_matrix
 
-        self.jobs.run_in_thread(job, lambda ctx: run_matrix(self.studio, job.id, config, evalset, ctx))
+        self.jobs.run_in_thread(job, lambda ctx: run_matrix(self.studio, job.id, config, evalset, ctx, note))
         return self.jobs.get(job.id)
 
-    def resume(self, job_id: str) -> Job:
-        job = self._run(job_id)
+    def resume(self, job_id: str, note: str = "") -> Job:
+        """Go on with a stopped run on the same job; `note` starts each of its messages (why it goes on)."""
+        job = self.run(job_id)
         if job.active:
             raise LoragError("This run is still going.")
         if job.status == "completed":
             raise LoragError("This run has finished; start a new one to answer again.")
         config = EvalConfig.from_dict(job.config)
-        return self._launch(job, config, self.sets.get(config.set))
+        return self._launch(job, config, self.sets.get(config.set), note)
+
+    def resume_after_restart(self) -> list[Job]:
+        """The runs the last process left unfinished go on by themselves where they stopped (finished answers
+        are kept); each one's message says it was resumed after a restart. One that cannot go on (its set was
+        deleted) stays interrupted, with the reason."""
+        resumed = []
+        for job_id in self.stopped:
+            try:
+                resumed.append(self.resume(job_id, RESTART_NOTE))
+            except LoragError as exc:
+                self.jobs.update(job_id, message=f"Not resumed after the restart: {exc}")
+        self.stopped = []
+        if resumed:
+            log.warning("resumed %d evaluation run(s) a restart had stopped", len(resumed))
+        return resumed
 
     def resumable(self, config: EvalConfig) -> Job | None:
         """The latest run of exactly this config that stopped before its end (the command line resumes it)."""
@@ -111,7 +142,7 @@ class EvaluationService:
                                                                                    "failed")), None)
 
     def cancel(self, job_id: str) -> Job:
-        self._run(job_id)
+        self.run(job_id)
         job = self.jobs.request_cancel(job_id)
         models = self.studio.started_models()
         if models is not None:   # stop the answer being written, not only the next one
@@ -121,18 +152,27 @@ class EvaluationService:
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
         return self.jobs.wait(job_id, timeout)
 
-    def _run(self, job_id: str) -> Job:
+    def run(self, job_id: str) -> Job:
+        """The evaluation run `job_id` (LoragError when there is none)."""
         job = self.jobs.get(job_id)
         if job.kind != KIND:
             raise LoragError(f"{job_id} is not an evaluation run.")
         return job
 
-    def _mark_dead_runs(self) -> None:
-        """Runs whose process is gone (a restart, a killed command line) are interrupted: they can be resumed."""
+    def _mark_dead_runs(self) -> list[str]:
+        """Runs whose process is gone (a restart, a killed command line) are interrupted: they can be resumed
+        (their ids are returned); one that was being cancelled is cancelled."""
+        stopped = []
         for job in self.runs():
-            if job.active and not _alive(job.pid, job.id, self.jobs):
-                self.jobs.finish(job.id, "interrupted", "The process running this evaluation stopped. "
-                                 "Resume it to answer the remaining questions.")
+            if not job.active or _alive(job.pid, job.id, self.jobs):
+                continue
+            if job.status == "cancelling":
+                self.jobs.finish(job.id, "cancelled", "Cancelled (the process stopped while cancelling).")
+                continue
+            self.jobs.finish(job.id, "interrupted", "The process running this evaluation stopped. "
+                             "Resume it to answer the remaining questions.")
+            stopped.append(job.id)
+        return stopped
 
     # --- data from documents ------------------------------------------------------------------------------
     def start_generation(self, collection: str, per_chunk: int = 1, max_chunks: int = 20, max_new_tokens: int = 96,
@@ -163,7 +203,7 @@ class EvaluationService:
         return self.store.all("SELECT * FROM eval_answers WHERE run_id = ? ORDER BY created_at", (job_id,))
 
     def results(self, job_id: str) -> RunResults:
-        job = self._run(job_id)
+        job = self.run(job_id)
         config = EvalConfig.from_dict(job.config)
         evalset = self.sets.get(config.set)
         answers = self.answers(job_id)

@@ -59,6 +59,14 @@ def test_matrix_cells():
         EvalConfig.from_dict({"set": "abc", "modle": "x"})
 
 
+def test_the_labels_a_person_writes_mean_the_base_model_and_no_documents():
+    config = EvalConfig.from_labels({"set": 1234, "adapters": ["none", None, "zorb"],
+                                     "collections": ["no documents", "docs"]})
+    assert config.set == "1234" and config.adapters == ["", "", "zorb"] and config.collections == ["", "docs"]
+    assert [c.label for c in config.cells()] == ["none × no documents", "none × docs", "zorb × no documents",
+                                                 "zorb × docs"]
+
+
 def test_generated_pairs_are_read_from_the_models_reply():
     from engine.evaluate.generate import parse_pairs
 

@@ -104,6 +104,7 @@ class EvaluateTab:
         self.timer.tick(self.on_poll, [self.run_pick], self._panel, show_progress="hidden")
         self.question_pick.input(self.on_question, [self.run_pick, self.question_pick], [self.side_by_side])
         self.export_button.click(self.on_export, [self.run_pick], [self.exports])
+        self.generate.saved.then(self.on_sets_changed, None, [self.set_pick, self.set_report])
         gr.on(None, self.on_open, None, [self.set_pick, self.base, self.adapters, self.collections,
                                          self.run_pick, self.generate.collection]).then(
             self.on_poll, [self.run_pick], self._panel)
@@ -151,6 +152,11 @@ class EvaluateTab:
             return gr.skip(), ""
         evalset = self.studio.evaluation.upload(path)
         return self._set_choices(evalset.sha256), evalset.summary()
+
+    def on_sets_changed(self) -> tuple[Any, str]:
+        """The sets again, the newest chosen (one the generation section just saved) with its report."""
+        choices = self._set_choices()
+        return choices, self.on_set(choices["value"])
 
     @warns
     def on_set(self, sha256: str | None) -> str:

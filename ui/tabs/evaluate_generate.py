@@ -11,7 +11,7 @@ import gradio as gr
 from engine.errors import LoragError
 from engine.studio import Studio
 from ui.errors import warns
-from ui.i18n import t
+from ui.i18n import say, t
 from ui.people import owner
 
 HEADERS = ["question", "answer", "file", "pages"]
@@ -46,7 +46,8 @@ class GenerateSection:
         self.start.click(self.on_start, [self.collection, self.per_chunk, self.max_chunks],
                          [self.job, self.status, self.timer])
         self.timer.tick(self.on_poll, [self.job], [self.status, self.rows, self.timer], show_progress="hidden")
-        self.save.click(self.on_save, [self.rows, self.name, self.mode, self.holdout], [self.status])
+        # The tab chains on this event: a set saved here is offered in its "Set" list at once.
+        self.saved = self.save.click(self.on_save, [self.rows, self.name, self.mode, self.holdout], [self.status])
 
     def collection_choices(self) -> dict[str, Any]:
         names = [c.name for c in self.studio.rag.list_collections()] if self.studio.weaviate is not None else []
@@ -59,7 +60,7 @@ class GenerateSection:
             raise LoragError("Pick a collection to write questions from.")
         job = self.studio.evaluation.start_generation(collection, int(per_chunk or 1), int(max_chunks or 20),
                                                       owner=owner(self.studio, request))
-        return job.id, "Writing questions…", gr.Timer(active=True)
+        return job.id, say("evaluate_generate.writing"), gr.Timer(active=True)
 
     def on_poll(self, job_id: str | None) -> tuple[str, Any, Any]:
         if not job_id:
@@ -69,7 +70,7 @@ class GenerateSection:
             return f"{job.progress:.0%} · {job.message}", gr.skip(), gr.Timer(active=True)
         rows = [[r["question"], r["answer"], r["file"], ",".join(str(p) for p in r["pages"])]
                 for r in job.result.get("rows", [])]
-        return f"{job.status}: {len(rows)} rows. Edit them, then save.", rows, gr.Timer(active=False)
+        return say("evaluate_generate.rows_ready", status=job.status, rows=len(rows)), rows, gr.Timer(active=False)
 
     @warns
     def on_save(self, table: Any, name: str, mode: str, holdout: float) -> str:
@@ -78,4 +79,4 @@ class GenerateSection:
                  "pages": [int(p) for p in str(pages).split(",") if p.strip().isdigit()]}
                 for i, (q, a, f, pages) in enumerate(values, 1)]
         saved = self.studio.evaluation.save_generated(rows, name, mode, float(holdout))
-        return "Saved: " + ", ".join(f"{kind} {sha[:8]}" for kind, sha in saved.items())
+        return say("evaluate_generate.saved", what=", ".join(f"{kind} {sha[:8]}" for kind, sha in saved.items()))
