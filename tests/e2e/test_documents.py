@@ -57,6 +57,7 @@ def test_create_upload_progress_search_and_open_a_source(studio_server, page, te
     results = panel.locator("#doc-results-list")
     first = results.locator("label").first
     first.wait_for(timeout=30_000)
+    assert "page(s), best first" in panel.locator("#doc-results-note").inner_text()
     labels = results.locator("label").all_inner_texts()
     assert labels[0].startswith("[1] pdflatex-4-pages.pdf · p") and "score" in labels[0], labels
     page.screenshot(path=str(test_output / "documents-search.png"), full_page=True)
