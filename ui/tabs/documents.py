@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 
 import gradio as gr
-from gradio.context import Context
 
 from engine.errors import LoragError
 from engine.rag.rerank import default_reranker, reranker_presets
@@ -255,9 +254,8 @@ class _Widgets:
         all_outputs = [self.collection, *self._view_outputs(), *settings_outputs, self.shared]
         self.collection.input(shows_errors(self._on_select), inputs=self.collection,
                               outputs=[*self._view_outputs(), *settings_outputs])
-        root = Context.root_block
-        if root is not None:  # on every page load: fresh collections, and re-attach to running jobs
-            root.load(shows_errors(self._on_load), outputs=all_outputs)
+        # No trigger and no inputs: Gradio runs it on every page load (fresh collections, re-attach to running jobs).
+        gr.on(triggers=None, fn=shows_errors(self._on_load), inputs=[], outputs=all_outputs)
 
         self.create.click(warns(self._on_create), inputs=[self.new_name, self.shared],
                           outputs=[*all_outputs, self.new_name])
