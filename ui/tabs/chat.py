@@ -8,7 +8,7 @@ and the answer's sources show under it (ui.tabs.chat_documents builds that part)
 
 The tab's parts: chat_view (what the chatbot shows, a streaming reply too), chat_settings (the settings column and
 the chat's settings JSON), chat_compare (base vs adapter), chat_documents (answers from documents), chat_files
-(files dropped on the message box: indexed into the chat's own collection, then the question is answered); ChatTab
+(files dropped on the message box: indexed into the chat's own collection, then the question is answered); _ChatTab
 below lays them out and wires the events.
 """
 
@@ -56,10 +56,10 @@ def chat_choices(studio: Studio, who: str | None = None) -> list[tuple[str, str]
 
 # --- the tab -------------------------------------------------------------------------------------------
 def create_chat_tab(studio: Studio) -> None:
-    ChatTab(studio).build()
+    _ChatTab(studio).build()
 
 
-class ChatTab:
+class _ChatTab:
     """The layout methods make the components, the _wire methods connect their events, the handlers answer them.
 
     The events that scripts and tests call by name carry an explicit api_name, so renaming a handler renames no

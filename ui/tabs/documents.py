@@ -96,11 +96,11 @@ def create_documents_tab(studio: Studio) -> None:
         collection = gr.Dropdown(choices=[], value=None, label=t("documents.collection"), elem_id="doc-collection",
                                  allow_custom_value=False)
         summary = gr.Markdown(elem_id="doc-summary")  # full width: it carries the collection's warnings
-        ui = _Widgets(studio, collection, summary)
+        ui = _DocumentsTab(studio, collection, summary)
         ui.build()
 
 
-class _Widgets:
+class _DocumentsTab:
     """The tab's components and handlers (kept together so each handler stays short)."""
 
     def __init__(self, studio: Studio, collection: gr.Dropdown, summary: gr.Markdown) -> None:

@@ -31,10 +31,10 @@ POLL_S = 1.5
 
 def create_evaluate_tab(studio: Studio) -> None:
     with gr.Tab(t("evaluate.evaluate"), id="evaluate", elem_id="tab-evaluate"):
-        EvaluateTab(studio).build()
+        _EvaluateTab(studio).build()
 
 
-class EvaluateTab:
+class _EvaluateTab:
     def __init__(self, studio: Studio) -> None:
         self.studio = studio
 
