@@ -276,9 +276,9 @@ def main(argv: list[str] | None = None) -> int:
               "default_heading_boost": studio.rag.defaults.heading_boost,
               "lorag": lorag, "baseline": base}
     if base and lorag:
-        first = next(v for v in lorag.values() if isinstance(v, dict))
-        result["hit@5_points_over_baseline"] = round(
-            100 * (first["shared_collection"]["hit@5"] - base["shared_collection"]["hit@5"]), 1)
+        result["hit@5_points_over_baseline"] = {
+            key: round(100 * (v["shared_collection"]["hit@5"] - base["shared_collection"]["hit@5"]), 1)
+            for key, v in lorag.items() if isinstance(v, dict)}
     print(json.dumps(result))
     return 0
 
