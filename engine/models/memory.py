@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import LoragError
+from engine.imports import import_heavy
 from engine.models.fit import GB, OVERHEAD, fit_summary, kv_bytes_per_1k, weights_bytes
 from engine.models.loading import LoadOptions, ResolvedSource, dtype_name, import_stack, resolve_device, resolve_dtype
 
@@ -75,6 +76,7 @@ def estimate_memory(resolved: ResolvedSource, options: LoadOptions) -> MemoryEst
 
 
 def _config_for(resolved: ResolvedSource):
+    import_heavy()  # a first transformers import racing another thread's fails
     from transformers import AutoConfig
 
     folder = resolved.folder

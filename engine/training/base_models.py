@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import LoragError
+from engine.imports import import_heavy
 from engine.models.demo import DEMO_NAME, demo_gguf_path
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ def check_causal_lm(source: str) -> str:
             raise LoragError(f"{source}/config.json cannot be read: {exc}") from None
         if raw.get("auto_map") and "AutoModelForCausalLM" in raw.get("auto_map", {}):
             raise LoragError(f"{source} needs its own Python code (trust_remote_code), which Lorag never runs.")
+    import_heavy()  # a first transformers import racing another thread's fails
     from transformers import AutoConfig
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine.errors import LoragError
+from engine.imports import import_heavy
 from engine.jobs import Job, Jobs
 from engine.presets import PRESETS_DIR
 from engine.safety import validate_name
@@ -148,6 +149,7 @@ class TrainingService:
     def tokenizer(self, source: str):
         with self._lock:
             if source not in self._tokenizers:
+                import_heavy()  # a first transformers import racing another thread's fails
                 from transformers import AutoTokenizer
 
                 try:

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.imports import import_heavy
 from engine.models.fit import GB, kv_bytes_per_1k, training_bytes
 
 ALL_LINEAR = "all-linear"
@@ -65,6 +66,7 @@ class LoraPlan:
 
 
 def _meta_model(base_config: Any):
+    import_heavy()  # a first transformers import racing another thread's fails
     import torch
     from transformers import AutoModelForCausalLM
 
