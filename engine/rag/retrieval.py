@@ -43,7 +43,8 @@ class Retrieval:
         alpha = collections.defaults.alpha if alpha is None else float(alpha)
         if not 0.0 <= alpha <= 1.0:
             raise LoragError(f"alpha must be between 0 (keywords only) and 1 (vectors only), not {alpha}.")
-        allowed = self._searchable_ids(current, document_ids)
+        indexed, everything_indexed = self._indexed_ids(current)
+        allowed = _searchable(indexed, everything_indexed, document_ids)
         if allowed is not None and not allowed:
             return []
         embedder = collections.embedders.get(current.index.model)
@@ -51,7 +52,7 @@ class Retrieval:
         reranker = self._reranker(current)
         pool = candidates_for(k) if reranker else max(MIN_CANDIDATES, POOL_PER_RESULT * k) if distinct_pages else k
         boost = collections.defaults.named_boost if named_boost is None else float(named_boost)
-        rows, named = self._candidates(current, query, vector, pool, alpha, allowed, boost)
+        rows, named = self._candidates(current, query, vector, pool, alpha, (indexed, allowed), boost)
         rows = heading_boosted(rows, query, collections.defaults.heading_boost if heading_boost is None
                                else float(heading_boost))
         if reranker:
@@ -61,12 +62,13 @@ class Retrieval:
                      named.get(props.get("document_id", ""), 0.0)) for uid, props, score, vec in rows]
 
     def _candidates(self, current: Collection, query: str, vector: list[float], pool: int, alpha: float,
-                    allowed: list[str] | None, boost: float) -> tuple[list, dict[str, float]]:
+                    documents: tuple[frozenset, list[str] | None], boost: float) -> tuple[list, dict[str, float]]:
         """Weaviate's best `pool` chunks, and as many from the documents the question names, raised by `boost`;
-        and the named documents' weights."""
+        and the named documents' weights. `documents`: the indexed ids, and the searchable ones (None: all)."""
+        indexed, allowed = documents
         index = self.collections.index_of(current)
         rows = index.hybrid(query, vector, pool, alpha, allowed)
-        named = self._named(current, query, allowed) if boost > 0 else {}
+        named = self._named(current, query, indexed, allowed) if boost > 0 else {}
         if not named:
             return rows, named
         if allowed is None or set(named) != set(allowed):  # else it would be the same search again
@@ -79,11 +81,10 @@ class Retrieval:
             return None
         return self.collections.rerankers.get(current.settings.reranker or default_reranker())
 
-    def _named(self, current: Collection, query: str, allowed: list[str] | None) -> dict[str, float]:
+    def _named(self, current: Collection, query: str, indexed: frozenset,
+               allowed: list[str] | None) -> dict[str, float]:
         """{document id: weight} for the searchable documents the question names."""
-        store = self.collections.store
-        rows = store.all("SELECT id FROM documents WHERE collection_id = ? AND status = ?", (current.id, DONE))
-        profiles = self.profiles.get(current.id, frozenset(r["id"] for r in rows), self._profiles_of)
+        profiles = self.profiles.get(current.id, indexed, self._profiles_of)
         return {doc: w for doc, w in profiles.named(query).items() if allowed is None or doc in allowed}
 
     def _profiles_of(self, ids: list[str]) -> dict[str, str]:
@@ -92,15 +93,11 @@ class Retrieval:
         rows = self.collections.store.all(f"SELECT id, filename, meta FROM documents WHERE id IN ({marks})", tuple(ids))
         return {r["id"]: (r["meta"] or {}).get("profile") or document_title(r["filename"]) for r in rows}
 
-    def _searchable_ids(self, current: Collection, document_ids: Sequence[str] | None) -> list[str] | None:
-        """None: no filter needed. Otherwise the ids to keep (chosen ones, minus half-indexed ones)."""
+    def _indexed_ids(self, current: Collection) -> tuple[frozenset, bool]:
+        """The collection's fully indexed documents, and whether that is all of them (one read per search)."""
         rows = self.collections.store.all("SELECT id, status FROM documents WHERE collection_id = ?", (current.id,))
-        indexed = {r["id"] for r in rows if r["status"] == DONE}
-        if document_ids:
-            return sorted(indexed & set(document_ids))
-        if len(indexed) == len(rows):
-            return None
-        return sorted(indexed)
+        indexed = frozenset(r["id"] for r in rows if r["status"] == DONE)
+        return indexed, len(indexed) == len(rows)
 
     def build_messages(self, question: str, hits: list[Hit], history: list[dict] | None = None,
                        system: str | None = None) -> list[dict]:
@@ -181,6 +178,14 @@ class Retrieval:
                       section=props.get("section") or "", page_images=images,
                       file_path=doc.path if doc else None, page=page,
                       ocr_pages=[p for p in pages if doc and p in doc.meta.get("ocr_pages", [])])
+
+
+def _searchable(indexed: frozenset, everything_indexed: bool,
+                document_ids: Sequence[str] | None) -> list[str] | None:
+    """None: no filter needed. Otherwise the ids to keep (chosen ones, minus half-indexed ones)."""
+    if document_ids:
+        return sorted(indexed & set(document_ids))
+    return None if everything_indexed else sorted(indexed)
 
 
 def _hit(uid: str, props: dict, score: float, similarity: float, collection: str, query: str,
