@@ -271,6 +271,7 @@ class IngestRun:
                          "embedding_model": self.target.model, "warnings": task.warnings,
                          "languages": task.languages, "ocr_pages": task.ocr_pages, "timings": task.timings,
                          "job": self.ctx.job_id, "indexed_at": now(), "profile": profile})
+            meta.pop("purge", None)   # whole now: nothing of an earlier interrupted run is left to delete
             self.store.update("documents", "id", task.document_id,
                               {"status": DONE, "pages": task.pages, "chunks": task.chunks, "error": "",
                                "meta": meta})
