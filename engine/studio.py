@@ -112,6 +112,8 @@ class Studio:
             raise LoragError("Weaviate is turned off (--no-weaviate).")
         with self._weaviate_lock:
             self.weaviate.restart()
+        if "rag" in self.__dict__:  # chunks a failed store step left while the server was down go now
+            self.rag.purge_interrupted()
         return self.weaviate.status()
 
     def weaviate_status(self) -> WeaviateStatus:

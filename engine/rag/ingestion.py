@@ -143,8 +143,9 @@ class Ingestion:
         self.purge_interrupted()
 
     def purge_interrupted(self) -> int:
-        """Delete the chunks of the documents marked interrupted (meta "purge"); a document whose chunks cannot
-        be deleted now (Weaviate down) keeps its mark for the next start. Returns how many were purged."""
+        """Delete the chunks of the documents marked "purge" (interrupted, or failed in the store step with Weaviate
+        gone); one whose chunks cannot be deleted now keeps its mark for the next start or Weaviate restart.
+        Returns how many were purged."""
         store = self.collections.store
         purged = 0
         for row in store.all("SELECT * FROM documents WHERE status = 'failed'"):
@@ -159,7 +160,7 @@ class Ingestion:
                 continue
             meta.pop("purge")
             store.update("documents", "id", row["id"], {"meta": meta})
-            log.info("deleted %d chunk(s) of %s, left half-indexed by an interrupted job", removed, row["filename"])
+            log.info("deleted %d chunk(s) of %s, left by an interrupted or failed job", removed, row["filename"])
             purged += 1
         return purged
 
