@@ -19,7 +19,7 @@ import pytest
 
 from engine.store import Store
 from tests.conftest import need_shared
-from tests.support.crash import CrashRun, kill_group, wait_gone
+from tests.support.crash import CrashRun, kill_group, pid_gone, wait_gone
 from tests.support.rag import make_studio, wait_job
 from tests.support.studio_process import StudioProcess
 
@@ -42,17 +42,26 @@ def restart(data: Path, *flags: str) -> None:
 
 
 @pytest.mark.weaviate
-def test_kill_during_ingestion_leaves_no_half_indexed_document(tmp_path):
+@pytest.mark.parametrize("weaviate_too", [False, True], ids=["studio", "studio-and-weaviate"])
+def test_kill_during_ingestion_leaves_no_half_indexed_document(tmp_path, weaviate_too):
+    """`studio`: the weaviate-server lives on (its own session) holding the chunks stored so far, and the next
+    start stops that orphan; `studio-and-weaviate`: a power cut, Weaviate killed -9 too, recovering from its log."""
     pdf = need_shared("pdfs", "pdflatex-4-pages.pdf")
     data = tmp_path / "data"
     run = CrashRun("ingest", data, pdf=str(pdf), collection="crash", batch=2)
     hit = run.until("storing", timeout=300)
     assert 0 < hit["stored"] < hit["total"]
-    run.crash()   # the weaviate-server keeps running (own session), holding the chunks stored so far
+    run.crash()
+    weaviate_pid = int((data / "weaviate" / "server.pid").read_text())
+    assert not pid_gone(weaviate_pid)
+    if weaviate_too:
+        kill_group(weaviate_pid)
+        wait_gone(weaviate_pid)
     [doc] = rows(data, "SELECT * FROM documents")
     assert doc["status"] == "storing"
 
     restart(data)   # stops the orphaned weaviate-server, marks what the crash left
+    assert pid_gone(weaviate_pid)
     [job] = rows(data, "SELECT * FROM jobs WHERE kind = 'ingest'")
     assert job["status"] == "interrupted" and "stopped" in job["message"], job
     [doc] = rows(data, "SELECT * FROM documents")
@@ -90,7 +99,7 @@ def test_kill_while_streaming_keeps_every_saved_message(tmp_path, tiny_qwen3):
     assert messages[1]["content"], "the first answer, saved before the crash, is gone"
 
 
-def _training_data(tmp_path: Path, tiny: Path, adapter: str) -> tuple[Path, str]:
+def _training_data(tmp_path: Path, tiny: Path, adapter: str, **overrides) -> tuple[Path, str]:
     from engine.training.config import TrainingConfig
     from engine.training.datasets import DatasetStore
 
@@ -99,8 +108,9 @@ def _training_data(tmp_path: Path, tiny: Path, adapter: str) -> tuple[Path, str]
     sky = tmp_path / "sky.jsonl"
     sky.write_text("\n".join(json.dumps(ROW) for _ in range(8)) + "\n")
     sha = DatasetStore(data / "datasets", 1 << 30).add(sky).sha256
-    config = TrainingConfig(base_model="tiny-own", adapter_name=adapter, dataset=sha, max_steps=4, batch_size=2,
-                            max_length=64, logging_steps=1, save_steps=100, lora_rank=4, cpu_threads=1)
+    settings = dict(max_steps=4, batch_size=2, max_length=64, logging_steps=1, save_steps=100, lora_rank=4,
+                    cpu_threads=1)
+    config = TrainingConfig(base_model="tiny-own", adapter_name=adapter, dataset=sha, **{**settings, **overrides})
     return data, config.to_yaml()
 
 
@@ -221,5 +231,77 @@ def test_weaviate_killed_under_the_studio_fails_clearly_and_loses_nothing(tmp_pa
         job = wait_job(studio, rag.ingest("wv", [other]).id)
         assert job.status == "completed", job.message
         assert rag.count("wv") == sum(d.chunks for d in rag.documents("wv"))
+    finally:
+        studio.close()
+
+
+@pytest.mark.weaviate
+def test_weaviate_killed_during_an_ingestions_store_step_leaves_no_chunk(tmp_path, monkeypatch):
+    """The weaviate-server dies after the first batch of a document was written: the job fails saying so, and
+    once Weaviate is back (restarted from Settings, or at the next start) none of that document's chunks is left."""
+    import os
+    import signal
+
+    from engine.rag.index import ChunkIndex
+
+    pdf = need_shared("pdfs", "pdflatex-4-pages.pdf")
+    studio = make_studio(tmp_path / "data")
+    real_insert = ChunkIndex.insert
+    killed = []
+
+    def insert(self, objects, batch_size=128, on_batch=None):
+        def after(done, total):
+            if on_batch:
+                on_batch(done, total)
+            if not killed:
+                killed.append(studio.weaviate.process.pid)
+                os.kill(killed[0], signal.SIGKILL)
+                wait_gone(killed[0])
+
+        return real_insert(self, objects, batch_size, after)
+
+    try:
+        rag = studio.rag
+        rag.create_collection("dies")
+        rag.defaults.store_batch_size = 2
+        monkeypatch.setattr(ChunkIndex, "insert", insert)
+        job = wait_job(studio, rag.ingest("dies", [pdf]).id)
+        monkeypatch.setattr(ChunkIndex, "insert", real_insert)
+        assert killed
+        [doc] = rag.documents("dies")
+        assert doc.status == "failed" and doc.chunks == 0, (doc, job.message)
+        assert "Weaviate stopped answering while its chunks were stored" in doc.error, doc.error
+
+        assert studio.restart_weaviate().running
+        assert rag.count("dies") == 0, "chunks of the failed document are still in Weaviate"
+        assert rag.search("dies", "pdflatex page") == []
+        job = wait_job(studio, rag.ingest("dies", [pdf]).id)
+        [doc] = rag.documents("dies")
+        assert doc.status == "indexed" and rag.count("dies") == doc.chunks > 0, job.result
+    finally:
+        studio.close()
+
+
+def test_kill_of_studio_and_worker_after_a_checkpoint_resumes_from_it(tmp_path, tiny_qwen3_own_tokenizer):
+    """Both killed after the worker saved a checkpoint: the job says "interrupted" and resumes from it to the end."""
+    data, config = _training_data(tmp_path, tiny_qwen3_own_tokenizer, "resumed", max_steps=6, save_steps=2)
+    run = CrashRun("training", data, config=config, hold="checkpoint")
+    held = run.until("checkpoint", timeout=300)
+    run.crash()
+    kill_group(held["pid"])
+    wait_gone(held["pid"])
+
+    restart(data, "--no-weaviate")
+    [job] = rows(data, "SELECT * FROM jobs WHERE id = ?", (held["job"],))
+    assert job["status"] == "interrupted" and "Resume continues from checkpoint-" in job["message"], job
+
+    studio = make_studio(data, no_weaviate=True)
+    try:
+        view = studio.training.view(held["job"])
+        assert view.can_resume and view.checkpoint, view
+        studio.training.resume(held["job"])
+        done = studio.training.wait(held["job"], timeout=300)
+        assert done.status == "completed", (done.message, studio.jobs.log_tail(held["job"]))
+        assert (data / "adapters" / "resumed" / "lorag.json").exists()
     finally:
         studio.close()

@@ -12,7 +12,8 @@ same data folder finds. Scenarios:
 - chat:     load `model`, answer one question to the end (saved), then hold in the middle of streaming the
             answer to a second question.
 - training: load nothing; start a training job from `config` (YAML) and hold between creating the job and
-            starting its worker ("queued", no pid), or (`hold: "running"`) once the worker runs.
+            starting its worker ("queued", no pid), or (`hold: "running"`) once the worker runs, or
+            (`hold: "checkpoint"`) once it has saved a checkpoint.
 - merge:    load `model`, merge adapter `adapter` into `out`, hold while it saves the merged folder.
 """
 
@@ -102,7 +103,9 @@ def training(data_dir: Path, marker: Path, args: dict) -> None:
     while True:
         job = studio.training.job(job.id)
         if job.status == "running" and job.pid:
-            hold(marker, "running", job=job.id, pid=job.pid)
+            checkpoint = studio.training.runner.files(job.id).last_checkpoint()
+            if args.get("hold") == "running" or (args.get("hold") == "checkpoint" and checkpoint is not None):
+                hold(marker, args["hold"], job=job.id, pid=job.pid, checkpoint=str(checkpoint))
         if not job.active:
             mark(marker, "finished", job=job.id, status=job.status)
             return
