@@ -77,10 +77,14 @@ class Studio:
 
     # --- life cycle -------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start what the studio needs before serving: mark dead jobs, start Weaviate."""
+        """Start what the studio needs before serving: mark dead jobs (and drop what they left half-written), start
+        Weaviate."""
+        from engine.adapters.merge import drop_partial_merges
+
         orphans = self.jobs.mark_orphans(IN_PROCESS_JOB_KINDS)
         if orphans:
             log.warning("%d job(s) were interrupted by the last shutdown", orphans)
+        drop_partial_merges(self.settings.path("models"))
         if self.weaviate is not None:
             self.weaviate.start()
 
@@ -108,6 +112,8 @@ class Studio:
             raise LoragError("Weaviate is turned off (--no-weaviate).")
         with self._weaviate_lock:
             self.weaviate.restart()
+        if "rag" in self.__dict__:  # chunks a failed store step left while the server was down go now
+            self.rag.purge_interrupted()
         return self.weaviate.status()
 
     def weaviate_status(self) -> WeaviateStatus:

@@ -20,6 +20,25 @@ from engine.errors import LoragError
 log = logging.getLogger(__name__)
 
 
+PARTIAL = ".{name}.partial"
+
+
+def partial_folder(dest: Path) -> Path:
+    """Where a merge writes before renaming the finished folder into place (a crash leaves only this behind)."""
+    return dest.with_name(PARTIAL.format(name=dest.name))
+
+
+def drop_partial_merges(models_dir: Path) -> list[str]:
+    """At start-up: delete the half-written folders of merges a stopped studio left (they hold a config.json, so
+    they would pass for models). Returns their names."""
+    folder = Path(models_dir)
+    found = sorted(p for p in folder.glob(PARTIAL.format(name="*")) if p.is_dir()) if folder.is_dir() else []
+    for path in found:
+        log.warning("deleting %s: a merge stopped while writing it", path)
+        shutil.rmtree(path, ignore_errors=True)
+    return [p.name for p in found]
+
+
 def merge_into_fresh_base(base_folder: Path, adapter_folder: Path, dest: Path,
                           progress: Callable[[float, str], Any] | None = None) -> Path:
     from peft import PeftModel
@@ -27,7 +46,7 @@ def merge_into_fresh_base(base_folder: Path, adapter_folder: Path, dest: Path,
 
     report = progress or (lambda fraction, message: None)
     dest = Path(dest)
-    partial = dest.with_name(f".{dest.name}.partial")
+    partial = partial_folder(dest)
     shutil.rmtree(partial, ignore_errors=True)
     try:
         report(0.05, f"loading a fresh copy of the base from {base_folder}")

@@ -229,10 +229,17 @@ class IngestRun:
                                    "element_types": c.element_types, "embedding_model": self.target.model,
                                    "html": c.html}}
                    for c, vector in zip(chunks, vectors, strict=True)]
-        report = index.insert(objects, self.service.defaults.store_batch_size,
-                              on_batch=lambda done, total: self._stage(task, "storing", done / total,
-                                                                       f"storing chunk {done} of {total}"))
-        index.delete_document(task.document_id, from_chunk=len(chunks))  # a shorter re-index: drop the tail
+        try:
+            report = index.insert(objects, self.service.defaults.store_batch_size,
+                                  on_batch=lambda done, total: self._stage(task, "storing", done / total,
+                                                                           f"storing chunk {done} of {total}"))
+            index.delete_document(task.document_id, from_chunk=len(chunks))  # a shorter re-index: drop the tail
+        except LoragError:
+            raise
+        except Exception as exc:  # the server died or stopped answering mid-way (weaviate-client's own errors)
+            raise LoragError(f"{task.name}: Weaviate stopped answering while its chunks were stored "
+                             f"({type(exc).__name__}); the document is left out of the search.",
+                             hint="Re-index it once Weaviate runs again (the Settings tab shows its status).") from exc
         task.timings["store_s"] = round(time.perf_counter() - started, 3)
         if report.failed:
             index.delete_document(task.document_id)
@@ -271,6 +278,7 @@ class IngestRun:
                          "embedding_model": self.target.model, "warnings": task.warnings,
                          "languages": task.languages, "ocr_pages": task.ocr_pages, "timings": task.timings,
                          "job": self.ctx.job_id, "indexed_at": now(), "profile": profile})
+            meta.pop("purge", None)   # whole now: nothing of an earlier interrupted run is left to delete
             self.store.update("documents", "id", task.document_id,
                               {"status": DONE, "pages": task.pages, "chunks": task.chunks, "error": "",
                                "meta": meta})
@@ -289,9 +297,11 @@ class IngestRun:
         if was_indexed:  # a failed re-index keeps the previous chunks
             self.store.update("documents", "id", task.document_id,
                               {"status": DONE, "error": f"The last re-index failed: {message}"})
-        else:
+        else:  # chunks it wrote before failing (Weaviate died mid-way) are deleted by Ingestion.purge_interrupted
+            row = self.store.one("SELECT meta FROM documents WHERE id = ?", (task.document_id,))
             self.store.update("documents", "id", task.document_id,
-                              {"status": FAILED, "error": message, "pages": task.pages, "chunks": 0})
+                              {"status": FAILED, "error": message, "pages": task.pages, "chunks": 0,
+                               "meta": {**((row or {}).get("meta") or {}), "purge": True}})
 
     def _undo(self, task: FileTask, index: ChunkIndex, existing: dict[str, Any] | None, was_indexed: bool) -> None:
         if self.rebuild is not None:

@@ -6,6 +6,7 @@ marks documents that a stopped studio left half-indexed.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -19,6 +20,8 @@ from engine.rag.types import IN_PROGRESS, Collection, IndexInfo
 from engine.rag.uploads import read_head, sha256_file
 from engine.safety import safe_filename
 from engine.writes import WriteHold
+
+log = logging.getLogger(__name__)
 
 FileInput = str | Path | tuple[str, str | Path]
 
@@ -126,14 +129,40 @@ class Ingestion:
         return self.jobs.request_cancel(job_id)
 
     def mark_interrupted(self) -> None:
-        """Documents left mid-way by a studio that stopped: not searchable, say what happened."""
+        """Documents left mid-way by a studio that stopped: not searchable, say what happened, and none of their
+        chunks left in Weaviate (a kill during the store step leaves the batches already written there)."""
         store = self.collections.store
         active = {job.id for job in self.jobs.list("ingest", limit=500) if job.active}
         marks = ", ".join("?" for _ in IN_PROGRESS)
         for row in store.all(f"SELECT * FROM documents WHERE status IN ({marks})", IN_PROGRESS):
             if (row.get("meta") or {}).get("job") not in active:
+                meta = {**(row.get("meta") or {}), "purge": True}
                 store.update("documents", "id", row["id"], {
-                    "status": "failed", "error": "Interrupted: the studio stopped while indexing it. Re-index it."})
+                    "status": "failed", "chunks": 0, "meta": meta,
+                    "error": "Interrupted: the studio stopped while indexing it. Re-index it."})
+        self.purge_interrupted()
+
+    def purge_interrupted(self) -> int:
+        """Delete the chunks of the documents marked "purge" (interrupted, or failed in the store step with Weaviate
+        gone); one whose chunks cannot be deleted now keeps its mark for the next start or Weaviate restart.
+        Returns how many were purged."""
+        store = self.collections.store
+        purged = 0
+        for row in store.all("SELECT * FROM documents WHERE status = 'failed'"):
+            meta = dict(row.get("meta") or {})
+            if not meta.get("purge"):
+                continue
+            try:
+                index = self.collections.index_of(self.collections.collection(row["collection_id"]))
+                removed = index.delete_document(row["id"])
+            except Exception as exc:  # Weaviate down or the collection gone: the chunks are never searched
+                log.warning("could not delete the chunks of interrupted document %s yet: %s", row["id"], exc)
+                continue
+            meta.pop("purge")
+            store.update("documents", "id", row["id"], {"meta": meta})
+            log.info("deleted %d chunk(s) of %s, left by an interrupted or failed job", removed, row["filename"])
+            purged += 1
+        return purged
 
 
 def _releasing(run: IngestRun, hold: WriteHold) -> Callable[[JobContext], dict[str, Any]]:

@@ -71,7 +71,8 @@ PARTS = {
                     "index_of", "set_index", "dimensions", "collection_lock", "list_collections", "collection",
                     "check_owner", "set_shared", "create_collection", "rename_collection", "update_collection",
                     "delete_collection", "documents", "document", "delete_document", "count", "jobs_for"),
-    "ingestion": ("max_upload_bytes", "ingest", "reindex", "cancel", "mark_interrupted"),
+    "ingestion": ("max_upload_bytes", "ingest", "reindex", "cancel", "mark_interrupted",
+                  "purge_interrupted"),
     "retrieval": ("search", "build_messages", "cited", "min_similarity", "answer_stream", "ground", "chat_turn",
                   "source"),
 }

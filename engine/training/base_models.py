@@ -27,7 +27,8 @@ class ResolvedBase:
 def base_choices(models_dir: Path) -> list[tuple[str, str]]:
     """(label, value) for the form: model folders under data/models, then the offline demo model."""
     choices = []
-    folders = sorted(p for p in Path(models_dir).iterdir() if (p / "config.json").is_file()) \
+    folders = sorted(p for p in Path(models_dir).iterdir()   # hidden: a merge being written (engine.adapters.merge)
+                     if (p / "config.json").is_file() and not p.name.startswith(".")) \
         if Path(models_dir).is_dir() else []
     for folder in folders:
         choices.append((folder.name, folder.name))
