@@ -93,7 +93,8 @@ def load_base(spec: JobSpec, config: TrainingConfig):
                               "config": base_config(spec.base_source)}
     if quant is not None:
         kwargs["quantization_config"] = quant
-        kwargs["device_map"] = {"": 0 if spec.device == "cuda" else "cpu"}
+        # several processes: each loads its quantized base on its own GPU (accelerate's LOCAL_RANK)
+        kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0")) if spec.device == "cuda" else "cpu"}
     model = AutoModelForCausalLM.from_pretrained(spec.base_source, **kwargs)
     model.config.use_cache = False
     if quant is not None and spec.device == "cpu":

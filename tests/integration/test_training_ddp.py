@@ -18,6 +18,8 @@ mistakes. The trained LoRA weights are compared the same way (WEIGHT_TOLERANCE, 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -140,3 +142,19 @@ def test_a_cancel_stops_both_processes_at_one_step_with_a_checkpoint(studio, tmp
         time.sleep(0.2)
     assert job_processes(job.id) == [], "a training process outlived the cancel"
     assert not (studio.settings.path("adapters") / "cancelled").exists()
+
+
+def test_a_killed_launcher_leaves_no_worker_behind(studio, tmp_path, tiny_qwen3_own_tokenizer):
+    """The out-of-memory killer taking the launcher: its workers (in sessions of their own) would train on as
+    orphans; the studio finds them by their command line and ends them."""
+    sha = upload(studio, tmp_path, 24)
+    job = studio.training.start(config(tiny_qwen3_own_tokenizer, sha, "killed", 2, BATCH, max_steps=400))
+    files = JobFiles(studio.jobs.folder(job.id))
+    wait_for_step(files, 2, timeout=180)
+    os.kill(studio.jobs.get(job.id).pid, signal.SIGKILL)
+    job = studio.training.wait(job.id, 30)
+    assert job.status in ("failed", "interrupted") and "killed by signal 9" in job.message, job.message
+    deadline = time.monotonic() + 10
+    while job_processes(job.id) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert job_processes(job.id) == [], "a worker outlived its launcher"
