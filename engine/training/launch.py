@@ -9,7 +9,9 @@ accelerate 1.15 facts this relies on (accelerate/commands/launch.py): `--cpu` al
 (several CPU processes need MPI there), so several processes go through `--multi_gpu`, whose torch.distributed
 launcher also works without a GPU (the workers' `use_cpu=True` then picks gloo); `--main_process_port 0` picks a free
 port; every worker runs in a session of its own (torch's elastic SubprocessHandler), so the studio ends a run by the
-workers' command lines, not by the launcher's process group alone (engine.training.runner.sweep).
+workers' command lines, not by the launcher's process group alone (engine.training.runner.sweep). FSDP needs GPUs:
+with the FSDP config on the CPU the workers' `use_cpu=True` state is MULTI_CPU and accelerate makes no FSDP plugin,
+so the run silently trains DDP (tried on 2026-12-02): the studio refuses fsdp on the CPU instead.
 """
 
 from __future__ import annotations
@@ -86,12 +88,13 @@ def worker_command(config_path: Path, processes: int = 1, device: str = "cpu", d
     worker = [WORKER_MODULE, str(config_path)] + (["--resume"] if resume else [])
     if processes <= 1:
         return [python, "-m", *worker]
-    launch = [python, "-m", LAUNCHER_MODULE, "--num_processes", str(processes), "--num_machines", "1",
-              "--main_process_port", "0", "--dynamo_backend", "no", "--mixed_precision", "no"]
+    launch = [python, "-m", LAUNCHER_MODULE, "--num_processes", str(processes), "--main_process_port", "0"]
     if distributed == "fsdp" and device == "cuda":
+        # the config file says the rest (flags given here would override it, e.g. its mixed precision)
         launch += ["--config_file", str(FSDP_CONFIG)]
     else:
-        launch += ["--multi_gpu"]   # torch.distributed's launcher: NCCL on GPUs, gloo on the CPU (see above)
+        # torch.distributed's launcher: NCCL on GPUs, gloo on the CPU (see above); the trainer sets the precision
+        launch += ["--num_machines", "1", "--dynamo_backend", "no", "--mixed_precision", "no", "--multi_gpu"]
     return [*launch, "--module", *worker]
 
 

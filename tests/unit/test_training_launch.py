@@ -47,6 +47,12 @@ def test_fsdp_on_gpus_passes_the_accelerate_config_preset():
 
     args = parsed(worker_command(CONFIG, 4, "cuda", "fsdp", python=sys.executable))
     assert args.config_file == str(FSDP_CONFIG) and not args.multi_gpu and args.num_processes == 4
+    assert args.mixed_precision is None   # the config file's bf16 stays (a flag would override it)
+    from accelerate.commands.launch import _validate_launch_command
+
+    resolved, _, _ = _validate_launch_command(args)   # what `accelerate launch` makes of the flags and the file
+    assert resolved.use_fsdp and resolved.mixed_precision == "bf16" and resolved.num_processes == 4
+    assert str(resolved.fsdp_version) == "2" and resolved.fsdp_activation_checkpointing
     config = load_config_from_file(str(FSDP_CONFIG))
     assert str(config.distributed_type) in ("FSDP", "DistributedType.FSDP")
     assert config.fsdp_config["fsdp_version"] == 2
