@@ -21,6 +21,7 @@ from engine.jobs import Jobs
 from engine.training.callbacks import CancelCallback
 from engine.training.estimate import ESTIMATES, EstimateCache
 from engine.training.jobfiles import JobFiles, JobSpec
+from engine.training.launch import is_main
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,9 @@ class StepClock(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         self.steps.append((time.time(), int(state.num_input_tokens_seen or 0)))
-        self.jobs.update(self.job_id, progress=state.global_step / max(1, state.max_steps),
-                         message=f"Calibrating: step {state.global_step}/{state.max_steps}")
+        if is_main():
+            self.jobs.update(self.job_id, progress=state.global_step / max(1, state.max_steps),
+                             message=f"Calibrating: step {state.global_step}/{state.max_steps}")
 
     def on_save(self, args, state, control, **kwargs):
         self.saved_at = time.time()
@@ -69,15 +71,20 @@ def calibrate(spec: JobSpec, files: JobFiles, jobs: Jobs, stop: threading.Event)
     config, tokenizer, prepared = load_rows(spec)
     prepared.eval = []  # the same training rows as the real run, without evaluations between the timed steps
     clock = StepClock(jobs, spec.job_id)
-    jobs.update(spec.job_id, message="Calibrating: loading the model…")
+    if is_main():
+        jobs.update(spec.job_id, message="Calibrating: loading the model…")
     trainer = build_trainer(spec, config, files, prepared, tokenizer, [clock, CancelCallback(stop, jobs, spec.job_id)])
     try:
         trainer.train()
+        trainer.accelerator.wait_for_everyone()  # every process is done with the checkpoint before it goes
     finally:
-        shutil.rmtree(files.checkpoints, ignore_errors=True)
+        if is_main():
+            shutil.rmtree(files.checkpoints, ignore_errors=True)
     if stop.is_set() or len(clock.steps) < steps:
         return Outcome("cancelled", "Calibration cancelled.", {})
     result = measure(clock, started_at)
+    if not is_main():
+        return Outcome("completed", "", {})
     path = EstimateCache(Path(spec.data_dir) / ESTIMATES).put(spec.calibration["key"], result, spec.job_id)
     log.info("calibration: %.2f s per step, start-up %.1f s, save %.1f s -> %s", result["s_per_step"],
              result["startup_s"], result["save_s"], path)

@@ -11,6 +11,7 @@ from transformers import TrainerCallback
 
 from engine.jobs import Jobs
 from engine.training.jobfiles import JobFiles, format_eta
+from engine.training.launch import is_main
 
 log = logging.getLogger(__name__)
 
@@ -112,20 +113,37 @@ class CancelCallback(TrainerCallback):
         self.last_poll = 0.0
         self.stopped_at: int | None = None
 
-    def requested(self) -> bool:
-        if not self.stop.is_set() and time.time() - self.last_poll > CANCEL_POLL_S:
+    def requested(self, args=None) -> bool:
+        """Asked for here or on any other process of a multi-process run: called on every rank at the same points,
+        so they stop at the same step (a rank that went on would wait for the others in its next all-reduce)."""
+        if is_main() and not self.stop.is_set() and time.time() - self.last_poll > CANCEL_POLL_S:
             self.last_poll = time.time()
             if self.jobs.get(self.job_id).status == "cancelling":
                 self.stop.set()
+        if any_rank(self.stop.is_set(), args):
+            self.stop.set()
         return self.stop.is_set()
 
     def on_train_begin(self, args, state, control, **kwargs):
-        if self.requested():
+        if self.requested(args):
             control.should_training_stop = True
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.requested() and self.stopped_at is None:
+        if self.requested(args) and self.stopped_at is None:
             log.info("cancel requested: saving a checkpoint at step %d and stopping", state.global_step)
             self.stopped_at = state.global_step
             control.should_save = True
             control.should_training_stop = True
+
+
+def any_rank(flag: bool, args=None) -> bool:
+    """`flag` or'ed over the processes of a multi-process run (`flag` itself in a single-process one)."""
+    import torch
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return flag
+    device = getattr(args, "device", None) if dist.get_backend() == "nccl" else torch.device("cpu")
+    value = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())

@@ -20,6 +20,8 @@ QUANTIZATIONS = ("none", "8bit", "4bit")
 METHODS = ("sft", "dpo", "orpo")
 DPO_LOSSES = ("sigmoid", "ipo", "hinge", "nca_pair", "apo_zero", "apo_down", "sigmoid_norm")
 DEVICES = ("auto", "cuda", "cpu")
+DISTRIBUTED = ("ddp", "fsdp")
+MAX_CPU_PROCESSES = 16   # CPU processes (gloo) beyond the cores only slow a run down; the studio checks the cores
 
 
 @dataclass
@@ -54,6 +56,14 @@ class TrainingConfig:
     batch_size: int = option(4, "Rows per device per step.", label="Batch size", low=1)
     grad_accum: int = option(1, "Gradient accumulation: steps of batch_size rows per optimizer step.",
                              label="Gradient accumulation", low=1)
+    processes: int = option(1, "Training processes (one per GPU; on the CPU, gloo): above 1 the worker runs under "
+                               "accelerate launch, each process holds a whole copy of the model (DDP) and trains "
+                               "batch_size rows per step, so the global batch is batch size x processes x gradient "
+                               "accumulation.", recipe=False, label="Processes", low=1, high=MAX_CPU_PROCESSES)
+    distributed: str = option("ddp", "With several processes: ddp (each process holds the whole model) or fsdp (the "
+                                     "weights, gradients and optimizer state are sharded over the GPUs, for a model "
+                                     "larger than one GPU; GPUs only, presets/accelerate/fsdp.yaml).",
+                              label="Multi-process mode", choices=DISTRIBUTED)
     max_length: int = option(1024, "Longest sequence in tokens; longer rows are cut (packing: the packed length).",
                              label="Max length", low=16, high=131072)
     packing: bool = option(False, "Pack several short rows into one sequence of max_length (no padding).",
@@ -116,11 +126,18 @@ class TrainingConfig:
             problems.append("set epochs or max steps")
         if self.packing and self.method != "sft":
             problems.append("packing applies to SFT only: untick it for DPO / ORPO")
+        if self.processes > 1 and self.distributed == "fsdp" and self.quantization != "none":
+            problems.append("fsdp shards full-precision weights: set quantization to none (or use ddp)")
         if not self.target_modules.strip():
             problems.append("name the target modules (or all-linear)")
         if problems:
             raise LoragError("The training settings need a fix: " + "; ".join(problems) + ".")
         return self
+
+    @property
+    def global_batch(self) -> int:
+        """Rows per optimizer step over all processes."""
+        return self.batch_size * self.processes * self.grad_accum
 
     def target_list(self) -> str | list[str]:
         text = self.target_modules.strip()

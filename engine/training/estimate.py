@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.models.fit import GB, training_bytes
+from engine.models.fit import GB, LORA_SHARE, OVERHEAD, training_bytes, weights_bytes
 from engine.training.jobfiles import format_eta
 from engine.training.plan import TokenPlan, evaluations, token_plan
 
@@ -64,7 +64,10 @@ def speed_key(base_source: str, device: str, config: Any, lengths: list[int]) ->
     return {"base": _base_identity(base_source), "device": device, "hardware": hardware(device),
             "precision": "fp32" if device == "cpu" else "bf16", "gradient_checkpointing": checkpointing,
             "length_class": length_class([min(n, config.max_length) for n in lengths]),
-            **{name: getattr(config, name) for name in SPEED_FIELDS}}
+            **{name: getattr(config, name) for name in SPEED_FIELDS},
+            # several processes run at another speed (one process keeps the keys calibrations were cached under)
+            **({"processes": config.processes, "distributed": config.distributed}
+               if getattr(config, "processes", 1) > 1 else {})}
 
 
 def key_digest(key: dict[str, Any]) -> str:
@@ -100,22 +103,44 @@ class EstimateCache:
 @dataclass
 class FitLine:
     mode: str                    # LoRA (fp32 base) | QLoRA (4-bit base)
-    needed_bytes: int
-    available_bytes: int
+    needed_bytes: int            # what ONE training process holds
+    available_bytes: int         # free now: on one GPU (each process has its own), or the machine's RAM (shared)
+    processes: int = 1
+    device: str = "cpu"
+
+    @property
+    def total_bytes(self) -> int:
+        """What the run needs of `available_bytes`: CPU processes share the RAM; each GPU process has a GPU."""
+        return self.needed_bytes * self.processes if self.device == "cpu" else self.needed_bytes
 
     @property
     def fits(self) -> bool:
-        return self.needed_bytes <= self.available_bytes
+        return self.total_bytes <= self.available_bytes
 
     def text(self) -> str:
-        return f"{self.mode} ≈ {self.needed_bytes / GB:.1f} GB ({'fits' if self.fits else 'does NOT fit'})"
+        mark = "fits" if self.fits else "does NOT fit"
+        if self.processes <= 1:
+            return f"{self.mode} ≈ {self.needed_bytes / GB:.1f} GB ({mark})"
+        if self.device == "cpu":
+            return (f"{self.mode} ≈ {self.needed_bytes / GB:.1f} GB per process × {self.processes} = "
+                    f"{self.total_bytes / GB:.1f} GB of RAM ({mark})")
+        return f"{self.mode} ≈ {self.needed_bytes / GB:.1f} GB on each of {self.processes} GPUs ({mark})"
 
 
-def fit_lines(params: int, trainable: int, kv_bytes_per_1k: int, device: str, available: int) -> list[FitLine]:
+def fit_lines(params: int, trainable: int, kv_bytes_per_1k: int, device: str, available: int, processes: int = 1,
+              distributed: str = "ddp") -> list[FitLine]:
+    """LoRA and QLoRA, each with what one process holds: DDP (and one process) the whole base, its LoRA weights with
+    their gradients and AdamW states, and its own activations; FSDP a 1/n share of the base and of the LoRA states
+    (a 4-bit base is not sharded: fsdp refuses quantization)."""
     precision = "fp32" if device == "cpu" else "bf16"
-    return [FitLine(f"LoRA ({precision} base)", training_bytes(params, precision, kv_bytes_per_1k, trainable),
-                    available),
-            FitLine("QLoRA (4-bit base)", training_bytes(params, "4bit", kv_bytes_per_1k, trainable), available)]
+    lora = training_bytes(params, precision, kv_bytes_per_1k, trainable)
+    if processes > 1 and distributed == "fsdp":
+        sharded = weights_bytes(params, precision) * OVERHEAD + (trainable or int(params * LORA_SHARE)) * 16
+        lora = int(lora - sharded + sharded / processes)
+    lines = [FitLine(f"LoRA ({precision} base)", lora, available, processes, device),
+             FitLine("QLoRA (4-bit base)", training_bytes(params, "4bit", kv_bytes_per_1k, trainable), available,
+                     processes, device)]
+    return lines[:1] if processes > 1 and distributed == "fsdp" else lines
 
 
 def duration_parts(calibration: dict[str, Any], plan: TokenPlan, config: Any) -> dict[str, float]:
@@ -141,6 +166,7 @@ class Estimate:
     source: str = ""             # calibration (measured just now) | cache | "" (being measured: job_id)
     measured_at: float | None = None
     job_id: str = ""             # the calibration job measuring it now
+    processes_note: str = ""     # several processes: what each one holds and the global batch
     calibration: dict[str, Any] = field(default_factory=dict)   # what the calibration measured (see calibration.py)
 
     def record(self) -> dict[str, Any]:
@@ -154,8 +180,11 @@ class Estimate:
     def summary(self) -> str:
         lines = [f"**Tokens:** {self.tokens.summary()}"]
         if self.fit:
+            free = "on one GPU" if self.device == "cuda" and self.fit[0].processes > 1 else ""
             lines.append(f"**Memory on {self.device}:** " + "; ".join(f.text() for f in self.fit)
-                         + f" — {self.fit[0].available_bytes / GB:.1f} GB free now.")
+                         + f" — {self.fit[0].available_bytes / GB:.1f} GB free now{' ' + free if free else ''}.")
+            if self.fit[0].processes > 1:
+                lines.append(f"**Processes:** {self.processes_note}")
         if self.duration_s is None:
             lines.append("**Duration:** calibrating: a few real training steps on this machine…" if self.job_id
                          else "**Duration:** not measured yet.")

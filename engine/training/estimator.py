@@ -21,6 +21,7 @@ from engine.training.estimate import (
     key_digest,
 )
 from engine.training.jobfiles import JobSpec
+from engine.training.launch import check_processes, processes_text
 from engine.training.prepare import Prepared, prepare
 from engine.training.runner import CALIBRATION_KIND
 
@@ -49,8 +50,10 @@ class Estimator:
         `calibrated_by`: the calibration job the person just waited for (the estimate then says 'just now')."""
         base, prepared = self._prepared(config)
         check = self.service.device_check(config)
+        check_processes(config, check.device)
         estimate, key = from_cache(self.cache, base.source, check.device, config, prepared)
         estimate.fit = self._fit(config, check.device)
+        estimate.processes_note = processes_text(config, check.device)
         entry = self.cache.get(key)
         if entry and calibrated_by and entry.get("job_id") == calibrated_by:
             estimate.source = "calibration"
@@ -76,7 +79,8 @@ class Estimator:
         base = base_config(self.service.resolve_base(config.base_model).source)
         plan = self.service.lora_plan(config)
         text = base.get_text_config() if hasattr(base, "get_text_config") else base
-        return fit_lines(plan.total, plan.trainable, kv_bytes_per_1k(text), device, available_memory(device))
+        return fit_lines(plan.total, plan.trainable, kv_bytes_per_1k(text), device, available_memory(device),
+                         config.processes, config.distributed)
 
     def _calibration_job(self, config: TrainingConfig, base: Any, device: str, key: dict[str, Any]) -> Job:
         digest = key_digest(key)

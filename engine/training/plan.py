@@ -9,11 +9,17 @@ from dataclasses import dataclass
 from typing import Any
 
 
+def processes_of(config: Any) -> int:
+    return max(1, int(getattr(config, "processes", 1) or 1))
+
+
 def planned_steps(config: Any, rows: int) -> int:
-    """Optimizer steps of a run over `rows` training rows (or packed sequences)."""
+    """Optimizer steps of a run over `rows` training rows (or packed sequences). With several processes each takes
+    every n-th batch of batch_size rows (accelerate's sharding), so an epoch has n times fewer steps."""
     if config.max_steps:
         return config.max_steps
-    per_epoch = math.ceil(math.ceil(rows / config.batch_size) / config.grad_accum)
+    per_process = math.ceil(math.ceil(rows / config.batch_size) / processes_of(config))
+    per_epoch = math.ceil(per_process / config.grad_accum)
     return max(1, math.ceil(config.epochs * per_epoch))
 
 
@@ -79,7 +85,7 @@ def token_plan(config: Any, prepared: Any) -> TokenPlan:
     if config.packing:
         lengths = _packed(lengths, config.max_length)
     steps = planned_steps(config, len(lengths))
-    micro = steps * config.grad_accum
+    micro = steps * config.grad_accum * processes_of(config)   # batches of batch_size rows, all processes together
     per_epoch = math.ceil(len(lengths) / config.batch_size)
     eval_lengths = _lengths(prepared.eval, config.max_length)
     return TokenPlan(rows=len(lengths), eval_rows=len(prepared.eval), steps=steps, epochs=micro / per_epoch,

@@ -1,8 +1,11 @@
 """Start, watch, cancel and resume training workers from the studio process.
 
 A worker is `python -m engine.training.worker <config>` in its own session (it survives the studio; a new studio
-re-attaches by the job row's pid). A worker that died without finishing its row (killed, out of memory) is found
-here and its job marked failed or interrupted, with its last log lines and a hint.
+re-attaches by the job row's pid). With several processes the job row's pid is `accelerate launch`'s, whose workers
+run in sessions of their own (engine.training.launch): a cancel reaches them through the job row (each polls it and
+they stop at the same step), and a sweep kills every process of the job by its command line. A worker that died
+without finishing its row (killed, out of memory) is found here and its job marked failed or interrupted, with its
+last log lines and a hint.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 
 from engine.jobs import Job, Jobs
 from engine.training.jobfiles import JobFiles
+from engine.training.launch import LAUNCHER_MODULE, WORKER_MODULE, worker_command
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +53,32 @@ def worker_alive(pid: int | None, job_id: str) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return False
-    return "engine.training.worker" in cmdline and job_id in cmdline
+    return WORKER_MODULE in cmdline and job_id in cmdline
+
+
+def job_processes(job_id: str) -> list[int]:
+    """Every live process running a worker of `job_id`: the worker, or the launcher and each of its workers."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and worker_alive(int(entry.name), job_id):
+            found.append(int(entry.name))
+    return found
+
+
+def _leads_group(pid: int) -> bool:
+    """Is `pid` its process group's leader (a session started for a worker)? A leader that is gone still names its
+    group, whose members may live on."""
+    try:
+        return os.getpgid(pid) == pid
+    except ProcessLookupError:
+        return True
+
+
+def _is_launcher(pid: int) -> bool:
+    try:
+        return LAUNCHER_MODULE.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 class WorkerRunner:
@@ -63,9 +92,12 @@ class WorkerRunner:
 
     def spawn(self, job_id: str, resume: bool = False) -> int:
         files = self.files(job_id)
-        command = [sys.executable, "-m", "engine.training.worker", str(files.config.resolve())]
-        if resume:
-            command.append("--resume")
+        spec = files.read_json(files.config)
+        processes = int(spec.get("config", {}).get("processes", 1) or 1)
+        command = worker_command(files.config.resolve(), processes, spec.get("device", "cpu"),
+                                 spec.get("config", {}).get("distributed", "ddp"), resume, sys.executable)
+        if processes > 1:
+            self.jobs.append_log(job_id, f"{processes} training processes: python {' '.join(command[1:])}")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(
             p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
         with files.log.open("ab") as out:
@@ -75,7 +107,7 @@ class WorkerRunner:
             self._procs[job_id] = proc
         self.jobs.start(job_id, pid=proc.pid)
         self.jobs.update(job_id, message="Starting: loading the model and the data…")
-        log.info("training worker %d started for %s", proc.pid, job_id)
+        log.info("training worker %d started for %s: %s", proc.pid, job_id, " ".join(command))
         return proc.pid
 
     def alive(self, job: Job) -> bool:
@@ -123,18 +155,16 @@ class WorkerRunner:
                                          f"{DIED_HINT}", {"log_tail": tail, "checkpoint": str(checkpoint or "")})
 
     def sweep(self, job: Job) -> None:
-        """Kill whatever is left in the worker's process group (its children): no orphans."""
-        if not job.pid:
-            return
-        try:
-            if os.getpgid(job.pid) != job.pid:
-                return  # not our session leader any more
-        except ProcessLookupError:
-            pass
-        try:
-            os.killpg(job.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        """Kill whatever is left of the job: the worker's process group (its children) and, in a multi-process run,
+        each worker's own group (accelerate's launcher starts them in sessions of their own): no orphans."""
+        groups = [pid for pid in job_processes(job.id) if _leads_group(pid)]
+        if job.pid and _leads_group(job.pid):
+            groups.append(job.pid)
+        for pgid in dict.fromkeys(groups):
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         with self._lock:
             proc = self._procs.get(job.id)
         if proc is not None:
@@ -149,10 +179,11 @@ class WorkerRunner:
         if not job.pid or not self.alive(job):
             self.check(self.jobs.get(job.id))
             return
-        try:
-            os.kill(job.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        if not _is_launcher(job.pid):  # several processes: each reads the 'cancelling' row (no signal to the launcher,
+            try:                        # whose agent would stop the workers before they save a checkpoint)
+                os.kill(job.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
         threading.Thread(target=self._finish_cancel, args=(job, grace), daemon=True,
                          name=f"cancel-{job.id}").start()
 

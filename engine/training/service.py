@@ -22,6 +22,7 @@ from engine.training.datasets import DatasetReport, DatasetStore, StoredDataset
 from engine.training.encoding import Encoder
 from engine.training.estimator import Estimator
 from engine.training.jobfiles import JobSpec, format_eta
+from engine.training.launch import check_processes
 from engine.training.prepare import check_method
 from engine.training.preview import Analysis, analyze
 from engine.training.recipes import Recipes
@@ -236,6 +237,7 @@ class TrainingService:
                 self.gpu.release()
             elif on_busy == "cpu":
                 device = "cpu"
+        check_processes(config, device)
         job = self.jobs.create(KIND, f"{config.adapter_name} on {base.label}", config.to_dict())
         spec = JobSpec(job_id=job.id, data_dir=str(self.data_dir.resolve()), base_source=base.source,
                        base_label=base.label, device=device, config=config.to_dict())

@@ -1,7 +1,9 @@
 """Inside the worker process: load the base, build trl's SFTTrainer (or DPO / ORPO trainer) with peft on the prepared
 rows, train, save.
 
-Nothing here runs in the studio process: `engine.training.worker` calls `run_job`.
+Nothing here runs in the studio process: `engine.training.worker` calls `run_job`. In a multi-process run every
+process runs it (the trainer makes it DDP or FSDP); what is collective (training, evaluation, an FSDP save) runs on
+all of them, what is written (progress, metrics, the adapter) on rank 0 only.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from engine.training.datasets import DatasetStore
 from engine.training.encoding import chat_template_of
 from engine.training.estimate import ESTIMATES, EstimateCache, from_cache, timing, timing_text
 from engine.training.jobfiles import JobFiles, JobSpec
+from engine.training.launch import is_main
 from engine.training.plan import auto_eval_steps, planned_steps
 from engine.training.preference import preference_trainer
 from engine.training.prepare import Prepared, prepare
@@ -90,7 +93,8 @@ def load_base(spec: JobSpec, config: TrainingConfig):
                               "config": base_config(spec.base_source)}
     if quant is not None:
         kwargs["quantization_config"] = quant
-        kwargs["device_map"] = {"": 0 if spec.device == "cuda" else "cpu"}
+        # several processes: each loads its quantized base on its own GPU (accelerate's LOCAL_RANK)
+        kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0")) if spec.device == "cuda" else "cpu"}
     model = AutoModelForCausalLM.from_pretrained(spec.base_source, **kwargs)
     model.config.use_cache = False
     if quant is not None and spec.device == "cpu":
@@ -193,9 +197,10 @@ def write_adapter(trainer, spec: JobSpec, config: TrainingConfig, files: JobFile
 
     adapters = Path(spec.data_dir) / "adapters"
     adapters.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(files.staging, ignore_errors=True)
     model = trainer.model
-    model.save_pretrained(str(files.staging), safe_serialization=True)
+    if not _fsdp(trainer):  # FSDP: save_sharded wrote it already, with every process
+        shutil.rmtree(files.staging, ignore_errors=True)
+        model.save_pretrained(str(files.staging), safe_serialization=True)
     lora = model.peft_config["default"]
     targets = sorted(lora.target_modules) if not isinstance(lora.target_modules, str) else [lora.target_modules]
     targets += sorted(lora.target_parameters or [])
@@ -215,6 +220,21 @@ def write_adapter(trainer, spec: JobSpec, config: TrainingConfig, files: JobFile
     target = adapters / name
     os.rename(files.staging, target)
     return target
+
+
+def _fsdp(trainer) -> bool:
+    return bool(getattr(trainer, "is_fsdp_enabled", False))
+
+
+def save_sharded(trainer, files: JobFiles) -> None:
+    """FSDP: every process takes part in gathering the adapter's shards (FULL_STATE_DICT in
+    presets/accelerate/fsdp.yaml); rank 0 writes them to the staging folder. Not yet run on GPUs by the tests."""
+    import shutil
+
+    if is_main():
+        shutil.rmtree(files.staging, ignore_errors=True)
+    trainer.accelerator.wait_for_everyone()
+    trainer.save_model(str(files.staging))
 
 
 def quantized_layers(model) -> int:
@@ -261,8 +281,9 @@ def run_job(spec: JobSpec, files: JobFiles, jobs: Jobs, stop: threading.Event, r
                              prepared)
     progress = ProgressCallback(files, jobs, spec.job_id, spec.device)
     cancel = CancelCallback(stop, jobs, spec.job_id)
-    jobs.update(spec.job_id, message="Loading the model…")
-    trainer = build_trainer(spec, config, files, prepared, tokenizer, [progress, cancel])
+    if is_main():
+        jobs.update(spec.job_id, message="Loading the model…")
+    trainer = build_trainer(spec, config, files, prepared, tokenizer, [progress, cancel] if is_main() else [cancel])
     checkpoint = files.last_checkpoint() if resume else None
     if checkpoint:
         log.info("resuming from %s", checkpoint.name)
@@ -274,8 +295,13 @@ def run_job(spec: JobSpec, files: JobFiles, jobs: Jobs, stop: threading.Event, r
         where = f"checkpoint at step {saved.name.split('-')[-1]} saved" if saved else "no checkpoint yet"
         return Outcome("cancelled", f"Cancelled at step {step} of {total}; {where}. Resume continues from it.",
                        {"global_step": step, "max_steps": total, "checkpoint": str(saved) if saved else ""})
-    if prepared.eval and progress.last_eval_step != step:
+    evaluated = [h["step"] for h in trainer.state.log_history if "eval_loss" in h]  # the same on every process
+    if prepared.eval and (evaluated[-1] if evaluated else None) != step:
         trainer.evaluate()
+    if _fsdp(trainer):
+        save_sharded(trainer, files)
+    if not is_main():
+        return Outcome("completed", "", {})
     metrics = _final_metrics(trainer, output, progress, prepared)
     verdict = judge_run(trainer, config, prepared)
     metrics.update(learned=verdict.learned, verdict=verdict.message)

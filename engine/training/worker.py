@@ -3,6 +3,10 @@
 Runs in its own process (and session, so it outlives the studio). It owns the job row while it runs: it marks it
 running, writes progress, and finishes it as completed, cancelled or failed. SIGTERM means "cancel": stop at the
 next step boundary after saving a checkpoint.
+
+Under `accelerate launch` (several processes, engine.training.launch) every process runs this module with its RANK;
+only rank 0 writes the job row, log.txt, metrics, state and the adapter. The other ranks train and log to
+log.rank<N>.txt (their crashes still reach log.txt through the launcher's output).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from engine.errors import LoragError
 from engine.jobs import Jobs
 from engine.store import Store
 from engine.training.jobfiles import JobFiles
+from engine.training.launch import is_main, rank, world_size
 
 log = logging.getLogger("lorag.training.worker")
 
@@ -32,7 +37,8 @@ QUIET = {"HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false", "DO
 
 
 def _logging(files: JobFiles) -> None:
-    handler = logging.FileHandler(files.log, encoding="utf-8")
+    path = files.log if is_main() else files.folder / f"log.rank{rank()}.txt"
+    handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -75,18 +81,23 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     if jobs.get(spec.job_id).status == "cancelling":
         stop.set()
-    else:
+    elif world_size() == 1:
         jobs.update(spec.job_id, status="running", pid=os.getpid())
-    log.info("worker %d started for job %s%s", os.getpid(), spec.job_id, " (resume)" if args.resume else "")
+    # several processes: the row keeps the launcher's pid (the studio watches and ends the run through it)
+    log.info("worker %d started for job %s%s%s", os.getpid(), spec.job_id, " (resume)" if args.resume else "",
+             f" as rank {rank()} of {world_size()}" if world_size() > 1 else "")
     try:
         outcome = calibrate(spec, files, jobs, stop) if spec.calibration else run_job(spec, files, jobs, stop,
                                                                                         args.resume)
     except LoragError as exc:
         log.error("%s", exc)
-        jobs.finish(spec.job_id, "failed", str(exc))
+        if is_main():
+            jobs.finish(spec.job_id, "failed", str(exc))
         return 1
     except BaseException as exc:  # noqa: B036 - the job row must say what happened, whatever it was
         log.error("%s", traceback.format_exc())
+        if not is_main():
+            return 1
         if _is_oom(exc):
             jobs.finish(spec.job_id, "failed", f"{OOM_HINT} ({type(exc).__name__})")
         elif stop.is_set() and isinstance(exc, KeyboardInterrupt):
@@ -94,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             jobs.finish(spec.job_id, "failed", f"Internal error: {exc!r}. See the job log.")
         return 1
+    if not is_main():
+        return 0
     if outcome.status == "cancelled" or stop.is_set() and outcome.status != "completed":
         jobs.finish(spec.job_id, "cancelled", outcome.message, outcome.result)
     else:

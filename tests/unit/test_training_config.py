@@ -11,7 +11,7 @@ from engine.fields import known_fields, option, problems, unknown_fields
 from engine.training.config import RECIPE_FIELDS, TrainingConfig
 from engine.training.recipes import Recipes
 
-BUILTIN = ["balanced", "knowledge", "qlora-4bit", "quick", "style"]
+BUILTIN = ["balanced", "fsdp", "knowledge", "qlora-4bit", "quick", "style"]
 
 
 def test_builtin_recipes_load_and_validate(tmp_path):
@@ -53,6 +53,8 @@ def test_config_yaml_round_trip_is_exact():
     ({"validation_split": 0.9}, "validation split"),
     ({"max_steps": 0, "epochs": 0}, "epochs or max steps"),
     ({"max_length": 4}, "max length"),
+    ({"processes": 0}, "processes must be between 1"),
+    ({"processes": 2, "distributed": "fsdp", "quantization": "4bit"}, "fsdp shards full-precision"),
 ])
 def test_bad_values_are_refused_with_a_reason(changes, message):
     with pytest.raises(LoragError, match=message):

@@ -19,6 +19,7 @@ from ui.i18n import headers, say, t
 from ui.tabs.training_estimate import EstimateSection
 from ui.tabs.training_view import (
     JOB_HEADERS,
+    batch_note,
     curves_html,
     job_rows,
     loss_curve_svg,
@@ -33,12 +34,13 @@ CONFIG_FIELDS = {f.name: f for f in fields(TrainingConfig)}
 FORM_FIELDS = tuple(CONFIG_FIELDS)
 # Where the settings sit; a setting not named here shows up in the Advanced section by itself.
 MAIN_ROWS = (("lora_rank", "lora_alpha", "lora_dropout", "target_modules"),
-             ("learning_rate", "epochs", "max_steps", "batch_size", "grad_accum"),
+             ("learning_rate", "epochs", "max_steps", "batch_size", "grad_accum", "processes"),
              ("max_length", "validation_split", "seed", "save_steps"),
              ("packing", "assistant_only", "quantization"),
              ("method", "beta", "loss_type"))
 ADVANCED_ROWS = (("warmup_ratio", "lr_scheduler", "weight_decay", "logging_steps", "eval_steps"),
-                 ("device", "cpu_threads", "gradient_checkpointing"))
+                 ("device", "cpu_threads", "gradient_checkpointing", "distributed"))
+BATCH_FIELDS = ("batch_size", "processes", "grad_accum", "distributed")
 
 
 def parse_placeholders(text: str) -> dict[str, str]:
@@ -123,6 +125,7 @@ class _TrainingTab:
                                                 elem_id="training-adapter-name")
         self.defaults = self.service.default_config()
         self._rows(MAIN_ROWS)
+        self.batch_note = gr.Markdown(elem_id="training-global-batch")
         with gr.Accordion(t("training.advanced"), open=False):
             placed = {name for row in ADVANCED_ROWS for name in row}
             self._rows(ADVANCED_ROWS + (tuple(n for n in FORM_FIELDS if n not in self.f and n not in placed),))
@@ -214,6 +217,7 @@ class _TrainingTab:
     def _wire_config(self) -> None:
         """Recipes, show config, and the four ways to start (ask, or the answer to a busy GPU)."""
         self.f["recipe"].input(self.on_recipe, [self.f["recipe"]], self._recipe_outputs)
+        gr.on(None, batch_note, [self.f[name] for name in BATCH_FIELDS], [self.batch_note], show_progress="hidden")
         self.estimate.wire(self._form)
         self.show_button.click(self.on_show, self._form, [self.config_code, self.device_note])
         self.save_button.click(self.on_save_recipe, [self.recipe_name, *self._form], [self.device_note,

@@ -167,3 +167,15 @@ def job_rows(views: list[Any]) -> dict:
 
 
 JOB_HEADERS = [f"table.job.{name}" for name in ("job", "adapter", "status", "progress", "speed", "eta", "started")]
+
+
+def batch_note(batch_size: Any, processes: Any, grad_accum: Any, distributed: str) -> str:
+    """The global batch and what each process holds, in the person's language (under the batch fields)."""
+    batch, procs, accum = (max(1, int(v or 1)) for v in (batch_size, processes, grad_accum))
+    total = say("training.global_batch", batch=batch, processes=procs, accum=accum, total=batch * procs * accum)
+    if procs <= 1:
+        held = say("training.processes_one")
+    else:
+        held = say("training.processes_fsdp" if distributed == "fsdp" else "training.processes_ddp",
+                   processes=procs, batch=batch)
+    return f"{total} {held}"
