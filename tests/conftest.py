@@ -28,6 +28,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests.support.browser import failure_shot  # noqa: E402
 from tests.support.studio_process import StudioProcess  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,7 +176,7 @@ def page(browser, request, test_output):
     yield pg
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
-        pg.screenshot(path=str(test_output / f"FAILED-{request.node.name}.png"), full_page=True)
+        failure_shot(pg, test_output / f"FAILED-{request.node.name}.png")
     context.close()
 
 

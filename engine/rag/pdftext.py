@@ -16,6 +16,10 @@ from typing import Any, Callable
 # Runs of leader dots/underscores ("Total assets ........ 1,234") only fill the embedder's window.
 LEADERS = re.compile(r"(?:[ \t]*[.·…_]){4,}[ \t]*")
 SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b]+")
+# A capitalised word's last letter set apart by the PDF's kerning ("Consolidated Balance Shee t", "Statement of
+# Incom e"): a lone Latin lower-case letter ending the line joins the word before it. Not a, i (words), o, x (check
+# boxes drawn as letters: "Yes x No o") or v ("Ltd v").
+KERNING_SPLIT = re.compile(r"\b([A-Z][A-Za-z]+) ([b-hj-npr-uwyz])$")
 # A heading: short, starts with a capital or an item number, no sentence end, not a row of figures.
 HEADING_MAX_CHARS = 90
 ITEM = re.compile(r"^(item|part|note|section|chapter|schedule)\s+[\dIVXA-Z]+[.:]?\s", re.I)
@@ -28,8 +32,8 @@ MIN_PAGE_CHARS = 3
 
 
 def clean_line(line: str) -> str:
-    line = LEADERS.sub(" ", line)
-    return SPACES.sub(" ", line).strip()
+    line = SPACES.sub(" ", LEADERS.sub(" ", line)).strip()
+    return KERNING_SPLIT.sub(r"\1\2", line)
 
 
 def clean_page(text: str) -> str:

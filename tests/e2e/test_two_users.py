@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.support import browser
-from tests.support.browser import open_tab
+from tests.support.browser import failure_shot, open_tab
 from tests.support.studio_process import StudioProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -141,8 +141,8 @@ def test_two_users_queue_privacy_and_rate_limit(studio, browser, test_output):
         failed = False
     finally:
         if failed:
-            ann.screenshot(path=str(test_output / "FAILED-users-ann.png"), full_page=True)
-            bob.screenshot(path=str(test_output / "FAILED-users-bob.png"), full_page=True)
+            failure_shot(ann, test_output / "FAILED-users-ann.png")
+            failure_shot(bob, test_output / "FAILED-users-bob.png")
         ann_context.close()
         bob_context.close()
 

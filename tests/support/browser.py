@@ -31,6 +31,14 @@ def launch_chromium() -> Iterator:
             browser.close()
 
 
+def failure_shot(page, path: Path) -> None:
+    """A screenshot of a failed test's page, best effort: a page too busy to draw must not hide the failure."""
+    try:
+        page.screenshot(path=str(path), full_page=True, timeout=10_000)
+    except Exception as exc:  # the test's own error is the one to see
+        print(f"no failure screenshot {path.name}: {exc}")
+
+
 def wait_text(page, selector: str, text: str, timeout: float = 30_000) -> None:
     """Wait until the element's visible text holds `text`."""
     page.wait_for_function("([sel, text]) => document.querySelector(sel)?.innerText?.includes(text)",
