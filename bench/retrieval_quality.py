@@ -238,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embed-cache", type=Path, help="SQLite file of cached vectors (both pipelines)")
     parser.add_argument("--by-chunk", action="store_true",
                         help="also score Lorag's results one per chunk (as before distinct pages)")
+    parser.add_argument("--no-section-names", action="store_true",
+                        help="search without presets/rag/section-names.yaml (to measure what it adds)")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-lorag", action="store_true")
     args = parser.parse_args(argv)
@@ -246,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     from engine.settings import Settings
     from engine.studio import Studio
 
+    if args.no_section_names:
+        from engine.rag import headings
+        headings._group_names.cache_clear()
+        headings._group_words.cache_clear()
+        headings.load_presets = lambda kind: {}
     pdfs, questions = load_questions(args.docs)
     say(f"{len(pdfs)} filings, {len(questions)} questions")
     data = args.keep or Path(tempfile.mkdtemp(prefix="lorag-bench-quality-")) / "data"
@@ -274,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
               "cpu_threads": os.cpu_count(),
               "default_alpha": studio.rag.defaults.alpha, "default_named_boost": studio.rag.defaults.named_boost,
               "default_heading_boost": studio.rag.defaults.heading_boost,
+              "section_names": not args.no_section_names,
               "lorag": lorag, "baseline": base}
     if base and lorag:
         result["hit@5_points_over_baseline"] = {

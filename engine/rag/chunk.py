@@ -44,7 +44,9 @@ def chunk_elements(elements: list[Any], chunk_size: int, overlap: int, filename:
     groups = _by_page(elements) if within_pages else [elements]  # unstructured still merges small sections
     pieces = [piece for group in groups for piece in chunk_by_title(group, **options)]  # across page breaks
     chunks: list[Chunk] = []
-    section, heading, heading_page = "", "", None
+    headings = {group[0].metadata.page_number: _page_heading(group) for group in groups if group} if within_pages \
+        else {}
+    section = ""
     for piece in pieces:
         text = (piece.text or "").strip()
         if not text:
@@ -54,8 +56,7 @@ def chunk_elements(elements: list[Any], chunk_size: int, overlap: int, filename:
         if opening is not None:
             section = opening.text.strip()
         pages = _pages(originals, piece)
-        if within_pages and pages and pages[0] != heading_page:
-            heading_page, heading = pages[0], _page_heading(originals)
+        heading = headings.get(pages[0], "") if pages else ""
         starts = page_starts_of(text, [(e.metadata.page_number, e.text or "") for e in originals])
         chunks.append(Chunk(index=len(chunks), text=text, pages=pages, section=breadcrumb(heading, section)[:300],
                             element_types=sorted({e.category for e in originals}),
@@ -71,17 +72,20 @@ def chunk_elements(elements: list[Any], chunk_size: int, overlap: int, filename:
 
 def _page_heading(originals: list[Any]) -> str:
     """The title at the top of a page: among its first three elements, after short lines only (a company name
-    over a statement's name), not after the end of a paragraph carried over from the page before."""
-    for element in originals[:3]:
+    over a statement's name), not after the end of a paragraph carried over from the page before. Two titles one
+    under the other are one heading: "MGM Resorts International and Subsidiaries / Consolidated Balance Sheets"."""
+    for index, element in enumerate(originals[:3]):
         if element.category == "Title":
-            return element.text.strip()
+            titles = [e.text.strip() for e in originals[index:index + 2] if e.category == "Title"]
+            return " / ".join(titles if len(titles) == 2 and len(titles[1]) <= SHORT_LINE else titles[:1])
         if len(element.text or "") > SHORT_LINE:
             return ""
     return ""
 
 
 def breadcrumb(heading: str, section: str) -> str:
-    return f"{heading} > {section}" if heading and section and heading != section else section or heading
+    return f"{heading} > {section}" if heading and section and section not in heading.split(" / ") \
+        else heading or section
 
 
 def _by_page(elements: list[Any]) -> list[list[Any]]:

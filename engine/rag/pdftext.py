@@ -15,6 +15,9 @@ from typing import Any, Callable
 
 # Runs of leader dots/underscores ("Total assets ........ 1,234") only fill the embedder's window.
 LEADERS = re.compile(r"(?:[ \t]*[.·…_]){4,}[ \t]*")
+# PDFium ends a line with CR LF; a lone LF stands between words it found apart on one line (MGM's 2018 statements
+# come one word a line without this, "CONSOLIDATED / BALANCE / SHEETS", their figures away from their labels).
+WORD_BREAK = re.compile(r"(?<!\r)\n")
 SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b]+")
 # A capitalised word's last letter set apart by the PDF's kerning ("Consolidated Balance Shee t", "Statement of
 # Incom e"): a lone Latin lower-case letter ending the line joins the word before it. Not a, i (words), o, x (check
@@ -24,6 +27,7 @@ KERNING_SPLIT = re.compile(r"\b([A-Z][A-Za-z]+) ([b-hj-npr-uwyz])$")
 HEADING_MAX_CHARS = 90
 ITEM = re.compile(r"^(item|part|note|section|chapter|schedule)\s+[\dIVXA-Z]+[.:]?\s", re.I)
 NUMBERED = re.compile(r"^\d{1,2}(?:\.\d{1,2})*\.?\s+(?=\w)")
+CONTINUED = re.compile(r"\s*(?:[-—–,]\s*)?[(\[]?\b(continued|concluded|cont'd)[)\]]?$", re.I)  # a statement's second page
 FIGURES = re.compile(r"[\d$%(),.\-—–]+")
 
 ProgressFn = Callable[[int, int], None]
@@ -69,7 +73,7 @@ def _page_text(doc, index: int) -> str:
     page = doc[index]
     textpage = page.get_textpage()
     try:
-        return textpage.get_text_bounded()
+        return WORD_BREAK.sub(" ", textpage.get_text_bounded())
     finally:
         textpage.close()
         page.close()
@@ -77,6 +81,7 @@ def _page_text(doc, index: int) -> str:
 
 def is_heading(line: str) -> bool:
     """A line that opens a section: 'Item 7. Management's Discussion', 'Consolidated Balance Sheets'."""
+    line = CONTINUED.sub("", line)
     original = line
     if len(line) > HEADING_MAX_CHARS or len(line) < 4 or line[-1] in ".,;:!?":
         return False

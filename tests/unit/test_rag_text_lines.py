@@ -33,3 +33,38 @@ def test_the_balance_sheet_page_of_a_real_filing_is_headed_balance_sheet():
     finally:
         doc.close()
     assert any(is_heading(line) and "Balance Sheet" in line for line in lines), lines[:12]
+
+
+def test_words_pdfium_puts_one_a_line_come_back_together_with_their_figures():
+    import pypdfium2 as pdfium
+
+    from engine.rag.pdftext import _page_text
+
+    doc = pdfium.PdfDocument(str(need_shared("reports-dev", "pdfs", "MGMRESORTS_2018_10K.pdf")))
+    try:
+        lines = clean_page(_page_text(doc, 56)).split("\n")    # page 57: the balance sheet
+    finally:
+        doc.close()
+    assert "CONSOLIDATED BALANCE SHEETS" in lines and is_heading("CONSOLIDATED BALANCE SHEETS")
+    assert "Cash and cash equivalents $ 1,526,762 $ 1,499,995" in lines
+
+
+def test_a_statement_continued_on_its_next_page_is_still_a_heading():
+    assert is_heading("Consolidated Statement of Cash Flows (continued)")
+    assert is_heading("Consolidated Balance Sheets - Continued")
+    assert not is_heading("as continued")
+
+
+def test_a_company_line_over_a_statement_heads_the_page_with_it():
+    from engine.rag.chunk import chunk_elements
+    from engine.rag.pdftext import page_elements
+
+    pages = ["MGM RESORTS INTERNATIONAL AND SUBSIDIARIES\nCONSOLIDATED BALANCE SHEETS\nAssets\n"
+             + "\n".join(f"Line item {n} {n},000 {n},500" for n in range(60)),
+             "Notes to the Statements\nThe company keeps its books in dollars."]
+    chunks = chunk_elements(page_elements(pages, "r.pdf"), 400, 50, "r.pdf", within_pages=True)
+    first_page = [c.section for c in chunks if c.pages == [1]]
+    assert len(first_page) > 2
+    assert all(s.startswith("MGM RESORTS INTERNATIONAL AND SUBSIDIARIES / CONSOLIDATED BALANCE SHEETS")
+               for s in first_page), first_page
+    assert [c.section for c in chunks if c.pages == [2]] == ["Notes to the Statements"]
