@@ -8,8 +8,8 @@ from typing import Any, Callable
 
 import gradio as gr
 
-from engine.errors import LoragError
-from ui.i18n import catalogue, say
+from engine.errors import LoragError, Phrase, Phrases
+from ui.i18n import DEFAULT_LANGUAGE, catalogue, current_language, say
 
 
 def shows_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -28,10 +28,21 @@ def warns(fn: Callable[..., Any]) -> Callable[..., Any]:
 def person_message(exc: LoragError, language: str | None = None) -> str:
     """The error in `language` (default: this event's person's) when the catalogue has its key; else the
     engine's English text."""
+    language = language or current_language()
     known = catalogue("en")
-    message = say(f"error.{exc.key}", language, **exc.params) if f"error.{exc.key}" in known else exc.message
-    hint = say(f"error.{exc.hint_key}", language) if f"error.{exc.hint_key}" in known else exc.hint
+    params = {name: _said(value, language) for name, value in exc.params.items()}
+    message = say(f"error.{exc.key}", language, **params) if f"error.{exc.key}" in known else exc.message
+    hint = say(f"error.{exc.hint_key}", language, **params) if f"error.{exc.hint_key}" in known else exc.hint
     return f"{message} {hint}".strip()
+
+
+def _said(value: Any, language: str) -> Any:
+    """A Phrase (or joined Phrases) inside a message, in `language`; English is the engine's own text."""
+    if language == DEFAULT_LANGUAGE or not isinstance(value, (Phrase, Phrases)):
+        return value
+    if isinstance(value, Phrases):
+        return value.separator.join(str(_said(part, language)) for part in value.parts)
+    return say(value.key, language, **{name: _said(v, language) for name, v in value.params.items()})
 
 
 def _raise_error(exc: LoragError) -> Any:

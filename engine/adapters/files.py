@@ -47,27 +47,34 @@ def check_weights(folder: Path) -> None:
     """Refuse a folder whose weights are not safetensors."""
     folder = Path(folder)
     if not (folder / CONFIG_FILE).is_file():
-        raise LoragError(f"{folder.name} is not a LoRA adapter: it has no {CONFIG_FILE}.")
+        raise LoragError(f"{folder.name} is not a LoRA adapter: it has no {CONFIG_FILE}.",
+                         key="adapters.no_config", params={"name": folder.name, "config": CONFIG_FILE})
     if (folder / WEIGHTS_FILE).is_file():
         return
     pickles = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
     if pickles:
         raise LoragError(f"{folder.name} holds pickled weights ({', '.join(pickles)}), which can run code when "
                          "loaded: Lorag accepts adapters in safetensors only.",
-                         hint="Convert it with peft: load it and save_pretrained(..., safe_serialization=True).")
-    raise LoragError(f"{folder.name} has no {WEIGHTS_FILE}.")
+                         hint="Convert it with peft: load it and save_pretrained(..., safe_serialization=True).",
+                         key="adapters.pickled", hint_key="adapters.pickled_hint",
+                         params={"name": folder.name, "pickles": ', '.join(pickles)})
+    raise LoragError(f"{folder.name} has no {WEIGHTS_FILE}.",
+                     key="adapters.no_weights", params={"name": folder.name, "weights": WEIGHTS_FILE})
 
 
 def read_config(folder: Path) -> dict[str, Any]:
     try:
         data = json.loads((Path(folder) / CONFIG_FILE).read_text())
     except (OSError, ValueError) as exc:
-        raise LoragError(f"The adapter's {CONFIG_FILE} cannot be read: {exc}") from exc
+        raise LoragError(f"The adapter's {CONFIG_FILE} cannot be read: {exc}",
+                         key="adapters.config_unreadable", params={"config": CONFIG_FILE, "exc": exc}) from exc
     if not isinstance(data, dict):
-        raise LoragError(f"The adapter's {CONFIG_FILE} is not a JSON object.")
+        raise LoragError(f"The adapter's {CONFIG_FILE} is not a JSON object.",
+                         key="adapters.config_not_object", params={"config": CONFIG_FILE})
     peft_type = str(data.get("peft_type", "LORA")).upper()
     if peft_type != "LORA":
-        raise LoragError(f"This is a {peft_type} adapter; Lorag hot-swaps LoRA adapters only.")
+        raise LoragError(f"This is a {peft_type} adapter; Lorag hot-swaps LoRA adapters only.",
+                         key="adapters.not_lora", params={"peft_type": peft_type})
     return data
 
 

@@ -174,7 +174,8 @@ class ModelService:
 
     def _load_on_engine(self, source: str) -> LoadedModel:
         if self.engine is None:
-            raise LoragError("No engine is set.", hint="Start Lorag with --engine-url URL.")
+            raise LoragError("No engine is set.", hint="Start Lorag with --engine-url URL.",
+                             key="models.no_engine", hint_key="models.no_engine_hint")
         self.unload()
         return self.engine.load(source)
 
@@ -225,7 +226,9 @@ class ModelService:
         remote = self._remote()
         if remote is not None:
             raise LoragError(f"{remote.name} runs on the engine at {remote.folder}: this needs a model that Lorag "
-                             "runs itself.", hint="Load one in the Models tab.")
+                             "runs itself.", hint="Load one in the Models tab.",
+                             key="models.remote_model", hint_key="models.load_one",
+                             params={"name": remote.name, "folder": remote.folder})
         if self._loaded is None:
             raise LoragError("No model is loaded.", hint="Load one in the Models tab.", key="models.none_loaded",
                              hint_key="models.load_one")
@@ -277,7 +280,9 @@ class ModelService:
         except LoragError:
             raise
         except (ValueError, RuntimeError, KeyError, OSError) as exc:
-            raise LoragError(f"The adapter {name!r} could not be loaded on {loaded.info.name}: {exc}") from exc
+            raise LoragError(f"The adapter {name!r} could not be loaded on {loaded.info.name}: {exc}",
+                             key="models.adapter_load_failed",
+                             params={"name": name, "model": loaded.info.name, "exc": exc}) from exc
 
     # --- prompts --------------------------------------------------------------------------------------
     def render_prompt(self, messages: list[dict[str, Any]], thinking: bool | None = None,
@@ -292,9 +297,11 @@ class ModelService:
         tokenizer = loaded.tokenizer
         if not getattr(tokenizer, "chat_template", None):
             raise LoragError(f"{loaded.info.name} has no chat template, so it cannot chat.",
-                             hint="Use the Notebook tab for plain text completion.")
+                             hint="Use the Notebook tab for plain text completion.",
+                             key="models.no_chat_template", hint_key="models.no_chat_template_hint",
+                             params={"name": loaded.info.name})
         if not messages:
-            raise LoragError("There is nothing to answer yet.")
+            raise LoragError("There is nothing to answer yet.", key="chat.nothing_to_answer")
         kwargs = template_kwargs(tokenizer, thinking, preserve_thinking, reasoning_effort)
         try:
             return tokenizer.apply_chat_template(
@@ -302,7 +309,8 @@ class ModelService:
                 add_generation_prompt=not continue_final,
                 continue_final_message=continue_final, **kwargs)
         except Exception as exc:  # noqa: BLE001 - jinja errors from a model's template
-            raise LoragError(f"The chat template of {loaded.info.name} failed on this conversation: {exc}") from exc
+            raise LoragError(f"The chat template of {loaded.info.name} failed on this conversation: {exc}",
+                             key="models.chat_template_failed", params={"name": loaded.info.name, "exc": exc}) from exc
 
     def count_tokens(self, text: str) -> int:
         loaded = self._loaded
@@ -343,7 +351,7 @@ class ModelService:
                           request_id: str | None = None) -> Iterator[StreamEvent]:
         """Stream a raw continuation of `prompt` (no chat template; the Notebook)."""
         if not prompt:
-            raise LoragError("Write the beginning of a text first.")
+            raise LoragError("Write the beginning of a text first.", key="notebook.write_first")
         params = params or GenerationParams()
         if self._remote() is not None:
             return self._on_engine(self.engine.stream_completion, prompt, params, adapter, request_id)

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase, Phrases
 from engine.fields import kind_of, option, unknown_fields
 from engine.fields import problems as field_problems
 
@@ -121,17 +121,19 @@ class TrainingConfig:
     # --- checks ----------------------------------------------------------------------------------------------
     def validate(self) -> "TrainingConfig":
         """Refuse settings outside their fields' choices and bounds, or that cannot train together."""
-        problems = field_problems(self)
+        problems = field_problems(self, "field.training")
         if not (self.max_steps > 0 or self.epochs > 0):
-            problems.append("set epochs or max steps")
+            problems.append(Phrase("set epochs or max steps", "error.training.set_length"))
         if self.packing and self.method != "sft":
-            problems.append("packing applies to SFT only: untick it for DPO / ORPO")
+            problems.append(Phrase("packing applies to SFT only: untick it for DPO / ORPO", "error.training.packing_sft"))
         if self.processes > 1 and self.distributed == "fsdp" and self.quantization != "none":
-            problems.append("fsdp shards full-precision weights: set quantization to none (or use ddp)")
+            problems.append(Phrase("fsdp shards full-precision weights: set quantization to none (or use ddp)",
+                                   "error.training.fsdp_quantized"))
         if not self.target_modules.strip():
-            problems.append("name the target modules (or all-linear)")
+            problems.append(Phrase("name the target modules (or all-linear)", "error.training.no_target_modules"))
         if problems:
-            raise LoragError("The training settings need a fix: " + "; ".join(problems) + ".")
+            raise LoragError(f"The training settings need a fix: {Phrases(problems)}.", key="training.needs_fix",
+                             params={"problems": Phrases(problems)})
         return self
 
     @property
