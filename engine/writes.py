@@ -48,7 +48,9 @@ class WriteLock:
         except BlockingIOError:
             os.close(fd)
             raise LoragError(f"{what} has to wait: a backup of the data folder is being made.",
-                             hint="Try again when it has finished (usually within a minute).") from None
+                             hint="Try again when it has finished (usually within a minute).",
+                             key="backup.writes_wait", hint_key="backup.writes_wait_hint",
+                             params={"what": what}) from None
         return WriteHold(fd)
 
     @contextmanager

@@ -41,7 +41,7 @@ from engine.adapters.files import (
 )
 from engine.adapters.meta import META_FILE, AdapterMeta
 from engine.errors import LoragError
-from engine.safety import inside, validate_name
+from engine.safety import ADAPTER_NAME, MODEL_NAME, inside, validate_name
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class AdapterRegistry:
 
     # --- reading ------------------------------------------------------------------------------------------
     def folder(self, name: str) -> Path:
-        return inside(self.dir, validate_name(name, "adapter name"))
+        return inside(self.dir, validate_name(name, ADAPTER_NAME))
 
     def list(self) -> list[AdapterInfo]:
         infos = []
@@ -165,7 +165,7 @@ class AdapterRegistry:
             shutil.rmtree(staging, ignore_errors=True)
 
     def _free_name(self, name: str) -> str:
-        name = validate_name(name, "adapter name")
+        name = validate_name(name, ADAPTER_NAME)
         if self.folder(name).exists():
             raise LoragError(f"An adapter named {name!r} already exists.", hint="Pick another name or delete it.",
                              key="adapters.exists", hint_key="adapters.exists_hint", params={"name": name})
@@ -209,7 +209,7 @@ class AdapterRegistry:
         problem = self.check(name)
         if problem:
             raise LoragError(problem)
-        out_name = validate_name(out_name, "model name")
+        out_name = validate_name(out_name, MODEL_NAME)
         dest = inside(self.models.models_dir, out_name)
         if dest.exists():
             raise LoragError(f"data/models/{out_name} already exists.", hint="Pick another name.",
@@ -220,7 +220,7 @@ class AdapterRegistry:
     def start_merge_export(self, name: str, out_name: str) -> Any:
         if self.jobs is None:
             raise LoragError("Merging in the background needs the studio's job store.", key="adapters.merge_needs_jobs")
-        validate_name(out_name, "model name")
+        validate_name(out_name, MODEL_NAME)
         self.get(name)
         job = self.jobs.create("merge", f"Merge {name} into {out_name}", config={"adapter": name, "out": out_name})
 

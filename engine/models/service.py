@@ -57,7 +57,7 @@ from engine.models.remote import ENGINE_PREFIX, engine_source, is_engine_source
 from engine.models.state import Loaded, LoadedModel, UnloadReport, memory_now, release_memory
 from engine.models.streams import Streams
 from engine.models.thinking import ALWAYS, NONE, history_for_template, template_kwargs, template_switches, thinking_mode
-from engine.safety import inside, validate_name
+from engine.safety import ADAPTER_NAME, inside, validate_name
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +262,7 @@ class ModelService:
             return loaded.host.remove(name) if loaded is not None else False
 
     def _adapter_folder(self, name: str) -> Path:
-        folder = inside(self.adapters_dir, validate_name(name, "adapter name"))
+        folder = inside(self.adapters_dir, validate_name(name, ADAPTER_NAME))
         if not folder.is_dir():
             raise LoragError(f"There is no adapter {name!r}.", hint="Import or train one in the Models tab.",
                              key="models.no_adapter", hint_key="models.no_adapter_hint", params={"name": repr(name)})

@@ -22,7 +22,7 @@ from engine.rag.parse import hi_res_available
 from engine.rag.rerank import RerankerCache, default_reranker, resolve_reranker
 from engine.rag.types import DONE, IN_PROGRESS, Collection, CollectionSettings, Document, IndexInfo
 from engine.rag.uploads import UploadStore
-from engine.safety import validate_name
+from engine.safety import COLLECTION_NAME, validate_name
 from engine.store import Store, now
 from engine.writes import WriteLock
 
@@ -150,7 +150,7 @@ class Collections:
                           chunk_overlap: int | None = None, parse_strategy: str | None = None, owner: str = "",
                           shared: bool = True) -> Collection:
         """A new, empty collection and its Weaviate collection; settings left out take the defaults."""
-        name = validate_name(name, "collection name")
+        name = validate_name(name, COLLECTION_NAME)
         what = Phrase(f"Creating the collection {name!r}", "error.documents.creating", {"name": name})
         with self.writes.writing(what):
             return self._create_collection(name, embedding_model, chunk_size, chunk_overlap, parse_strategy, owner,
@@ -199,7 +199,7 @@ class Collections:
 
     def rename_collection(self, name_or_id: str, new_name: str) -> Collection:
         current = self.collection(name_or_id)
-        new_name = validate_name(new_name, "collection name")
+        new_name = validate_name(new_name, COLLECTION_NAME)
         if new_name != current.name:
             self._check_name_free(new_name, current.owner)
         self.store.update("collections", "id", current.id, {"name": new_name})

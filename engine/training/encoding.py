@@ -181,7 +181,8 @@ class Encoder:
         """Refuse up front what cannot work for a whole file."""
         if kind in ("chat", "preference") and not chat_template_of(self.tokenizer):
             raise LoragError("This model has no chat template, so chat-style rows cannot be rendered for it.",
-                             hint="Pick an instruct model, or use a plain-text / prompt-completion file.")
+                             hint="Pick an instruct model, or use a plain-text / prompt-completion file.",
+                             key="training.no_chat_template", hint_key="training.no_chat_template_hint")
         if kind == "chat" and self.assistant_only and self.plan.method == "none":
             raise LoragError(self.plan.note)
 

@@ -67,7 +67,7 @@ class Estimator:
     def _prepared(self, config: TrainingConfig) -> tuple[Any, Prepared]:
         config.validate()
         if not config.dataset:
-            raise LoragError("Upload a dataset (or pick an earlier upload) first.")
+            raise LoragError("Upload a dataset (or pick an earlier upload) first.", key="training.no_dataset")
         base = self.service.resolve_base(config.base_model)
         return base, prepare(config, self.service.datasets, self.service.tokenizer(base.source))
 
@@ -101,7 +101,8 @@ class Estimator:
     def job(self, job_id: str) -> Job:
         job = self.service.jobs.get(job_id)
         if job.kind != CALIBRATION_KIND:
-            raise LoragError(f"{job_id} is not a calibration job.")
+            raise LoragError(f"{job_id} is not a calibration job.",
+                             key="training.not_calibration_job", params={"job_id": job_id})
         return self.service.runner.check(job)
 
     def cancel(self, job_id: str) -> Job:

@@ -13,7 +13,7 @@ import gradio as gr
 from engine.errors import LoragError
 from engine.fields import kind_of
 from engine.studio import Studio
-from engine.training.config import RECIPE_FIELDS, TrainingConfig
+from engine.training.config import IN_CONFIG, IN_FORM, RECIPE_FIELDS, TrainingConfig
 from ui.errors import shows_errors, warns
 from ui.i18n import headers, say, t
 from ui.tabs.training_estimate import EstimateSection
@@ -309,7 +309,7 @@ class _TrainingTab:
         for key, value in list(data.items()):
             if value is None:
                 data.pop(key)
-        return TrainingConfig.from_dict(data, "the form").validate()
+        return TrainingConfig.from_dict(data, IN_FORM).validate()
 
     @warns
     def on_show(self, *values):
@@ -379,7 +379,7 @@ class _TrainingTab:
     def api_start(self, config_yaml: str, on_busy: str = "ask") -> str:
         """Start a training job from the YAML that "Show config" displays; returns the job id."""
         try:
-            return self.service.start(TrainingConfig.from_yaml(config_yaml, "the config"), on_busy=on_busy).id
+            return self.service.start(TrainingConfig.from_yaml(config_yaml, IN_CONFIG), on_busy=on_busy).id
         except LoragError as exc:
             raise gr.Error(str(exc)) from None   # the API keeps English
 
