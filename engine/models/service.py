@@ -226,9 +226,8 @@ class ModelService:
         remote = self._remote()
         if remote is not None:
             raise LoragError(f"{remote.name} runs on the engine at {remote.folder}: this needs a model that Lorag "
-                             "runs itself.", hint="Load one in the Models tab.",
-                             key="models.remote_model", hint_key="models.load_one",
-                             params={"name": remote.name, "folder": remote.folder})
+                             "runs itself.", hint="Load one in the Models tab.", key="models.remote_model",
+                             hint_key="models.load_one", params={"name": remote.name, "folder": remote.folder})
         if self._loaded is None:
             raise LoragError("No model is loaded.", hint="Load one in the Models tab.", key="models.none_loaded",
                              hint_key="models.load_one")
@@ -277,8 +276,6 @@ class ModelService:
                 raise LoragError(problem)
         try:
             return loaded.host.ensure(name, folder)
-        except LoragError:
-            raise
         except (ValueError, RuntimeError, KeyError, OSError) as exc:
             raise LoragError(f"The adapter {name!r} could not be loaded on {loaded.info.name}: {exc}",
                              key="models.adapter_load_failed",
@@ -297,9 +294,8 @@ class ModelService:
         tokenizer = loaded.tokenizer
         if not getattr(tokenizer, "chat_template", None):
             raise LoragError(f"{loaded.info.name} has no chat template, so it cannot chat.",
-                             hint="Use the Notebook tab for plain text completion.",
-                             key="models.no_chat_template", hint_key="models.no_chat_template_hint",
-                             params={"name": loaded.info.name})
+                             hint="Use the Notebook tab for plain text completion.", key="models.no_chat_template",
+                             hint_key="models.no_chat_template_hint", params={"name": loaded.info.name})
         if not messages:
             raise LoragError("There is nothing to answer yet.", key="chat.nothing_to_answer")
         kwargs = template_kwargs(tokenizer, thinking, preserve_thinking, reasoning_effort)

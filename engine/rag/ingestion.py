@@ -13,9 +13,9 @@ from typing import Any, Callable, Sequence
 from engine.errors import LoragError, Phrase
 from engine.jobs import Job, JobContext, Jobs
 from engine.rag.collections import Collections
+from engine.rag.filecheck import KINDS, check_file
 from engine.rag.index import weaviate_name
 from engine.rag.ingest import FileTask, IngestRun
-from engine.rag.parse import KINDS, check_file
 from engine.rag.types import IN_PROGRESS, Collection, IndexInfo
 from engine.rag.uploads import read_head, sha256_file
 from engine.safety import safe_filename

@@ -12,7 +12,7 @@ import pytest
 
 from engine.errors import LoragError
 from engine.models.loading import resolve_source
-from engine.rag.parse import check_file
+from engine.rag.filecheck import check_file
 from engine.safety import ADAPTER_NAME, validate_name
 from engine.settings import Settings
 from engine.studio import Studio
