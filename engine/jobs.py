@@ -101,7 +101,7 @@ class Jobs:
     def get(self, job_id: str) -> Job:
         row = self.store.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
         if row is None:
-            raise LoragError(f"There is no job {job_id!r}.")
+            raise LoragError(f"There is no job {job_id!r}.", key="jobs.not_found", params={"job_id": job_id})
         return Job(**row)
 
     def list(self, kind: str | None = None, limit: int = 100) -> list[Job]:

@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.errors import LoragError, Phrase
+from engine.errors import LoragError
 from engine.imports import import_heavy
-from engine.rag.config import ONNX_INT8, USEM3, EmbeddingPreset, embedding_presets
+from engine.rag.config import HUB_CACHE, ONNX_INT8, USEM3, EmbeddingPreset, embedding_presets
 
 log = logging.getLogger(__name__)
-
-HUB_CACHE = Phrase("the Hugging Face cache", "error.hub_cache")
 
 
 @dataclass
