@@ -25,6 +25,34 @@ class LoragError(Exception):
     def __str__(self) -> str:
         return f"{self.message} {self.hint}".strip() if self.hint else self.message
 
+    def facts(self) -> dict[str, Any]:
+        """What the page needs to say this error later in any language, as JSON (a job's per-file table)."""
+        if not self.key:
+            return {}
+        return {"key": self.key, "hint_key": self.hint_key, "params": {k: _fact(v) for k, v in self.params.items()}}
+
+    @classmethod
+    def from_facts(cls, text: str, facts: dict[str, Any]) -> "LoragError":
+        """The error stored as `text` (its English) and `facts` (see `facts`)."""
+        params = {k: _from_fact(v) for k, v in (facts.get("params") or {}).items()}
+        return cls(text, key=facts.get("key", ""), params=params, hint_key=facts.get("hint_key", ""))
+
+
+def _fact(value: Any) -> Any:
+    if isinstance(value, Phrases):
+        return {"phrases": [_fact(part) for part in value.parts], "separator": value.separator}
+    if isinstance(value, Phrase):
+        return {"phrase": value.key, "text": str(value), "params": {k: _fact(v) for k, v in value.params.items()}}
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+
+
+def _from_fact(value: Any) -> Any:
+    if isinstance(value, dict) and "phrases" in value:
+        return Phrases([_from_fact(part) for part in value["phrases"]], value["separator"])
+    if isinstance(value, dict) and "phrase" in value:
+        return Phrase(value["text"], value["phrase"], {k: _from_fact(v) for k, v in value["params"].items()})
+    return value
+
 
 class Phrase(str):
     """A part of a message that is itself a text for the person ("a PNG image", "Deleting the collection 'x'"):

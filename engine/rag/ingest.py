@@ -63,6 +63,7 @@ class FileTask:
     stage: str = "waiting"
     progress: float = 0.0
     error: str = ""
+    error_facts: dict[str, Any] = field(default_factory=dict)  # LoragError.facts(): the page says it in Russian too
     document_id: str = ""
     pages: int = 0
     chunks: int = 0
@@ -170,6 +171,7 @@ class IngestRun:
             task.status, task.stage = "cancelled", "cancelled; nothing of it was indexed"
             raise
         except LoragError as exc:
+            task.error_facts = exc.facts()
             self._fail(task, existing, was_indexed, str(exc))
         except Exception as exc:  # a bug: keep going with the other files, keep the traceback
             log.exception("ingesting %s failed", task.name)

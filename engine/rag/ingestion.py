@@ -57,7 +57,7 @@ class Ingestion:
         try:
             name = safe_filename(name)
         except LoragError as exc:
-            return FileTask(name=str(name), status="failed", stage="failed", error=str(exc))
+            return FileTask(name=str(name), status="failed", stage="failed", error=str(exc), error_facts=exc.facts())
         task = FileTask(name=name)
         try:
             if not path.is_file():
@@ -68,7 +68,7 @@ class Ingestion:
             task.sha256 = sha256_file(path)
             task.path = str(self.collections.uploads.store(path, task.sha256, Path(name).suffix))
         except LoragError as exc:
-            task.status, task.stage, task.error = "failed", "failed", str(exc)
+            task.status, task.stage, task.error, task.error_facts = "failed", "failed", str(exc), exc.facts()
         return task
 
     def _start(self, current: Collection, tasks: list[FileTask], password: str, title: str,

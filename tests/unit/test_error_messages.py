@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from engine.studio import Studio
 from engine.training.config import IN_FORM, TrainingConfig
 from engine.training.datasets import DatasetStore, load_dataset, read_records
 from ui.errors import person_message
+from ui.tabs.documents_info import file_error
 from ui.i18n import LANGUAGES, catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -228,3 +230,22 @@ def test_a_name_refusal_says_what_the_name_names_in_russian():
     exc = raised(validate_name, "  ", ADAPTER_NAME)
     assert str(exc) == "The adapter name is empty."
     assert in_both_languages(exc) == "Не указано: имя адаптера."
+
+
+def test_a_file_refused_at_upload_is_shown_in_the_job_table_in_russian(tmp_path):
+    studio = Studio(Settings(data_dir=tmp_path / "data", no_weaviate=True))
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    task = json.loads(json.dumps(asdict(studio.rag.ingestion._prepare(("scan.pdf", path)))))
+    assert task["status"] == "failed"
+    assert file_error(task, "en") == task["error"]
+    assert file_error(task, "ru") == ("scan.pdf: по имени это PDF, а по содержимому — изображение PNG. "
+                                      "Проверьте, тот ли это файл, или исправьте его расширение.")
+    assert file_error({"error": "Written before error facts existed."}, "ru") == "Written before error facts existed."
+
+
+def test_stored_error_facts_say_the_same_as_the_error_itself():
+    exc = raised(TrainingConfig(learning_rate=-1.0, epochs=0, max_steps=0).validate)
+    stored = LoragError.from_facts(str(exc), json.loads(json.dumps(exc.facts())))
+    assert person_message(stored, "en") == str(exc)
+    assert person_message(stored, "ru") == person_message(exc, "ru")
