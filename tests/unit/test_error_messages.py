@@ -20,8 +20,8 @@ from engine.studio import Studio
 from engine.training.config import IN_FORM, TrainingConfig
 from engine.training.datasets import DatasetStore, load_dataset, read_records
 from ui.errors import person_message
-from ui.tabs.documents_info import file_error
 from ui.i18n import LANGUAGES, catalogue
+from ui.tabs.documents_info import file_error
 
 ROOT = Path(__file__).resolve().parents[2]
 BIG = 50 * 1024 * 1024
