@@ -24,7 +24,7 @@ def load_preset(kind: str, name: str) -> dict[str, Any]:
                          params={"kind": kind, "name": name, "names": ', '.join(preset_names(kind)) or 'none'})
     data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict):
-        raise LoragError(f"The preset {path} must be a YAML mapping.")
+        raise LoragError(f"The preset {path} must be a YAML mapping.", key="presets.not_mapping", params={"path": path})
     return data
 
 

@@ -131,7 +131,9 @@ class EngineClient:
         why = f" ({exc})" if exc else ""
         return LoragError(f"The engine at {self.url} stopped answering in the middle of the reply{why}. "
                           f"The {len(reply.answer)} characters it sent are kept.",
-                          hint="Check that the engine is still running.")
+                          hint="Check that the engine is still running.",
+                          key="engine.cut_off", hint_key="engine.cut_off_hint",
+                          params={"url": self.url, "why": why, "kept": len(reply.answer)})
 
 
 class _Calling:
@@ -196,7 +198,8 @@ class _Reply:
 
     def take(self, data: dict[str, Any]) -> Iterator[StreamEvent]:
         if isinstance(data.get("error"), dict):
-            raise LoragError(f"The engine failed while answering: {data['error'].get('message', data['error'])}")
+            raise LoragError(f"The engine failed while answering: {data['error'].get('message', data['error'])}",
+                             key="engine.failed", params={"detail": data['error'].get('message', data['error'])})
         self.usage = data.get("usage") or self.usage
         for choice in data.get("choices") or []:
             delta = choice.get("delta") or {}

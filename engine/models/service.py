@@ -133,7 +133,7 @@ class ModelService:
     def start_download(self, hub_id: str, token: str = "") -> Any:
         """A "download" job fetching a hub model into data/models/hub/ (resumes a partial download)."""
         if self.jobs is None:
-            raise LoragError("Downloads need the studio's job store.")
+            raise LoragError("Downloads need the studio's job store.", key="models.downloads_need_jobs")
         resolved = self.resolve(hub_id)
         if resolved.kind != "hub":
             raise LoragError(f"{hub_id!r} is not a hub model id (owner/name).", key="models.not_hub_id",

@@ -66,7 +66,8 @@ def chunk_elements(elements: list[Any], chunk_size: int, overlap: int, filename:
         if titles:
             section = titles[-1]
     if elements and not chunks:
-        raise LoragError(f"{filename}: parsing gave text but chunking gave no chunk. Nothing was indexed.")
+        raise LoragError(f"{filename}: parsing gave text but chunking gave no chunk. Nothing was indexed.",
+                         key="documents.no_chunks", params={"filename": filename})
     return chunks
 
 

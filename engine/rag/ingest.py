@@ -241,14 +241,19 @@ class IngestRun:
         except Exception as exc:  # the server died or stopped answering mid-way (weaviate-client's own errors)
             raise LoragError(f"{task.name}: Weaviate stopped answering while its chunks were stored "
                              f"({type(exc).__name__}); the document is left out of the search.",
-                             hint="Re-index it once Weaviate runs again (the Settings tab shows its status).") from exc
+                             hint="Re-index it once Weaviate runs again (the Settings tab shows its status).",
+                             key="documents.weaviate_stopped", hint_key="documents.weaviate_stopped_hint",
+                             params={"name": task.name, "error_type": type(exc).__name__}) from exc
         task.timings["store_s"] = round(time.perf_counter() - started, 3)
         if report.failed:
             index.delete_document(task.document_id)
             first = next(iter(report.failed.items()))
             raise LoragError(f"{task.name}: Weaviate refused {len(report.failed)} of {len(chunks)} chunks (chunk "
                              f"{first[0]}: {first[1]}); the document was taken out of the index.",
-                             hint="Re-index it once Weaviate is healthy.")
+                             hint="Re-index it once Weaviate is healthy.",
+                             key="documents.weaviate_refused", hint_key="documents.weaviate_refused_hint",
+                             params={"name": task.name, "refused": len(report.failed), "total": len(chunks),
+                                     "chunk": first[0], "reason": first[1]})
         task.status, task.stage, task.progress, task.error = DONE, "indexed", 1.0, ""
         self._log(f"{task.name}: indexed {task.pages} page(s) into {len(chunks)} chunks "
                   f"(parse {task.timings['parse_s']} s, embed {task.timings['embed_s']} s, "
