@@ -255,6 +255,6 @@ def test_stored_error_facts_say_the_same_as_the_error_itself():
 
 
 def test_a_generation_setting_out_of_range_is_refused_in_russian():
-    exc = raised(GenerationParams(top_p=2.0).validate)
+    exc = raised(lambda: GenerationParams(top_p=2.0))
     assert str(exc) == "Generation setting: top_p must be in (0, 1]."
     assert in_both_languages(exc) == "Настройка генерации: top_p должно быть в промежутке (0, 1]."
