@@ -286,6 +286,7 @@ class IngestRun:
                          "languages": task.languages, "ocr_pages": task.ocr_pages, "timings": task.timings,
                          "job": self.ctx.job_id, "indexed_at": now(), "profile": profile})
             meta.pop("purge", None)   # whole now: nothing of an earlier interrupted run is left to delete
+            meta.pop("error_facts", None)
             self.store.update("documents", "id", task.document_id,
                               {"status": DONE, "pages": task.pages, "chunks": task.chunks, "error": "",
                                "meta": meta})
@@ -308,7 +309,8 @@ class IngestRun:
             row = self.store.one("SELECT meta FROM documents WHERE id = ?", (task.document_id,))
             self.store.update("documents", "id", task.document_id,
                               {"status": FAILED, "error": message, "pages": task.pages, "chunks": 0,
-                               "meta": {**((row or {}).get("meta") or {}), "purge": True}})
+                               "meta": {**((row or {}).get("meta") or {}), "purge": True,
+                                        "error_facts": task.error_facts}})
 
     def _undo(self, task: FileTask, index: ChunkIndex, existing: dict[str, Any] | None, was_indexed: bool) -> None:
         if self.rebuild is not None:

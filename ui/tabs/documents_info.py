@@ -20,7 +20,8 @@ DOC_HEADERS = [f"table.doc.{name}" for name in ("name", "pages", "chunks", "size
 
 
 def doc_row(d: Document) -> list[Any]:
-    note = d.error or "; ".join(d.meta.get("warnings") or [])
+    note = file_error({"error": d.error, "error_facts": d.meta.get("error_facts")}) or "; ".join(
+        d.meta.get("warnings") or [])
     return [d.filename, d.pages, d.chunks, _size(d.size), d.status, languages_label(d.meta),
             ocr_label(d.meta), _date(d.created_at), note]
 
