@@ -60,7 +60,9 @@ class Estimator:
         if estimate.duration_s is None and calibrate:
             if check.conflict:
                 raise LoragError(f"Calibrating needs the GPU, but {check.message[0].lower()}{check.message[1:]}",
-                                 hint="Unload the chat model, or set the device to cpu to estimate a CPU run.")
+                                 hint="Unload the chat model, or set the device to cpu to estimate a CPU run.",
+                                 key="training.calibration_gpu_busy", hint_key="training.calibration_gpu_busy_hint",
+                                 params={"chat": check.chat_device})
             estimate.job_id = self._calibration_job(config, base, check.device, key).id
         return estimate
 

@@ -48,6 +48,11 @@ class ChatGpu(Protocol):
         """Unload the chat model, freeing its GPU memory."""
 
 
+# The catalogues' "error.training.gpu_busy" says this in each language.
+GPU_BUSY = ("The chat model is loaded on the GPU ({chat}). Training there too would fight it for memory. Unload the "
+            "chat model, wait until it is unloaded, or train on the CPU.")
+
+
 class GpuBusy(LoragError):
     """The chat model holds the GPU: the person chooses to unload it, wait, or train on the CPU."""
 
@@ -220,9 +225,7 @@ class TrainingService:
                 if not gpu_present() else "Training on the CPU as asked."
             return DeviceCheck("cpu", chat, False, note)
         if chat and chat.startswith("cuda"):
-            return DeviceCheck("cuda", chat, True, f"The chat model is loaded on the GPU ({chat}). Training there "
-                                                   "too would fight it for memory. Unload the chat model, wait "
-                                                   "until it is unloaded, or train on the CPU.")
+            return DeviceCheck("cuda", chat, True, GPU_BUSY.format(chat=chat))
         return DeviceCheck("cuda", chat, False, "Training on the GPU.")
 
     # --- jobs ----------------------------------------------------------------------------------------------------
@@ -235,7 +238,7 @@ class TrainingService:
         device = check.device
         if check.conflict:
             if on_busy == "ask":
-                raise GpuBusy(check.message)
+                raise GpuBusy(check.message, key="training.gpu_busy", params={"chat": check.chat_device})
             if on_busy == "unload":
                 self.gpu.release()
             elif on_busy == "cpu":

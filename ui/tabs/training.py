@@ -14,7 +14,7 @@ from engine.errors import LoragError
 from engine.fields import kind_of
 from engine.studio import Studio
 from engine.training.config import IN_CONFIG, IN_FORM, RECIPE_FIELDS, TrainingConfig
-from ui.errors import shows_errors, warns
+from ui.errors import person_message, shows_errors, warns
 from ui.i18n import headers, say, t
 from ui.tabs.training_estimate import EstimateSection
 from ui.tabs.training_view import (
@@ -336,7 +336,7 @@ class _TrainingTab:
             try:
                 job = self.service.start(config, on_busy=mode)
             except GpuBusy as exc:
-                return f"⚠️ {exc}", gr.update(visible=True), gr.update()
+                return f"⚠️ {person_message(exc)}", gr.update(visible=True), gr.update()
             note = self.service.device_check(config).message if mode == "ask" else f"Started ({mode})."
             choices = [(f"{j.title} · {j.id}", j.id) for j in self.service.list_jobs()]
             return f"Started job {job.id}. {note}", gr.update(visible=False), gr.update(choices=choices,
