@@ -30,19 +30,21 @@ def person_message(exc: LoragError, language: str | None = None) -> str:
     engine's English text."""
     language = language or current_language()
     known = catalogue("en")
-    params = {name: _said(value, language) for name, value in exc.params.items()}
+    params = {name: said(value, language) for name, value in exc.params.items()}
     message = say(f"error.{exc.key}", language, **params) if f"error.{exc.key}" in known else exc.message
     hint = say(f"error.{exc.hint_key}", language, **params) if f"error.{exc.hint_key}" in known else exc.hint
     return f"{message} {hint}".strip()
 
 
-def _said(value: Any, language: str) -> Any:
-    """A Phrase (or joined Phrases) inside a message, in `language`; English is the engine's own text."""
+def said(value: Any, language: str | None = None) -> Any:
+    """A Phrase (or joined Phrases) in `language` (default: this event's person's); English, and any other value,
+    as the engine wrote it."""
+    language = language or current_language()
     if language == DEFAULT_LANGUAGE or not isinstance(value, (Phrase, Phrases)):
         return value
     if isinstance(value, Phrases):
-        return value.separator.join(str(_said(part, language)) for part in value.parts)
-    return say(value.key, language, **{name: _said(v, language) for name, v in value.params.items()})
+        return value.separator.join(str(said(part, language)) for part in value.parts)
+    return say(value.key, language, **{name: said(v, language) for name, v in value.params.items()})
 
 
 def _raise_error(exc: LoragError) -> Any:

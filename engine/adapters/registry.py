@@ -208,7 +208,7 @@ class AdapterRegistry:
                              key="adapters.merge_needs_base")
         problem = self.check(name)
         if problem:
-            raise LoragError(problem)
+            raise LoragError(problem, key="adapters.incompatible", params={"problem": problem})
         out_name = validate_name(out_name, MODEL_NAME)
         dest = inside(self.models.models_dir, out_name)
         if dest.exists():

@@ -14,7 +14,7 @@ import threading
 from typing import Any, Iterator
 
 from engine.adapters.meta import BaseFingerprint
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase
 from engine.models.generation import GenerationParams, StreamEvent
 from engine.models.remote import ENGINE_DEVICE, ENGINE_PREFIX, EngineClient, EngineModel
 from engine.models.state import LoadedModel, UnloadReport
@@ -66,9 +66,10 @@ class EngineLink:
     def adapter_problem(self, name: str) -> str:
         if self.adapter_model(name):
             return ""
-        return (f"{self.current.name} runs on the engine at {self.client.url}, which does not serve this adapter. "
-                "Lorag cannot load adapters into it: start the engine with the adapter as a LoRA model "
-                f"(vLLM: --enable-lora --lora-modules {name}=PATH).")
+        return Phrase(f"{self.current.name} runs on the engine at {self.client.url}, which does not serve this "
+                      "adapter. Lorag cannot load adapters into it: start the engine with the adapter as a LoRA model "
+                      f"(vLLM: --enable-lora --lora-modules {name}=PATH).", "error.engine.adapter_not_served",
+                      {"model": self.current.name, "url": self.client.url, "name": name})
 
     # --- generation ---------------------------------------------------------------------------------------
     def stream_chat(self, messages: list[dict[str, Any]], params: GenerationParams, adapter: str | None,
@@ -94,5 +95,6 @@ class EngineLink:
             return self.current.name
         model = self.adapter_model(adapter)
         if not model:
-            raise LoragError(self.adapter_problem(adapter))
+            problem = self.adapter_problem(adapter)
+            raise LoragError(problem, key="adapters.incompatible", params={"problem": problem})
         return model

@@ -273,7 +273,7 @@ class ModelService:
         if name not in loaded.host.resident():
             problem = incompatibility(read_meta(folder, name), folder, loaded.info.fingerprint, loaded.host.model)
             if problem:
-                raise LoragError(problem)
+                raise LoragError(problem, key="adapters.incompatible", params={"problem": problem})
         try:
             return loaded.host.ensure(name, folder)
         except (ValueError, RuntimeError, KeyError, OSError) as exc:

@@ -11,7 +11,7 @@ import gradio as gr
 
 from engine.errors import LoragError
 from engine.studio import Studio
-from ui.errors import warns
+from ui.errors import said, warns
 from ui.i18n import headers, t, table
 
 ADAPTER_COLUMNS = [f"table.adapter.{name}" for name in ("name", "made_for", "rank", "alpha", "targets", "source",
@@ -27,7 +27,7 @@ def adapter_rows(studio: Studio) -> dict:
         elif info.compatible is None:
             fits = "— (no model loaded)"
         else:
-            fits = "✓" if info.compatible else f"✗ {info.reason}"
+            fits = "✓" if info.compatible else f"✗ {said(info.reason)}"
         created = datetime.fromtimestamp(meta.created_at).strftime("%Y-%m-%d %H:%M") if meta.created_at else ""
         rows.append([info.name, meta.base.model or meta.base.architecture or "?", meta.rank, meta.alpha,
                      ", ".join(meta.target_modules), meta.source, created, fits, "yes" if info.resident else "",
