@@ -73,7 +73,10 @@ class WriteLock:
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        raise LoragError(busy(), hint="Wait for it to finish or cancel it, then back up.") from None
+                        problem = busy()
+                        raise LoragError(problem, hint="Wait for it to finish or cancel it, then back up.",
+                                         key="backup.busy", hint_key="backup.busy_hint",
+                                         params={"problem": problem}) from None
                     time.sleep(0.1)
             yield
         finally:

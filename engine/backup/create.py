@@ -20,7 +20,7 @@ from pathlib import Path
 
 from engine.backup import files, weaviate_part
 from engine.backup.manifest import SQLITE, Manifest, copied_folders
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase
 from engine.settings import Settings
 from engine.store import Store
 from engine.weaviate.server import WEAVIATE_VERSION, ManagedWeaviate
@@ -58,8 +58,10 @@ def check_target(target: Path, data_dir: Path) -> Path:
 def _busy(store: Store) -> str:
     rows = store.all("SELECT title FROM jobs WHERE kind = 'ingest' AND status IN ('queued', 'running', 'cancelling')")
     if rows:
-        return f"A backup cannot start while documents are being indexed ({'; '.join(r['title'] for r in rows)})."
-    return "A backup cannot start: documents are being changed right now."
+        titles = "; ".join(r["title"] for r in rows)
+        return Phrase(f"A backup cannot start while documents are being indexed ({titles}).",
+                      "error.backup.indexing_now", {"titles": titles})
+    return Phrase("A backup cannot start: documents are being changed right now.", "error.backup.writing_now")
 
 
 def _weaviate_server(weaviate) -> ManagedWeaviate | None:

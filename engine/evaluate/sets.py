@@ -116,8 +116,12 @@ def parse_set(path: Path, name: str, max_bytes: int, sha256: str = "") -> EvalSe
         seen.add(item.id)
         questions.append(item)
     if not questions:
-        raise LoragError(f"{name} has no usable question.", hint="; ".join(errors[:3]) or
-                         "Each row needs a `question` and an `answer`.")
+        if errors:
+            raise LoragError(f"{name} has no usable question.", hint="; ".join(errors[:3]),
+                             key="evaluate.no_usable_question", params={"name": name})
+        raise LoragError(f"{name} has no usable question.", hint="Each row needs a `question` and an `answer`.",
+                         key="evaluate.no_usable_question", hint_key="evaluate.rows_need_question_and_answer",
+                         params={"name": name})
     return EvalSet(sha256, name, questions, errors)
 
 
