@@ -31,9 +31,14 @@ def person_message(exc: LoragError, language: str | None = None) -> str:
     language = language or current_language()
     known = catalogue("en")
     params = {name: said(value, language) for name, value in exc.params.items()}
-    message = say(f"error.{exc.key}", language, **params) if f"error.{exc.key}" in known else exc.message
-    hint = say(f"error.{exc.hint_key}", language, **params) if f"error.{exc.hint_key}" in known else exc.hint
+    message = _filled(f"error.{exc.key}", language, params) if f"error.{exc.key}" in known else exc.message
+    hint = _filled(f"error.{exc.hint_key}", language, params) if f"error.{exc.hint_key}" in known else exc.hint
     return f"{message} {hint}".strip()
+
+
+def _filled(key: str, language: str, params: dict[str, Any]) -> str:
+    """A message's text filled with its params: always a format string (a literal brace is written {{ }})."""
+    return say(key, language).format(**params)
 
 
 def said(value: Any, language: str | None = None) -> Any:
@@ -44,7 +49,7 @@ def said(value: Any, language: str | None = None) -> Any:
         return value
     if isinstance(value, Phrases):
         return value.separator.join(str(said(part, language)) for part in value.parts)
-    return say(value.key, language, **{name: said(v, language) for name, v in value.params.items()})
+    return _filled(value.key, language, {name: said(v, language) for name, v in value.params.items()})
 
 
 def _raise_error(exc: LoragError) -> Any:

@@ -10,6 +10,7 @@ import math
 import time
 from typing import Any
 
+from ui.errors import said
 from ui.i18n import say, table
 
 TRAIN_COLOR, EVAL_COLOR = "#2563eb", "#ea580c"
@@ -58,7 +59,7 @@ def preview_html(analysis: Any) -> str:
               + ("<mark style='background:#fecaca;padding:0 3px'>red: the rejected answer, made less likely</mark>"
                  " · " if rejected else "")
               + "plain: context only · <s style='opacity:.6'>struck through: cut by the max length</s></p>")
-    note = f"<p style='font-size:.9em'>{html.escape(analysis.note)}</p>"
+    note = f"<p style='font-size:.9em'>{html.escape(str(said(analysis.note)))}</p>"
     return f"<div id='lorag-training-preview'>{note}{legend}{''.join(_preview_row(r) for r in analysis.preview)}</div>"
 
 
