@@ -10,7 +10,8 @@ class LoragError(Exception):
 
     `hint` is an optional next step ("install Go", "use a smaller batch"). `key` and `params` name the message in
     the page's catalogues (ui/locales: "error.<key>", filled with `params`), `hint_key` the hint's, so the page
-    can say it in the person's language; without a key the page shows the English text.
+    can say it in the person's language; without a key the page shows the English text. A param that is itself
+    text for the person ("a PNG image", a field's label) is a Phrase, said in the person's language too.
     """
 
     def __init__(self, message: str, hint: str = "", *, key: str = "", params: dict[str, Any] | None = None,

@@ -47,6 +47,8 @@ def said(value: Any, language: str | None = None) -> Any:
     language = language or current_language()
     if language == DEFAULT_LANGUAGE or not isinstance(value, (Phrase, Phrases)):
         return value
+    if isinstance(value, Phrase) and value.key not in catalogue(DEFAULT_LANGUAGE):
+        return value
     if isinstance(value, Phrases):
         return value.separator.join(str(said(part, language)) for part in value.parts)
     return _filled(value.key, language, {name: said(v, language) for name, v in value.params.items()})

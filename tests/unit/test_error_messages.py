@@ -13,7 +13,7 @@ import pytest
 
 from engine.adapters.files import incompatibility
 from engine.adapters.meta import AdapterMeta, BaseFingerprint
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase
 from engine.models.generation import GenerationParams
 from engine.models.loading import resolve_source
 from engine.rag.filecheck import check_file
@@ -280,3 +280,10 @@ def test_an_adapter_made_for_another_base_says_why_in_russian(tmp_path):
     assert in_both_languages(exc) == (
         "Адаптер «tiny-lora» сделан для Qwen/Qwen3-0.6B (Qwen3ForCausalLM, скрытый размер 1024, словарь 151936), "
         "а не для загруженной модели Qwen/Qwen3-1.7B: hidden_size у загруженной модели — 2048, а адаптеру нужно 1024.")
+
+
+def test_a_phrase_the_catalogue_lacks_is_said_as_the_engine_wrote_it():
+    looks = Phrase("a GIF image", "error.documents.looks_gif")
+    exc = LoragError(f"x.pdf: the name says PDF but the content is {looks}.", key="documents.not_pdf",
+                     params={"filename": "x.pdf", "looks": looks})
+    assert person_message(exc, "ru") == "x.pdf: по имени это PDF, а по содержимому — a GIF image."
