@@ -47,6 +47,11 @@ class Job:
     def active(self) -> bool:
         return self.status in ACTIVE
 
+    def refusal(self) -> LoragError:
+        """Its message as a LoragError: for a job that failed with one, with the facts to say it in any language."""
+        facts = self.result.get("error_facts") if self.status == "failed" and isinstance(self.result, dict) else None
+        return LoragError.from_facts(self.message, facts or {})
+
 
 class JobCancelled(Exception):
     """Raised inside a job's function when a cancel was requested."""
@@ -181,7 +186,7 @@ class Jobs:
             self.finish(job_id, "cancelled", "Cancelled.")
         except LoragError as exc:
             ctx.log(f"ERROR: {exc}")
-            self.finish(job_id, "failed", str(exc))
+            self.finish(job_id, "failed", str(exc), {**self.get(job_id).result, "error_facts": exc.facts()})
         except Exception as exc:  # a bug, not the person's doing: keep the traceback in the log
             log.exception("job %s crashed", job_id)
             ctx.log(traceback.format_exc())

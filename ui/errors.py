@@ -36,6 +36,11 @@ def person_message(exc: LoragError, language: str | None = None) -> str:
     return f"{message} {hint}".strip()
 
 
+def job_message(job: Any, language: str | None = None) -> str:
+    """A job's one line in `language`: a failed job says its refusal in it (other lines stay as written)."""
+    return person_message(job.refusal(), language)
+
+
 def _filled(key: str, language: str, params: dict[str, Any]) -> str:
     """A message's text filled with its params: always a format string (a literal brace is written {{ }})."""
     return say(key, language).format(**params)

@@ -17,13 +17,13 @@ from engine.errors import LoragError, Phrase
 from engine.models.generation import GenerationParams
 from engine.models.loading import resolve_source
 from engine.rag.filecheck import check_file
-from engine.safety import ADAPTER_NAME, validate_name
+from engine.safety import ADAPTER_NAME, MODEL_NAME, validate_name
 from engine.settings import Settings
 from engine.studio import Studio
 from engine.training.config import IN_FORM, TrainingConfig
 from engine.training.datasets import DatasetStore, load_dataset, read_records
 from engine.training.service import GPU_BUSY
-from ui.errors import person_message
+from ui.errors import job_message, person_message
 from ui.i18n import LANGUAGES, catalogue
 from ui.tabs.documents_info import file_error
 
@@ -287,3 +287,13 @@ def test_a_phrase_the_catalogue_lacks_is_said_as_the_engine_wrote_it():
     exc = LoragError(f"x.pdf: the name says PDF but the content is {looks}.", key="documents.not_pdf",
                      params={"filename": "x.pdf", "looks": looks})
     assert person_message(exc, "ru") == "x.pdf: по имени это PDF, а по содержимому — a GIF image."
+
+
+def test_a_job_that_failed_with_a_refusal_says_it_in_russian(tmp_path):
+    studio = Studio(Settings(data_dir=tmp_path / "data", no_weaviate=True))
+    job = studio.jobs.create("merge", "Merge nothing")
+    studio.jobs.run_in_thread(job, lambda ctx: validate_name("", MODEL_NAME))
+    failed = studio.jobs.wait(job.id, timeout=30)
+    assert failed.status == "failed" and failed.message == "The model name is empty."
+    assert job_message(failed, "en") == failed.message
+    assert job_message(failed, "ru") == "Не указано: имя модели."

@@ -10,7 +10,7 @@ from typing import Any
 from engine.errors import LoragError
 from engine.rag.language import LanguageWarning, language_name, language_warning
 from engine.rag.types import Collection, Document, pages_label
-from ui.errors import person_message
+from ui.errors import job_message, person_message
 from ui.i18n import catalogue, say
 
 WARNING_STYLE = ("border-left:4px solid #d97706;background:rgba(217,119,6,0.1);padding:0.5em 0.8em;"
@@ -111,6 +111,6 @@ def job_html(job) -> str:
         f"<td>{html.escape(file_error(f) or f.get('stage') or '')}</td><td>{bar(f.get('progress', 0))}</td></tr>"
         for f in files)
     return (f"<div class='lorag-job' data-status='{job.status}'><b>{html.escape(job.title)}</b> — "
-            f"<span class='lorag-job-status'>{html.escape(job.status)}</span>: {html.escape(job.message or '')}"
+            f"<span class='lorag-job-status'>{html.escape(job.status)}</span>: {html.escape(job_message(job))}"
             f"{bar(job.progress)}<table class='lorag-files'><tr><th>File</th><th>Status</th><th>Stage</th>"
             f"<th>Progress</th></tr>{rows}</table></div>")

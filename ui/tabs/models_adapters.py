@@ -151,6 +151,6 @@ class AdaptersSection:
                 progress = f"Merging… {job.progress * 100:.0f}% {html.escape(job.message)}"
                 yield adapter_rows(studio), gr.update(), progress
         if job.status != "completed":
-            raise LoragError(job.message or "The merge did not finish.")
+            raise job.refusal() if job.message else LoragError("The merge did not finish.")
         yield self.done(f"Merged model saved in `{html.escape(job.result.get('folder', ''))}`; load it as a local "
                         "folder.", name)

@@ -14,7 +14,7 @@ from engine.errors import LoragError
 from engine.fields import kind_of
 from engine.studio import Studio
 from engine.training.config import IN_CONFIG, IN_FORM, RECIPE_FIELDS, TrainingConfig
-from ui.errors import person_message, shows_errors, warns
+from ui.errors import job_message, person_message, shows_errors, warns
 from ui.i18n import headers, say, t
 from ui.tabs.training_estimate import EstimateSection
 from ui.tabs.training_view import (
@@ -348,7 +348,7 @@ class _TrainingTab:
         if not job_id:
             raise LoragError("Pick a job first.")
         job = self.service.cancel(job_id)
-        return f"Job {job.id}: {job.message or job.status}"
+        return f"Job {job.id}: {job_message(job) or job.status}"
 
     @warns
     def on_resume(self, job_id: str | None):

@@ -10,7 +10,7 @@ import math
 import time
 from typing import Any
 
-from ui.errors import said
+from ui.errors import job_message, said
 from ui.i18n import say, table
 
 TRAIN_COLOR, EVAL_COLOR = "#2563eb", "#ea580c"
@@ -81,7 +81,7 @@ def progress_html(view: Any) -> str:
             f"<div style='background:#e5e7eb;border-radius:6px;height:14px;margin:.4em 0'>"
             f"<div class='lorag-progress' style='width:{pct:.1f}%;background:{color};height:14px;"
             f"border-radius:6px'></div></div>"
-            f"<div style='font-size:.9em'>{html.escape(job.message or '')}</div></div>")
+            f"<div style='font-size:.9em'>{html.escape(job_message(job))}</div></div>")
 
 
 def thin(series: list[tuple[int, float]], limit: int) -> list[tuple[int, float]]:
