@@ -37,7 +37,7 @@ CLI_ONLY = {"engine/backup/cli.py", "engine/evaluate/__main__.py", "engine/backu
             "engine/backup/manifest.py"}
 # The LoragErrors outside CLI_ONLY still without a message key (the page shows their English text): lower it as
 # messages get keys, never raise it.
-UNKEYED_CEILING = 4
+UNKEYED_CEILING = 3
 
 
 def engine_calls(name: str):
