@@ -76,7 +76,8 @@ def _parse_pairs(lines: list[str], where: str) -> dict[str, str]:
             continue
         user, sep, password = line.partition(":")
         if not sep or not user.strip() or not password:
-            raise LoragError(f"{where}, entry {number}: expected user:password.")
+            raise LoragError(f"{where}, entry {number}: expected user:password.",
+                             key="access.bad_entry", params={"where": where, "number": number})
         users[user.strip()] = password
     return users
 
@@ -86,7 +87,8 @@ def load_users(settings: Settings) -> dict[str, str]:
     if settings.auth_file:
         path = Path(settings.auth_file)
         if not path.is_file():
-            raise LoragError(f"The --auth-file {path} does not exist.")
+            raise LoragError(f"The --auth-file {path} does not exist.",
+                             key="access.no_auth_file", params={"path": path})
         users.update(_parse_pairs(path.read_text().splitlines(), f"--auth-file {path}"))
     return users
 
@@ -112,4 +114,5 @@ def plan_access(settings: Settings) -> AccessPlan:
     if settings.share:
         return AccessPlan(users={GENERATED_USER: secrets.token_urlsafe(12)}, generated=True)
     raise LoragError("Serving beyond this machine (--listen or a non-loopback --host) needs a login.",
-                     hint="Add --auth user:password or --auth-file FILE (or --insecure-no-auth, not recommended).")
+                     hint="Add --auth user:password or --auth-file FILE (or --insecure-no-auth, not recommended).",
+                     key="access.needs_login", hint_key="access.needs_login_hint")

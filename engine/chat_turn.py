@@ -87,15 +87,15 @@ def begin_turn(chats: ChatStore, chat_id: str, mode: str, owner: str | None = No
     if mode == REGENERATE:
         last_user = max((m.position for m in chat.messages if m.role == "user"), default=None)
         if last_user is None:
-            raise LoragError("There is no message to answer again.")
+            raise LoragError("There is no message to answer again.", key="chat.nothing_to_regenerate")
         chats.truncate(chat_id, last_user + 1)
         return Turn(mode, replace(chat, messages=[m for m in chat.messages if m.position <= last_user]))
     if mode == CONTINUE:
         if last is None or last.role != "assistant":
-            raise LoragError("There is no reply to continue.")
+            raise LoragError("There is no reply to continue.", key="chat.nothing_to_continue")
         return Turn(mode, replace(chat, messages=chat.messages[:-1]), continued=last)
     if last is None or last.role != "user":
-        raise LoragError("Write a message first.")
+        raise LoragError("Write a message first.", key="chat.write_first")
     return Turn(mode, chat)
 
 
@@ -194,5 +194,5 @@ def last_prompt(chats: ChatStore, models: Any, chat_id: str | None, settings: di
     if messages and messages[-1]["role"] == "assistant":
         messages = messages[:-1]
     if not messages:
-        raise LoragError("There is nothing to show yet: write a message first.")
+        raise LoragError("There is nothing to show yet: write a message first.", key="chat.nothing_to_show")
     return models.render_prompt(messages, thinking=settings.get("thinking"))

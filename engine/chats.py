@@ -105,7 +105,8 @@ class ChatStore:
         """The chat with its messages. With `owner`, another person's chat is refused as if it did not exist."""
         row = self.store.one("SELECT * FROM chats WHERE id = ?", (chat_id,))
         if row is None or (owner is not None and row["owner"] != owner):
-            raise LoragError("This chat no longer exists.", hint="Pick another one in the list.")
+            raise LoragError("This chat no longer exists.", hint="Pick another one in the list.",
+                             key="chat.gone", hint_key="chat.gone_hint")
         messages = self.store.all("SELECT * FROM messages WHERE chat_id = ? ORDER BY position", (chat_id,))
         return Chat(**row, messages=[Message(**m) for m in messages])
 
@@ -123,7 +124,7 @@ class ChatStore:
     def rename(self, chat_id: str, title: str) -> Chat:
         self._require(chat_id)
         if not (title or "").strip():
-            raise LoragError("A chat needs a title.")
+            raise LoragError("A chat needs a title.", key="chat.needs_title")
         self.store.update("chats", "id", chat_id, {"title": _title(title), "updated_at": now()})
         return self.get(chat_id)
 
@@ -142,14 +143,15 @@ class ChatStore:
     def _require(self, chat_id: str) -> dict[str, Any]:
         row = self.store.one("SELECT * FROM chats WHERE id = ?", (chat_id,))
         if row is None:
-            raise LoragError("This chat no longer exists.", hint="Pick another one in the list.")
+            raise LoragError("This chat no longer exists.", hint="Pick another one in the list.",
+                             key="chat.gone", hint_key="chat.gone_hint")
         return row
 
     # --- messages -----------------------------------------------------------------------------------------
     def append(self, chat_id: str, role: str, content: str, reasoning: str = "",
                meta: dict[str, Any] | None = None) -> Message:
         if role not in ROLES:
-            raise LoragError(f"Unknown message role {role!r}.")
+            raise LoragError(f"Unknown message role {role!r}.", key="chat.unknown_role", params={"role": role})
         with self.store.transaction():
             chat = self._require(chat_id)
             row = self.store.one("SELECT COALESCE(MAX(position), -1) + 1 AS next FROM messages WHERE chat_id = ?",
@@ -176,7 +178,7 @@ class ChatStore:
         with self.store.transaction():
             row = self.store.one("SELECT id FROM messages WHERE chat_id = ? AND position = ?", (chat_id, position))
             if row is None:
-                raise LoragError("That message no longer exists.")
+                raise LoragError("That message no longer exists.", key="chat.message_gone")
             self.store.update("messages", "id", row["id"], changes)
             self.store.update("chats", "id", chat_id, {"updated_at": now()})
         return self._message(row["id"])
@@ -256,18 +258,22 @@ def _parse_import(data: dict[str, Any] | str | bytes) -> dict[str, Any]:
         try:
             data = json.loads(data)
         except ValueError as exc:
-            raise LoragError(f"This is not a chat export: the JSON does not parse ({exc}).") from exc
+            raise LoragError(f"This is not a chat export: the JSON does not parse ({exc}).",
+                             key="chat.import_not_json", params={"exc": exc}) from exc
     if isinstance(data, list):
         data = {"format": EXPORT_FORMAT, "messages": data}
     if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
-        raise LoragError("This is not a chat export: it needs a 'messages' list.")
+        raise LoragError("This is not a chat export: it needs a 'messages' list.", key="chat.import_no_messages")
     if data.get("format", EXPORT_FORMAT) != EXPORT_FORMAT:
-        raise LoragError(f"Unknown chat export format {data.get('format')!r}.")
+        raise LoragError(f"Unknown chat export format {data.get('format')!r}.",
+                         key="chat.import_unknown_format", params={"format": data.get('format')})
     if len(data["messages"]) > MAX_IMPORT_MESSAGES:
-        raise LoragError(f"The chat has more than {MAX_IMPORT_MESSAGES} messages.")
+        raise LoragError(f"The chat has more than {MAX_IMPORT_MESSAGES} messages.",
+                         key="chat.import_too_long", params={"limit": MAX_IMPORT_MESSAGES})
     for i, m in enumerate(data["messages"], start=1):
         if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), str):
-            raise LoragError(f"Message {i} of the import needs a role ({', '.join(ROLES)}) and a text content.")
+            raise LoragError(f"Message {i} of the import needs a role ({', '.join(ROLES)}) and a text content.",
+                             key="chat.import_bad_message", params={"number": i, "roles": ', '.join(ROLES)})
     if not isinstance(data.get("settings", {}), dict):
-        raise LoragError("The chat's settings must be a JSON object.")
+        raise LoragError("The chat's settings must be a JSON object.", key="chat.import_bad_settings")
     return data

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import Field, field, fields
 from typing import Any, Iterable, Mapping, Sequence
 
+from engine.errors import Phrase
+
 BOUNDS = ("low", "high", "above", "below")   # >= low, <= high, > above, < below
 
 
@@ -52,16 +54,20 @@ def unknown_fields(cls: type, data: Iterable[str]) -> list[str]:
     return sorted(set(data) - names)
 
 
-def problems(instance: Any) -> list[str]:
-    """One sentence per field whose value is not among its choices or outside its bounds."""
+def problems(instance: Any, labels: str = "") -> list[Phrase]:
+    """One sentence per field whose value is not among its choices or outside its bounds. With `labels` (the
+    catalogue's prefix of the fields' labels, "field.training") the page says the field's label in its language."""
     out = []
     for f in fields(instance):
         value, meta = getattr(instance, f.name), f.metadata
         choices = meta.get("choices")
+        subject = _subject(f, labels)
         if choices is not None and value not in choices:
-            out.append(f"{_subject(f)} must be one of {', '.join(map(str, choices))}")
+            shown = ", ".join(map(str, choices))
+            out.append(Phrase(f"{subject} must be one of {shown}", "error.fields.one_of",
+                              {"field": subject, "choices": shown}))
         elif any(name in meta for name in BOUNDS) and not _within(value, meta):
-            out.append(f"{_subject(f)} {_bounds_text(meta)}")
+            out.append(_out_of_bounds(subject, meta))
     return out
 
 
@@ -70,20 +76,28 @@ def _within(value: Any, meta: Mapping[str, Any]) -> bool:
             and ("above" not in meta or value > meta["above"]) and ("below" not in meta or value < meta["below"]))
 
 
-def _bounds_text(meta: Mapping[str, Any]) -> str:
+def _out_of_bounds(subject: str, meta: Mapping[str, Any]) -> Phrase:
     lower = meta.get("low", meta.get("above"))
     upper = meta.get("high", meta.get("below"))
+    facts = {"field": subject, "lower": lower, "upper": upper}
     if lower is not None and upper is not None:
-        return f"must be between {lower} and {upper}"
+        return Phrase(f"{subject} must be between {lower} and {upper}", "error.fields.between", facts)
     if "low" in meta:
-        return "cannot be negative" if meta["low"] == 0 else f"must be at least {meta['low']}"
+        if meta["low"] == 0:
+            return Phrase(f"{subject} cannot be negative", "error.fields.not_negative", facts)
+        return Phrase(f"{subject} must be at least {lower}", "error.fields.at_least", facts)
     if "above" in meta:
-        return "must be positive" if meta["above"] == 0 else f"must be above {meta['above']}"
-    return f"must be at most {upper}" if "high" in meta else f"must be below {upper}"
+        if meta["above"] == 0:
+            return Phrase(f"{subject} must be positive", "error.fields.positive", facts)
+        return Phrase(f"{subject} must be above {lower}", "error.fields.above", facts)
+    if "high" in meta:
+        return Phrase(f"{subject} must be at most {upper}", "error.fields.at_most", facts)
+    return Phrase(f"{subject} must be below {upper}", "error.fields.below", facts)
 
 
-def _subject(f: Field) -> str:
+def _subject(f: Field, labels: str) -> str:
     """The label inside a sentence: 'Learning rate' -> 'learning rate', 'LoRA rank' stays."""
     text = label_of(f)
     first = text.split(" ", 1)[0]
-    return text[0].lower() + text[1:] if first[1:].islower() else text
+    text = text[0].lower() + text[1:] if first[1:].islower() else text
+    return Phrase(text, f"{labels}.{f.name}.label") if labels else text

@@ -47,6 +47,11 @@ class Job:
     def active(self) -> bool:
         return self.status in ACTIVE
 
+    def refusal(self) -> LoragError:
+        """Its message as a LoragError: for a job that failed with one, with the facts to say it in any language."""
+        facts = self.result.get("error_facts") if self.status == "failed" and isinstance(self.result, dict) else None
+        return LoragError.from_facts(self.message, facts or {})
+
 
 class JobCancelled(Exception):
     """Raised inside a job's function when a cancel was requested."""
@@ -101,7 +106,7 @@ class Jobs:
     def get(self, job_id: str) -> Job:
         row = self.store.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
         if row is None:
-            raise LoragError(f"There is no job {job_id!r}.")
+            raise LoragError(f"There is no job {job_id!r}.", key="jobs.not_found", params={"job_id": job_id})
         return Job(**row)
 
     def list(self, kind: str | None = None, limit: int = 100) -> list[Job]:
@@ -181,7 +186,7 @@ class Jobs:
             self.finish(job_id, "cancelled", "Cancelled.")
         except LoragError as exc:
             ctx.log(f"ERROR: {exc}")
-            self.finish(job_id, "failed", str(exc))
+            self.finish(job_id, "failed", str(exc), {**self.get(job_id).result, "error_facts": exc.facts()})
         except Exception as exc:  # a bug, not the person's doing: keep the traceback in the log
             log.exception("job %s crashed", job_id)
             ctx.log(traceback.format_exc())

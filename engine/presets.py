@@ -19,10 +19,12 @@ def preset_names(kind: str) -> list[str]:
 def load_preset(kind: str, name: str) -> dict[str, Any]:
     path = PRESETS_DIR / kind / f"{name}.yaml"
     if not path.is_file():
-        raise LoragError(f"There is no {kind} preset {name!r} (have: {', '.join(preset_names(kind)) or 'none'}).")
+        raise LoragError(f"There is no {kind} preset {name!r} (have: {', '.join(preset_names(kind)) or 'none'}).",
+                         key="presets.not_found",
+                         params={"kind": kind, "name": name, "names": ', '.join(preset_names(kind)) or 'none'})
     data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict):
-        raise LoragError(f"The preset {path} must be a YAML mapping.")
+        raise LoragError(f"The preset {path} must be a YAML mapping.", key="presets.not_mapping", params={"path": path})
     return data
 
 

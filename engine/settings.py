@@ -107,7 +107,9 @@ def _convert(f: dataclasses.Field, raw: Any, source: str) -> Any:
             return Path(os.path.expanduser(str(raw))) if str(raw) else None
         return str(raw)
     except ValueError:
-        raise LoragError(f"Setting {f.name} from {source} must be a {kind}, not {raw!r}.") from None
+        raise LoragError(f"Setting {f.name} from {source} must be a {kind}, not {raw!r}.",
+                         key="settings.wrong_type",
+                         params={"field": f.name, "source": source, "kind": kind, "raw": raw}) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,11 +137,14 @@ def _from_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(Path(path).read_text()) or {}
     except FileNotFoundError:
-        raise LoragError(f"Config file {path} does not exist.") from None
+        raise LoragError(f"Config file {path} does not exist.",
+                         key="settings.no_config_file", params={"path": path}) from None
     except yaml.YAMLError as exc:
-        raise LoragError(f"Config file {path} is not valid YAML: {exc}") from None
+        raise LoragError(f"Config file {path} is not valid YAML: {exc}",
+                         key="settings.bad_config_yaml", params={"path": path, "exc": exc}) from None
     if not isinstance(data, dict):
-        raise LoragError(f"Config file {path} must hold a mapping of setting: value.")
+        raise LoragError(f"Config file {path} must hold a mapping of setting: value.",
+                         key="settings.config_not_mapping", params={"path": path})
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
@@ -155,7 +160,8 @@ def load_settings(argv: Sequence[str] | None = None, env: Mapping[str, str] | No
     if config_path:
         for name, raw in _from_yaml(Path(config_path)).items():
             if name not in by_name:
-                raise LoragError(f"Config file {config_path}: unknown setting {name!r}.")
+                raise LoragError(f"Config file {config_path}: unknown setting {name!r}.",
+                                 key="settings.unknown_setting", params={"path": config_path, "name": name})
             values[name] = _convert(by_name[name], raw, f"config file {config_path}")
     values.update({n: _convert(by_name[n], v, f"env {ENV_PREFIX + n.upper()}") for n, v in from_env.items()})
     values.update({n: _convert(by_name[n], v, f"flag {_flag(by_name[n])}") for n, v in cli.items()})

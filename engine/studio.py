@@ -109,7 +109,7 @@ class Studio:
 
     def restart_weaviate(self) -> WeaviateStatus:
         if self.weaviate is None:
-            raise LoragError("Weaviate is turned off (--no-weaviate).")
+            raise LoragError("Weaviate is turned off (--no-weaviate).", key="documents.weaviate_off")
         with self._weaviate_lock:
             self.weaviate.restart()
         if "rag" in self.__dict__:  # chunks a failed store step left while the server was down go now

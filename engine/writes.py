@@ -48,7 +48,9 @@ class WriteLock:
         except BlockingIOError:
             os.close(fd)
             raise LoragError(f"{what} has to wait: a backup of the data folder is being made.",
-                             hint="Try again when it has finished (usually within a minute).") from None
+                             hint="Try again when it has finished (usually within a minute).",
+                             key="backup.writes_wait", hint_key="backup.writes_wait_hint",
+                             params={"what": what}) from None
         return WriteHold(fd)
 
     @contextmanager
@@ -71,7 +73,10 @@ class WriteLock:
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        raise LoragError(busy(), hint="Wait for it to finish or cancel it, then back up.") from None
+                        problem = busy()
+                        raise LoragError(problem, hint="Wait for it to finish or cancel it, then back up.",
+                                         key="backup.busy", hint_key="backup.busy_hint",
+                                         params={"problem": problem}) from None
                     time.sleep(0.1)
             yield
         finally:

@@ -8,8 +8,8 @@ from typing import Any, Callable
 
 import gradio as gr
 
-from engine.errors import LoragError
-from ui.i18n import catalogue, say
+from engine.errors import LoragError, Phrase, Phrases
+from ui.i18n import DEFAULT_LANGUAGE, catalogue, current_language, say
 
 
 def shows_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -28,10 +28,35 @@ def warns(fn: Callable[..., Any]) -> Callable[..., Any]:
 def person_message(exc: LoragError, language: str | None = None) -> str:
     """The error in `language` (default: this event's person's) when the catalogue has its key; else the
     engine's English text."""
+    language = language or current_language()
     known = catalogue("en")
-    message = say(f"error.{exc.key}", language, **exc.params) if f"error.{exc.key}" in known else exc.message
-    hint = say(f"error.{exc.hint_key}", language) if f"error.{exc.hint_key}" in known else exc.hint
+    params = {name: said(value, language) for name, value in exc.params.items()}
+    message = _filled(f"error.{exc.key}", language, params) if f"error.{exc.key}" in known else exc.message
+    hint = _filled(f"error.{exc.hint_key}", language, params) if f"error.{exc.hint_key}" in known else exc.hint
     return f"{message} {hint}".strip()
+
+
+def job_message(job: Any, language: str | None = None) -> str:
+    """A job's one line in `language`: a failed job says its refusal in it (other lines stay as written)."""
+    return person_message(job.refusal(), language)
+
+
+def _filled(key: str, language: str, params: dict[str, Any]) -> str:
+    """A message's text filled with its params: always a format string (a literal brace is written {{ }})."""
+    return say(key, language).format(**params)
+
+
+def said(value: Any, language: str | None = None) -> Any:
+    """A Phrase (or joined Phrases) in `language` (default: this event's person's); English, and any other value,
+    as the engine wrote it."""
+    language = language or current_language()
+    if language == DEFAULT_LANGUAGE or not isinstance(value, (Phrase, Phrases)):
+        return value
+    if isinstance(value, Phrase) and value.key not in catalogue(DEFAULT_LANGUAGE):
+        return value
+    if isinstance(value, Phrases):
+        return value.separator.join(str(said(part, language)) for part in value.parts)
+    return _filled(value.key, language, {name: said(v, language) for name, v in value.params.items()})
 
 
 def _raise_error(exc: LoragError) -> Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.adapters.meta import META_FILE, AdapterMeta, BaseFingerprint
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase, Phrases
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,8 @@ CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
 KEPT_FILES = (CONFIG_FILE, WEIGHTS_FILE, META_FILE, "README.md")
+
+ANOTHER_BASE = Phrase("another base model", "error.adapters.another_base")
 
 
 @dataclass
@@ -47,27 +49,34 @@ def check_weights(folder: Path) -> None:
     """Refuse a folder whose weights are not safetensors."""
     folder = Path(folder)
     if not (folder / CONFIG_FILE).is_file():
-        raise LoragError(f"{folder.name} is not a LoRA adapter: it has no {CONFIG_FILE}.")
+        raise LoragError(f"{folder.name} is not a LoRA adapter: it has no {CONFIG_FILE}.",
+                         key="adapters.no_config", params={"name": folder.name, "config": CONFIG_FILE})
     if (folder / WEIGHTS_FILE).is_file():
         return
     pickles = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
     if pickles:
         raise LoragError(f"{folder.name} holds pickled weights ({', '.join(pickles)}), which can run code when "
                          "loaded: Lorag accepts adapters in safetensors only.",
-                         hint="Convert it with peft: load it and save_pretrained(..., safe_serialization=True).")
-    raise LoragError(f"{folder.name} has no {WEIGHTS_FILE}.")
+                         hint="Convert it with peft: load it and save_pretrained(..., safe_serialization=True).",
+                         key="adapters.pickled", hint_key="adapters.pickled_hint",
+                         params={"name": folder.name, "pickles": ', '.join(pickles)})
+    raise LoragError(f"{folder.name} has no {WEIGHTS_FILE}.",
+                     key="adapters.no_weights", params={"name": folder.name, "weights": WEIGHTS_FILE})
 
 
 def read_config(folder: Path) -> dict[str, Any]:
     try:
         data = json.loads((Path(folder) / CONFIG_FILE).read_text())
     except (OSError, ValueError) as exc:
-        raise LoragError(f"The adapter's {CONFIG_FILE} cannot be read: {exc}") from exc
+        raise LoragError(f"The adapter's {CONFIG_FILE} cannot be read: {exc}",
+                         key="adapters.config_unreadable", params={"config": CONFIG_FILE, "exc": exc}) from exc
     if not isinstance(data, dict):
-        raise LoragError(f"The adapter's {CONFIG_FILE} is not a JSON object.")
+        raise LoragError(f"The adapter's {CONFIG_FILE} is not a JSON object.",
+                         key="adapters.config_not_object", params={"config": CONFIG_FILE})
     peft_type = str(data.get("peft_type", "LORA")).upper()
     if peft_type != "LORA":
-        raise LoragError(f"This is a {peft_type} adapter; Lorag hot-swaps LoRA adapters only.")
+        raise LoragError(f"This is a {peft_type} adapter; Lorag hot-swaps LoRA adapters only.",
+                         key="adapters.not_lora", params={"peft_type": peft_type})
     return data
 
 
@@ -105,12 +114,19 @@ def incompatibility(meta: AdapterMeta, folder: Path, fingerprint: BaseFingerprin
         reason = _shape_mismatch(Path(folder), model)
     if not reason:
         return ""
-    needs = meta.base.model or meta.base.architecture or "another base model"
-    details = [meta.base.architecture, f"hidden size {meta.base.hidden_size}" if meta.base.hidden_size else "",
-               f"vocabulary {meta.base.vocab_size}" if meta.base.vocab_size else ""]
-    details_text = ", ".join(d for d in details if d)
-    return (f"The adapter {meta.name!r} was made for {needs}" + (f" ({details_text})" if details_text else "")
-            + f", not for the loaded {fingerprint.model or fingerprint.architecture}: {reason}.")
+    needs = meta.base.model or meta.base.architecture or ANOTHER_BASE
+    hidden, vocab = meta.base.hidden_size, meta.base.vocab_size
+    details = [meta.base.architecture,
+               Phrase(f"hidden size {hidden}", "error.adapters.hidden_size", {"size": hidden}) if hidden else "",
+               Phrase(f"vocabulary {vocab}", "error.adapters.vocabulary", {"size": vocab}) if vocab else ""]
+    details_text = Phrases([d for d in details if d], ", ")
+    facts = {"name": meta.name, "needs": needs, "details": details_text, "reason": reason,
+             "loaded": fingerprint.model or fingerprint.architecture}
+    if details_text:
+        return Phrase(f"The adapter {meta.name!r} was made for {needs} ({details_text}), not for the loaded "
+                      f"{facts['loaded']}: {reason}.", "error.adapters.made_for_detailed", facts)
+    return Phrase(f"The adapter {meta.name!r} was made for {needs}, not for the loaded {facts['loaded']}: {reason}.",
+                  "error.adapters.made_for", facts)
 
 
 def _shape_mismatch(folder: Path, model: Any) -> str:
@@ -128,10 +144,13 @@ def _shape_mismatch(folder: Path, model: Any) -> str:
                 shape = weights.get_slice(key).get_shape()
                 expected = _module_dim(base, module_name, "in" if axis == 1 else "out")
                 if expected is None:
-                    return f"it changes a layer {module_name!r} that this model does not have"
+                    return Phrase(f"it changes a layer {module_name!r} that this model does not have",
+                                  "error.adapters.layer_missing", {"layer": module_name})
                 if expected and shape[axis] != expected:
                     side = "input" if axis == 1 else "output"
-                    return f"layer {module_name} has {side} size {expected} here but {shape[axis]} in the adapter"
+                    return Phrase(f"layer {module_name} has {side} size {expected} here but {shape[axis]} in the "
+                                  "adapter", f"error.adapters.layer_{side}_differs",
+                                  {"layer": module_name, "here": expected, "there": shape[axis]})
     return ""
 
 

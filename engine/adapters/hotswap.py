@@ -128,7 +128,7 @@ class AdapterHost:
             return
         resident = self._resident.get(name)
         if resident is None:
-            raise LoragError(f"The adapter {name!r} is not loaded.")
+            raise LoragError(f"The adapter {name!r} is not loaded.", key="adapters.not_loaded", params={"name": name})
         self._resident.move_to_end(name)
         self._activate(resident.key)
         yield self.peft
@@ -188,4 +188,5 @@ def _stamp(folder: Path) -> float:
     try:
         return weights.stat().st_mtime
     except FileNotFoundError:
-        raise LoragError(f"The adapter folder {folder} has no {WEIGHTS_FILE}.") from None
+        raise LoragError(f"The adapter folder {folder} has no {WEIGHTS_FILE}.",
+                         key="adapters.folder_no_weights", params={"folder": folder, "weights": WEIGHTS_FILE}) from None

@@ -61,7 +61,8 @@ def merge_into_fresh_base(base_folder: Path, adapter_folder: Path, dest: Path,
             {"base": str(base_folder), "adapter": adapter_folder.name, "merged_at": time.time()}, indent=2))
         partial.rename(dest)
     except MemoryError as exc:
-        raise LoragError("Out of memory while merging: the merge needs the full-precision base in RAM.") from exc
+        raise LoragError("Out of memory while merging: the merge needs the full-precision base in RAM.",
+                         key="adapters.merge_out_of_memory") from exc
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     report(1.0, f"merged model saved in {dest}")

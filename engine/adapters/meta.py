@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.errors import Phrase
 from engine.fields import known_fields
 
 META_FILE = "lorag.json"
@@ -39,7 +40,8 @@ class BaseFingerprint:
         for name in ("architecture", "hidden_size", "num_hidden_layers", "vocab_size"):
             mine, theirs = getattr(self, name), getattr(other, name)
             if mine and theirs and mine != theirs:
-                return f"{name} is {theirs} on the loaded model but the adapter needs {mine}"
+                return Phrase(f"{name} is {theirs} on the loaded model but the adapter needs {mine}",
+                              "error.adapters.base_differs", {"name": name, "theirs": theirs, "mine": mine})
         return ""
 
 

@@ -41,7 +41,7 @@ from engine.adapters.files import (
 )
 from engine.adapters.meta import META_FILE, AdapterMeta
 from engine.errors import LoragError
-from engine.safety import inside, validate_name
+from engine.safety import ADAPTER_NAME, MODEL_NAME, inside, validate_name
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class AdapterRegistry:
 
     # --- reading ------------------------------------------------------------------------------------------
     def folder(self, name: str) -> Path:
-        return inside(self.dir, validate_name(name, "adapter name"))
+        return inside(self.dir, validate_name(name, ADAPTER_NAME))
 
     def list(self) -> list[AdapterInfo]:
         infos = []
@@ -78,7 +78,7 @@ class AdapterRegistry:
     def get(self, name: str) -> AdapterInfo:
         folder = self.folder(name)
         if not (folder / CONFIG_FILE).is_file():
-            raise LoragError(f"There is no adapter {name!r}.")
+            raise LoragError(f"There is no adapter {name!r}.", key="adapters.not_found", params={"name": name})
         return self._info(name, folder)
 
     def _info(self, name: str, folder: Path) -> AdapterInfo:
@@ -115,7 +115,7 @@ class AdapterRegistry:
     def import_folder(self, path: str | Path, name: str, source: str = "imported-folder") -> AdapterInfo:
         src = Path(path).expanduser()
         if not src.is_dir():
-            raise LoragError(f"There is no folder {src}.")
+            raise LoragError(f"There is no folder {src}.", key="adapters.no_folder", params={"src": src})
         name = self._free_name(name)
         check_weights(src)
         config = read_config(src)
@@ -165,9 +165,10 @@ class AdapterRegistry:
             shutil.rmtree(staging, ignore_errors=True)
 
     def _free_name(self, name: str) -> str:
-        name = validate_name(name, "adapter name")
+        name = validate_name(name, ADAPTER_NAME)
         if self.folder(name).exists():
-            raise LoragError(f"An adapter named {name!r} already exists.", hint="Pick another name or delete it.")
+            raise LoragError(f"An adapter named {name!r} already exists.", hint="Pick another name or delete it.",
+                             key="adapters.exists", hint_key="adapters.exists_hint", params={"name": name})
         return name
 
     def _staging(self) -> Path:
@@ -190,7 +191,7 @@ class AdapterRegistry:
     def delete(self, name: str) -> None:
         folder = self.folder(name)
         if not folder.is_dir():
-            raise LoragError(f"There is no adapter {name!r}.")
+            raise LoragError(f"There is no adapter {name!r}.", key="adapters.not_found", params={"name": name})
         self.models.drop_adapter(name)
         trash = self.dir / f".deleting-{uuid.uuid4().hex[:10]}"
         os.replace(folder, trash)
@@ -203,20 +204,23 @@ class AdapterRegistry:
 
         current = self.models.current
         if current is None:
-            raise LoragError("Load the base model first: merging needs to know which model to merge into.")
+            raise LoragError("Load the base model first: merging needs to know which model to merge into.",
+                             key="adapters.merge_needs_base")
         problem = self.check(name)
         if problem:
-            raise LoragError(problem)
-        out_name = validate_name(out_name, "model name")
+            raise LoragError(problem, key="adapters.incompatible", params={"problem": problem})
+        out_name = validate_name(out_name, MODEL_NAME)
         dest = inside(self.models.models_dir, out_name)
         if dest.exists():
-            raise LoragError(f"data/models/{out_name} already exists.", hint="Pick another name.")
+            raise LoragError(f"data/models/{out_name} already exists.", hint="Pick another name.",
+                             key="adapters.merged_exists", hint_key="adapters.merged_exists_hint",
+                             params={"out_name": out_name})
         return merge_into_fresh_base(Path(current.folder), self.folder(name), dest, progress=progress)
 
     def start_merge_export(self, name: str, out_name: str) -> Any:
         if self.jobs is None:
-            raise LoragError("Merging in the background needs the studio's job store.")
-        validate_name(out_name, "model name")
+            raise LoragError("Merging in the background needs the studio's job store.", key="adapters.merge_needs_jobs")
+        validate_name(out_name, MODEL_NAME)
         self.get(name)
         job = self.jobs.create("merge", f"Merge {name} into {out_name}", config={"adapter": name, "out": out_name})
 
@@ -241,23 +245,28 @@ def _extract_adapter_zip(path: Path, dest: Path) -> None:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise LoragError(f"{path.name} is not a readable zip file.") from exc
+        raise LoragError(f"{path.name} is not a readable zip file.",
+                         key="adapters.bad_zip", params={"name": path.name}) from exc
     with archive:
         entries = archive.infolist()
         if len(entries) > MAX_ZIP_ENTRIES:
-            raise LoragError(f"The zip holds {len(entries)} entries; an adapter needs a handful.")
+            raise LoragError(f"The zip holds {len(entries)} entries; an adapter needs a handful.",
+                             key="adapters.zip_too_many_entries", params={"count": len(entries)})
         total = 0
         for entry in entries:
             _check_entry(entry)
             total += entry.file_size
         if total > MAX_ZIP_BYTES:
             raise LoragError(f"The zip unpacks to {total / 1e9:.1f} GB, more than the {MAX_ZIP_BYTES / 1e9:.0f} GB "
-                             "allowed for an adapter.")
+                             "allowed for an adapter.",
+                             key="adapters.zip_too_large",
+                             params={"size_gb": total / 1e9, "limit_gb": MAX_ZIP_BYTES / 1e9})
         configs = [e for e in entries if not e.is_dir() and Path(e.filename).name == CONFIG_FILE]
         if not configs:
-            raise LoragError(f"The zip has no {CONFIG_FILE}: it is not a LoRA adapter.")
+            raise LoragError(f"The zip has no {CONFIG_FILE}: it is not a LoRA adapter.",
+                             key="adapters.zip_no_config", params={"config": CONFIG_FILE})
         if len(configs) > 1:
-            raise LoragError("The zip holds several adapters; upload one adapter per zip.")
+            raise LoragError("The zip holds several adapters; upload one adapter per zip.", key="adapters.zip_several")
         root = str(Path(configs[0].filename).parent).replace("\\", "/")
         root = "" if root == "." else root + "/"
         for entry in entries:
@@ -273,9 +282,12 @@ def _check_entry(entry: zipfile.ZipInfo) -> None:
     name = entry.filename.replace("\\", "/")
     parts = [p for p in name.split("/") if p]
     if name.startswith("/") or (len(name) > 1 and name[1] == ":") or ".." in parts:
-        raise LoragError(f"The zip entry {entry.filename!r} points outside the adapter folder; refused.")
+        raise LoragError(f"The zip entry {entry.filename!r} points outside the adapter folder; refused.",
+                         key="adapters.zip_entry_outside", params={"filename": entry.filename})
     mode = (entry.external_attr >> 16) & 0o170000
     if mode == 0o120000:
-        raise LoragError(f"The zip entry {entry.filename!r} is a symbolic link; refused.")
+        raise LoragError(f"The zip entry {entry.filename!r} is a symbolic link; refused.",
+                         key="adapters.zip_entry_link", params={"filename": entry.filename})
     if entry.compress_size and entry.file_size / entry.compress_size > MAX_ZIP_RATIO and entry.file_size > 1e6:
-        raise LoragError(f"The zip entry {entry.filename!r} expands suspiciously (a zip bomb?); refused.")
+        raise LoragError(f"The zip entry {entry.filename!r} expands suspiciously (a zip bomb?); refused.",
+                         key="adapters.zip_entry_bomb", params={"filename": entry.filename})

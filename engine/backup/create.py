@@ -20,7 +20,7 @@ from pathlib import Path
 
 from engine.backup import files, weaviate_part
 from engine.backup.manifest import SQLITE, Manifest, copied_folders
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase
 from engine.settings import Settings
 from engine.store import Store
 from engine.weaviate.server import WEAVIATE_VERSION, ManagedWeaviate
@@ -44,9 +44,13 @@ def check_target(target: Path, data_dir: Path) -> Path:
     target, data_dir = Path(target).resolve(), Path(data_dir).resolve()
     if target.is_relative_to(data_dir) and not target.is_relative_to(data_dir / "backups"):
         raise LoragError(f"A backup cannot go into {target}: the data folder is what is backed up.",
-                         hint=f"Use a folder outside the data folder, or one in {data_dir / 'backups'}.")
+                         hint=f"Use a folder outside the data folder, or one in {data_dir / 'backups'}.",
+                         key="backup.target_inside", hint_key="backup.target_inside_hint",
+                         params={"target": target, "backups": data_dir / 'backups'})
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise LoragError(f"The backup folder {target} exists and is not empty.", hint="Give a new folder.")
+        raise LoragError(f"The backup folder {target} exists and is not empty.", hint="Give a new folder.",
+                         key="backup.target_not_empty", hint_key="backup.target_not_empty_hint",
+                         params={"target": target})
     target.mkdir(parents=True, exist_ok=True)
     return target
 
@@ -54,8 +58,10 @@ def check_target(target: Path, data_dir: Path) -> Path:
 def _busy(store: Store) -> str:
     rows = store.all("SELECT title FROM jobs WHERE kind = 'ingest' AND status IN ('queued', 'running', 'cancelling')")
     if rows:
-        return f"A backup cannot start while documents are being indexed ({'; '.join(r['title'] for r in rows)})."
-    return "A backup cannot start: documents are being changed right now."
+        titles = "; ".join(r["title"] for r in rows)
+        return Phrase(f"A backup cannot start while documents are being indexed ({titles}).",
+                      "error.backup.indexing_now", {"titles": titles})
+    return Phrase("A backup cannot start: documents are being changed right now.", "error.backup.writing_now")
 
 
 def _weaviate_server(weaviate) -> ManagedWeaviate | None:
@@ -64,10 +70,12 @@ def _weaviate_server(weaviate) -> ManagedWeaviate | None:
         return None
     if not isinstance(weaviate, ManagedWeaviate):
         raise LoragError("Backups cover the Weaviate server that Lorag manages; this studio uses an external one "
-                         "(--weaviate-url).", hint="Back that server up with its own backup module.")
+                         "(--weaviate-url).", hint="Back that server up with its own backup module.",
+                         key="backup.external_weaviate", hint_key="backup.external_weaviate_hint")
     if weaviate.ports is None or not (weaviate.running or weaviate.other_server_pid()):
         raise LoragError("The Weaviate server is not running, so its documents cannot be backed up.",
-                         hint="Start or restart it (Settings tab), then back up.")
+                         hint="Start or restart it (Settings tab), then back up.",
+                         key="backup.weaviate_down", hint_key="backup.weaviate_down_hint")
     return weaviate
 
 
@@ -78,7 +86,9 @@ def create_backup(settings: Settings, store: Store, weaviate, writes: WriteLock,
     if server is None and collections:
         raise LoragError(f"This data folder has {collections} collection(s) whose documents live in Weaviate, "
                          "which is turned off (--no-weaviate): a backup now would lose them.",
-                         hint="Back up without --no-weaviate.")
+                         hint="Back up without --no-weaviate.",
+                         key="backup.weaviate_off", hint_key="backup.weaviate_off_hint",
+                         params={"collections": collections})
     target = check_target(target, settings.data_dir)
     try:
         return _write_backup(settings, store, server, writes, target)

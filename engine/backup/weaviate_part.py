@@ -12,8 +12,13 @@ import logging
 import shutil
 from pathlib import Path
 
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase
 from engine.weaviate import WeaviateEndpoint, connect
+
+# What Weaviate was doing, inside a message.
+CREATION = Phrase("creation", "error.backup.weaviate_creation")
+RESTORE = Phrase("restore", "error.backup.weaviate_restore")
+NO_REASON = Phrase("no reason given", "error.backup.no_reason")
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +36,10 @@ def _check(result, what: str) -> None:
     from weaviate.backup.backup import BackupStatus
 
     if result.status != BackupStatus.SUCCESS:
-        raise LoragError(f"Weaviate's {what} of backup {result.backup_id} ended {result.status.value}: "
-                         f"{result.error or 'no reason given'}.")
+        reason = result.error or NO_REASON
+        raise LoragError(f"Weaviate's {what} of backup {result.backup_id} ended {result.status.value}: {reason}.",
+                         key="backup.weaviate_part_failed",
+                         params={"what": what, "id": result.backup_id, "status": result.status.value, "reason": reason})
 
 
 def create(endpoint: WeaviateEndpoint, backups_path: Path, backup_id: str, target: Path) -> dict[str, int]:
@@ -44,7 +51,7 @@ def create(endpoint: WeaviateEndpoint, backups_path: Path, backup_id: str, targe
     if not counts:
         return {}
     with connect(endpoint) as client:
-        _check(client.backup.create(backup_id, BackupStorage.FILESYSTEM, wait_for_completion=True), "creation")
+        _check(client.backup.create(backup_id, BackupStorage.FILESYSTEM, wait_for_completion=True), CREATION)
     written = Path(backups_path) / backup_id
     shutil.copytree(written, Path(target) / FOLDER / backup_id)
     shutil.rmtree(written)
@@ -63,7 +70,7 @@ def restore(endpoint: WeaviateEndpoint, backups_path: Path, backup_id: str, sour
     shutil.copytree(files, staged)
     try:
         with connect(endpoint) as client:
-            _check(client.backup.restore(backup_id, BackupStorage.FILESYSTEM, wait_for_completion=True), "restore")
+            _check(client.backup.restore(backup_id, BackupStorage.FILESYSTEM, wait_for_completion=True), RESTORE)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
     return object_counts(endpoint)

@@ -55,7 +55,9 @@ class EvalConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise LoragError(f"Unknown evaluation setting(s): {', '.join(unknown)}.",
-                             hint=f"Known: {', '.join(sorted(known))}.")
+                             hint=f"Known: {', '.join(sorted(known))}.",
+                             key="evaluate.unknown_settings", hint_key="evaluate.unknown_settings_hint",
+                             params={"unknown": ', '.join(unknown), "known": ', '.join(sorted(known))})
         config = cls(**data)
         config.adapters = [a or "" for a in (config.adapters or [""])]
         config.collections = [c or "" for c in (config.collections or [""])]
@@ -63,13 +65,14 @@ class EvalConfig:
 
     def validate(self) -> "EvalConfig":
         if not self.set:
-            raise LoragError("Pick an evaluation set first.")
+            raise LoragError("Pick an evaluation set first.", key="evaluate.pick_set")
         if not 1 <= int(self.max_new_tokens) <= 4096:
-            raise LoragError("max_new_tokens must be between 1 and 4096.")
+            raise LoragError("max_new_tokens must be between 1 and 4096.", key="evaluate.bad_max_new_tokens")
         if self.judge not in ("", "loaded") and not self.judge.startswith(("http://", "https://")):
-            raise LoragError(f"The judge is 'loaded' or an http(s) URL, not {self.judge!r}.")
+            raise LoragError(f"The judge is 'loaded' or an http(s) URL, not {self.judge!r}.",
+                             key="evaluate.bad_judge", params={"judge": self.judge})
         if self.temperature < 0:
-            raise LoragError("temperature must be 0 (greedy) or more.")
+            raise LoragError("temperature must be 0 (greedy) or more.", key="evaluate.bad_temperature")
         return self
 
     @classmethod

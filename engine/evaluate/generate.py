@@ -37,7 +37,8 @@ def generate_rows(studio: "Studio", collection: str, per_chunk: int, max_chunks:
     current = studio.rag.collection(collection)
     chunks = studio.rag.index_of(current).chunks(max_chunks)
     if not chunks:
-        raise LoragError(f"The collection {current.name!r} has no chunks to write questions from.")
+        raise LoragError(f"The collection {current.name!r} has no chunks to write questions from.",
+                         key="evaluate.no_chunks", params={"name": current.name})
     params = GenerationParams(temperature=0.0, max_new_tokens=max_new_tokens)
     rows: list[dict[str, Any]] = []
     for number, chunk in enumerate(chunks, 1):
@@ -69,9 +70,11 @@ def save_rows(studio: "Studio", rows: list[dict[str, Any]], name: str, mode: str
     """mode "eval", "training" or "split" (holdout fraction goes to the evaluation set). Returns the stored hashes."""
     rows = [r for r in rows if str(r.get("question", "")).strip() and str(r.get("answer", "")).strip()]
     if not rows:
-        raise LoragError("There are no rows with both a question and an answer to save.")
+        raise LoragError("There are no rows with both a question and an answer to save.",
+                         key="evaluate.nothing_to_save")
     if mode not in ("eval", "training", "split"):
-        raise LoragError(f"Save as eval, training or split, not {mode!r}.")
+        raise LoragError(f"Save as eval, training or split, not {mode!r}.",
+                         key="evaluate.bad_save_mode", params={"mode": mode})
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "generated"
     held, train = _split(rows, holdout, seed) if mode == "split" else (rows, rows)
     with tempfile.TemporaryDirectory(dir=studio.data_dir) as staging:
@@ -83,7 +86,8 @@ def _split(rows: list[dict[str, Any]], holdout: float, seed: int) -> tuple[list[
     shuffled = random.Random(seed).sample(rows, len(rows))
     cut = max(1, round(len(rows) * holdout))
     if cut >= len(rows):
-        raise LoragError("The held-out part would take every row; lower the fraction or make more rows.")
+        raise LoragError("The held-out part would take every row; lower the fraction or make more rows.",
+                         key="evaluate.held_out_all")
     return shuffled[:cut], shuffled[cut:]
 
 

@@ -55,11 +55,14 @@ def _ask_endpoint(url: str, model: str, prompt: str) -> str:
             data = json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise LoragError(f"The judge at {url} did not answer: {exc}",
-                         hint="Give the endpoint's base URL ending in /v1, or turn the judge off.") from None
+                         hint="Give the endpoint's base URL ending in /v1, or turn the judge off.",
+                         key="evaluate.judge_no_answer", hint_key="evaluate.judge_no_answer_hint",
+                         params={"url": url, "exc": exc}) from None
     try:
         return str(data["choices"][0]["message"]["content"] or "")
     except (KeyError, IndexError, TypeError):
-        raise LoragError(f"The judge at {url} sent no chat completion.") from None
+        raise LoragError(f"The judge at {url} sent no chat completion.",
+                         key="evaluate.judge_no_completion", params={"url": url}) from None
 
 
 def judge(studio: "Studio", where: str, model: str, question: str, reference: str, answer: str) -> dict[str, Any]:

@@ -37,7 +37,8 @@ def ensure_model(studio: "Studio", base_model: str, ctx: JobContext) -> None:
     if not base_model:
         if current is None:
             raise LoragError("No model is loaded to answer the questions.",
-                             hint="Load one in the Models tab, or name a base model for the run.")
+                             hint="Load one in the Models tab, or name a base model for the run.",
+                             key="evaluate.no_model", hint_key="evaluate.no_model_hint")
         return
     wanted = {base_model, str(Path(base_model).expanduser().resolve()) if Path(base_model).exists() else base_model}
     if current is not None and {current.name, current.source, current.folder} & wanted:
@@ -67,7 +68,7 @@ def _generate(studio: "Studio", turn: PreparedTurn, cell: Cell, config: EvalConf
         if event.kind == "done":
             final = event
     if final is None:
-        raise LoragError("The model stopped before it answered.")
+        raise LoragError("The model stopped before it answered.", key="evaluate.model_stopped")
     return final.answer, (final.stats.to_meta() if final.stats else {})
 
 

@@ -42,7 +42,8 @@ class RunResults:
     def question(self, question_id: str) -> list[dict[str, Any]]:
         match = next((q for q in self.evalset.questions if q.id == question_id), None)
         if match is None:
-            raise LoragError(f"The set has no question {question_id!r}.")
+            raise LoragError(f"The set has no question {question_id!r}.",
+                             key="evaluate.no_question", params={"question_id": question_id})
         return report.question_view(match.to_dict(), self.cells, self.answers)
 
     def csv(self) -> str:
@@ -74,7 +75,7 @@ class EvaluationService:
 
     def delete_set(self, sha256: str) -> None:
         if any(j.active and j.config.get("set") == sha256 for j in self.runs()):
-            raise LoragError("A run is using this evaluation set; cancel it first.")
+            raise LoragError("A run is using this evaluation set; cancel it first.", key="evaluate.set_in_use")
         self.sets.delete(sha256)
 
     # --- runs -----------------------------------------------------------------------------------------
@@ -114,9 +115,9 @@ class EvaluationService:
         """Go on with a stopped run on the same job; `note` starts each of its messages (why it goes on)."""
         job = self.run(job_id)
         if job.active:
-            raise LoragError("This run is still going.")
+            raise LoragError("This run is still going.", key="evaluate.run_going")
         if job.status == "completed":
-            raise LoragError("This run has finished; start a new one to answer again.")
+            raise LoragError("This run has finished; start a new one to answer again.", key="evaluate.run_finished")
         config = EvalConfig.from_dict(job.config)
         return self._launch(job, config, self.sets.get(config.set), note)
 
@@ -156,7 +157,8 @@ class EvaluationService:
         """The evaluation run `job_id` (LoragError when there is none)."""
         job = self.jobs.get(job_id)
         if job.kind != KIND:
-            raise LoragError(f"{job_id} is not an evaluation run.")
+            raise LoragError(f"{job_id} is not an evaluation run.",
+                             key="evaluate.not_eval_run", params={"job_id": job_id})
         return job
 
     def _mark_dead_runs(self) -> list[str]:
@@ -181,10 +183,11 @@ class EvaluationService:
         from engine.evaluate.generate import generate_rows
 
         if not 1 <= per_chunk <= 10 or not 1 <= max_chunks <= 10_000:
-            raise LoragError("Ask for 1-10 questions per chunk and 1-10000 chunks.")
+            raise LoragError("Ask for 1-10 questions per chunk and 1-10000 chunks.", key="evaluate.bad_generate_counts")
         current = self.studio.rag.collection(collection)
         if self.studio.models.current is None:
-            raise LoragError("Load a model first: it writes the questions.", hint="Load one in the Models tab.")
+            raise LoragError("Load a model first: it writes the questions.", hint="Load one in the Models tab.",
+                             key="evaluate.generate_needs_model", hint_key="models.load_one")
         job = self.jobs.create(GENERATE_KIND, f"Questions from {current.name}", owner=owner,
                                config={"collection": current.name, "per_chunk": per_chunk, "max_chunks": max_chunks})
         self.jobs.run_in_thread(job, lambda ctx: {"rows": generate_rows(

@@ -116,8 +116,12 @@ def parse_set(path: Path, name: str, max_bytes: int, sha256: str = "") -> EvalSe
         seen.add(item.id)
         questions.append(item)
     if not questions:
-        raise LoragError(f"{name} has no usable question.", hint="; ".join(errors[:3]) or
-                         "Each row needs a `question` and an `answer`.")
+        if errors:
+            raise LoragError(f"{name} has no usable question.", hint="; ".join(errors[:3]),
+                             key="evaluate.no_usable_question", params={"name": name})
+        raise LoragError(f"{name} has no usable question.", hint="Each row needs a `question` and an `answer`.",
+                         key="evaluate.no_usable_question", hint_key="evaluate.rows_need_question_and_answer",
+                         params={"name": name})
     return EvalSet(sha256, name, questions, errors)
 
 
@@ -148,13 +152,15 @@ class EvalSets:
     def _meta(self, sha256: str) -> dict[str, Any]:
         path = self._meta_path(sha256)
         if not sha256 or "/" in sha256 or not path.is_file():
-            raise LoragError(f"There is no evaluation set {sha256[:12]!r}; upload it again.")
+            raise LoragError(f"There is no evaluation set {sha256[:12]!r}; upload it again.",
+                             key="evaluate.no_set", params={"id": sha256[:12]})
         return json.loads(path.read_text(encoding="utf-8"))
 
     def _file(self, sha256: str) -> Path:
         found = next((p for p in (self.folder / f"{sha256}{ext}" for ext in EXTENSIONS) if p.exists()), None)
         if found is None:
-            raise LoragError(f"The evaluation set {sha256[:12]} is missing its file; upload it again.")
+            raise LoragError(f"The evaluation set {sha256[:12]} is missing its file; upload it again.",
+                             key="evaluate.set_file_missing", params={"id": sha256[:12]})
         return found
 
     def get(self, sha256: str) -> EvalSet:

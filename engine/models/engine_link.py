@@ -14,7 +14,7 @@ import threading
 from typing import Any, Iterator
 
 from engine.adapters.meta import BaseFingerprint
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase
 from engine.models.generation import GenerationParams, StreamEvent
 from engine.models.remote import ENGINE_DEVICE, ENGINE_PREFIX, EngineClient, EngineModel
 from engine.models.state import LoadedModel, UnloadReport
@@ -35,7 +35,9 @@ class EngineLink:
         found = next((m for m in listed if m.id == model_id and not m.parent), None)
         if found is None:
             names = ", ".join(m.id for m in listed if not m.parent) or "none"
-            raise LoragError(f"The engine at {self.client.url} does not serve {model_id!r}. It serves: {names}.")
+            raise LoragError(f"The engine at {self.client.url} does not serve {model_id!r}. It serves: {names}.",
+                             key="engine.not_served",
+                             params={"url": self.client.url, "model_id": model_id, "names": names})
         self.loras = [m for m in listed if m.parent == model_id]
         self.current = LoadedModel(
             name=model_id, source=source, folder=self.client.url, device=ENGINE_DEVICE, dtype="", quantization="none",
@@ -64,17 +66,19 @@ class EngineLink:
     def adapter_problem(self, name: str) -> str:
         if self.adapter_model(name):
             return ""
-        return (f"{self.current.name} runs on the engine at {self.client.url}, which does not serve this adapter. "
-                "Lorag cannot load adapters into it: start the engine with the adapter as a LoRA model "
-                f"(vLLM: --enable-lora --lora-modules {name}=PATH).")
+        return Phrase(f"{self.current.name} runs on the engine at {self.client.url}, which does not serve this "
+                      "adapter. Lorag cannot load adapters into it: start the engine with the adapter as a LoRA model "
+                      f"(vLLM: --enable-lora --lora-modules {name}=PATH).", "error.engine.adapter_not_served",
+                      {"model": self.current.name, "url": self.client.url, "name": name})
 
     # --- generation ---------------------------------------------------------------------------------------
     def stream_chat(self, messages: list[dict[str, Any]], params: GenerationParams, adapter: str | None,
                     stop_event: threading.Event, continue_final: bool = False) -> Iterator[StreamEvent]:
         if continue_final:
-            raise LoragError("Continuing a reply is not available on an engine model yet: regenerate it instead.")
+            raise LoragError("Continuing a reply is not available on an engine model yet: regenerate it instead.",
+                             key="engine.no_continue")
         if not messages:
-            raise LoragError("There is nothing to answer yet.")
+            raise LoragError("There is nothing to answer yet.", key="chat.nothing_to_answer")
         return self.client.stream_chat(self._model_for(adapter), messages, params, stop_event, adapter=adapter or "")
 
     def stream_completion(self, prompt: str, params: GenerationParams, adapter: str | None,
@@ -85,10 +89,12 @@ class EngineLink:
     def _model_for(self, adapter: str | None) -> str:
         """The engine model id that runs `adapter` (the base itself for none)."""
         if self.current is None:
-            raise LoragError("No model is loaded.", hint="Load one in the Models tab.")
+            raise LoragError("No model is loaded.", hint="Load one in the Models tab.",
+                             key="models.none_loaded", hint_key="models.load_one")
         if not adapter:
             return self.current.name
         model = self.adapter_model(adapter)
         if not model:
-            raise LoragError(self.adapter_problem(adapter))
+            problem = self.adapter_problem(adapter)
+            raise LoragError(problem, key="adapters.incompatible", params={"problem": problem})
         return model

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase
 from engine.fields import option
 from engine.presets import load_preset, load_presets
 
@@ -40,16 +40,19 @@ class GenerationParams:
 
     def validate(self) -> "GenerationParams":
         checks = [
-            (self.temperature >= 0, "temperature must be 0 or more"),
-            (0 < self.top_p <= 1, "top_p must be in (0, 1]"),
-            (self.top_k >= 0, "top_k must be 0 or more"),
-            (0 <= self.min_p < 1, "min_p must be in [0, 1)"),
-            (self.repetition_penalty > 0, "repetition_penalty must be above 0"),
-            (1 <= self.max_new_tokens <= 131072, "max_new_tokens must be between 1 and 131072"),
+            (self.temperature >= 0, Phrase("temperature must be 0 or more", "error.generation.temperature")),
+            (0 < self.top_p <= 1, Phrase("top_p must be in (0, 1]", "error.generation.top_p")),
+            (self.top_k >= 0, Phrase("top_k must be 0 or more", "error.generation.top_k")),
+            (0 <= self.min_p < 1, Phrase("min_p must be in [0, 1)", "error.generation.min_p")),
+            (self.repetition_penalty > 0,
+             Phrase("repetition_penalty must be above 0", "error.generation.repetition_penalty")),
+            (1 <= self.max_new_tokens <= 131072,
+             Phrase("max_new_tokens must be between 1 and 131072", "error.generation.max_new_tokens")),
         ]
         for ok, message in checks:
             if not ok:
-                raise LoragError(f"Generation setting: {message}.")
+                raise LoragError(f"Generation setting: {message}.", key="generation.bad_setting",
+                                 params={"problem": message})
         if isinstance(self.stop, str):
             self.stop = [self.stop]
         self.stop = [s for s in self.stop if s]

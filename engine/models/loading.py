@@ -50,9 +50,12 @@ class LoadOptions:
                               ("attention", ATTENTIONS)):
             value = getattr(self, name)
             if value not in allowed:
-                raise LoragError(f"Unknown {name} {value!r}: choose one of {', '.join(allowed)}.")
+                raise LoragError(f"Unknown {name} {value!r}: choose one of {', '.join(allowed)}.",
+                                 key="models.unknown_option",
+                                 params={"name": name, "value": value, "allowed": ', '.join(allowed)})
         if not (self.source or "").strip():
-            raise LoragError("Say which model to load: a preset, a hub id, a folder or a .gguf file.")
+            raise LoragError("Say which model to load: a preset, a hub id, a folder or a .gguf file.",
+                             key="models.no_source")
         self.source = self.source.strip()
         return self
 
@@ -104,18 +107,21 @@ def resolve_source(source: str, models_dir: Path) -> ResolvedSource:
     path = Path(source).expanduser()
     if path.suffix.lower() == ".gguf":
         if not path.is_file():
-            raise LoragError(f"There is no GGUF file at {path}.")
+            raise LoragError(f"There is no GGUF file at {path}.", key="models.no_gguf", params={"path": path})
         return ResolvedSource("gguf", path.stem, str(path), Path(models_dir) / path.stem)
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise LoragError(f"{path} is not a model folder (it has no config.json).",
-                             hint="Pick the folder that holds config.json and the .safetensors files.")
+                             hint="Pick the folder that holds config.json and the .safetensors files.",
+                             key="models.not_model_folder", hint_key="models.not_model_folder_hint",
+                             params={"path": path})
         return ResolvedSource("folder", path.name, str(path.resolve()), path.resolve(),
                               preset=_preset_from_config(path))
     if HUB_ID_RE.match(source) and not source.startswith((".", "/")):
         return ResolvedSource("hub", source.split("/")[-1], source, hub_folder(models_dir, source), hub_id=source,
                               preset=preset or preset_for_hub_id(source))
-    raise LoragError(f"{source!r} is neither a preset, a hub id (owner/name), a model folder nor a .gguf file.")
+    raise LoragError(f"{source!r} is neither a preset, a hub id (owner/name), a model folder nor a .gguf file.",
+                     key="models.unknown_source", params={"source": source})
 
 
 def _preset_from_config(folder: Path) -> ModelPreset | None:
@@ -141,9 +147,13 @@ def prepare_folder(resolved: ResolvedSource) -> Path:
         except LoragError:
             raise
         except Exception as exc:  # noqa: BLE001 - a GGUF we cannot read
-            raise LoragError(f"Could not convert the GGUF file {resolved.source}: {exc}") from exc
+            raise LoragError(f"Could not convert the GGUF file {resolved.source}: {exc}",
+                             key="models.gguf_conversion_failed",
+                             params={"source": resolved.source, "exc": exc}) from exc
     if resolved.kind == "hub" and not resolved.ready:
-        raise LoragError(f"{resolved.hub_id} is not downloaded yet.", hint="Download it first (Models tab).")
+        raise LoragError(f"{resolved.hub_id} is not downloaded yet.", hint="Download it first (Models tab).",
+                         key="models.not_downloaded", hint_key="models.not_downloaded_hint",
+                         params={"hub_id": resolved.hub_id})
     return resolved.folder
 
 
@@ -176,7 +186,8 @@ def download(hub_id: str, dest: Path, token: str = "",
     except Exception as exc:  # noqa: BLE001 - turned into a message for the person
         raise _download_error(hub_id, exc) from exc
     if not is_model_folder(dest):
-        raise LoragError(f"{hub_id} has no safetensors weights; Lorag loads only safetensors models.")
+        raise LoragError(f"{hub_id} has no safetensors weights; Lorag loads only safetensors models.",
+                         key="models.no_safetensors", params={"hub_id": hub_id})
     return dest
 
 
@@ -191,13 +202,18 @@ class _NullFile:
 def _download_error(hub_id: str, exc: Exception) -> LoragError:
     name = type(exc).__name__
     if name == "GatedRepoError":
-        return LoragError(f"{hub_id} is gated: accept its licence on huggingface.co and give a token.")
+        return LoragError(f"{hub_id} is gated: accept its licence on huggingface.co and give a token.",
+                          key="models.gated", params={"hub_id": hub_id})
     if name in {"RepositoryNotFoundError", "RevisionNotFoundError"}:
-        return LoragError(f"There is no model {hub_id!r} on the hub (or it is private: give a token).")
+        return LoragError(f"There is no model {hub_id!r} on the hub (or it is private: give a token).",
+                          key="models.not_on_hub", params={"hub_id": hub_id})
     if name in {"LocalEntryNotFoundError", "OfflineModeIsEnabled"} or isinstance(exc, (ConnectionError, OSError)):
         return LoragError(f"Could not download {hub_id}: no connection to the Hugging Face hub ({exc}).",
-                          hint="Check the network, or load a local folder or the offline demo model.")
-    return LoragError(f"Downloading {hub_id} failed: {exc}")
+                          hint="Check the network, or load a local folder or the offline demo model.",
+                          key="models.hub_unreachable", hint_key="models.hub_unreachable_hint",
+                          params={"hub_id": hub_id, "exc": exc})
+    return LoragError(f"Downloading {hub_id} failed: {exc}",
+                      key="models.download_failed", params={"hub_id": hub_id, "exc": exc})
 
 
 # --- devices, dtypes, quantization ----------------------------------------------------------------------
@@ -207,7 +223,8 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise LoragError("No CUDA GPU is available here.", hint="Choose device auto or cpu.")
+        raise LoragError("No CUDA GPU is available here.", hint="Choose device auto or cpu.",
+                         key="models.no_cuda", hint_key="models.no_cuda_hint")
     return device
 
 
@@ -229,7 +246,8 @@ def quantization_config(quantization: str, compute_dtype: Any):
         import bitsandbytes  # noqa: F401
         from transformers import BitsAndBytesConfig
     except ImportError as exc:
-        raise LoragError("bitsandbytes is not installed, so 8-bit / 4-bit loading is unavailable.") from exc
+        raise LoragError("bitsandbytes is not installed, so 8-bit / 4-bit loading is unavailable.",
+                         key="models.no_bitsandbytes") from exc
     if quantization == "8bit":
         return BitsAndBytesConfig(load_in_8bit=True)
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
@@ -264,16 +282,23 @@ def load_model(folder: Path, options: LoadOptions):
         model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
     except torch.OutOfMemoryError as exc:
         raise LoragError(f"Out of GPU memory while loading {folder.name}.",
-                         hint="Try 4-bit or 8-bit quantization, or a smaller model.") from exc
+                         hint="Try 4-bit or 8-bit quantization, or a smaller model.",
+                         key="models.out_of_gpu_memory", hint_key="models.out_of_gpu_memory_hint",
+                         params={"name": folder.name}) from exc
     except MemoryError as exc:
         raise LoragError(f"Out of memory while loading {folder.name}.",
-                         hint="Try 4-bit quantization or a smaller model.") from exc
+                         hint="Try 4-bit quantization or a smaller model.",
+                         key="models.out_of_memory", hint_key="models.out_of_memory_hint",
+                         params={"name": folder.name}) from exc
     except ValueError as exc:
         if "Unrecognized configuration class" in str(exc) or "does not recognize this architecture" in str(exc):
-            raise LoragError(f"{folder.name} is not a text-generation (causal LM) model that Lorag can load.") from exc
-        raise LoragError(f"Could not load {folder.name}: {exc}") from exc
+            raise LoragError(f"{folder.name} is not a text-generation (causal LM) model that Lorag can load.",
+                             key="models.not_causal_lm", params={"name": folder.name}) from exc
+        raise LoragError(f"Could not load {folder.name}: {exc}",
+                         key="models.load_failed", params={"name": folder.name, "exc": exc}) from exc
     except (OSError, ImportError) as exc:
-        raise LoragError(f"Could not load {folder.name}: {exc}") from exc
+        raise LoragError(f"Could not load {folder.name}: {exc}",
+                         key="models.load_failed", params={"name": folder.name, "exc": exc}) from exc
     model.eval()
     if options.quantization == "4bit":
         _keep_4bit_weights_stable(model)
@@ -308,10 +333,12 @@ def _check_causal_lm(folder: Path) -> None:
     try:
         config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
     except (OSError, ValueError) as exc:
-        raise LoragError(f"{folder.name} has no usable config.json: {exc}") from exc
+        raise LoragError(f"{folder.name} has no usable config.json: {exc}",
+                         key="models.bad_config", params={"name": folder.name, "exc": exc}) from exc
     if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
         raise LoragError(f"{folder.name} is a {config.model_type} model, not a text-generation (causal LM) model "
-                         "that Lorag can chat with.")
+                         "that Lorag can chat with.",
+                         key="models.not_chat_model", params={"name": folder.name, "model_type": config.model_type})
 
 
 def download_job(jobs: Any, hub_id: str, dest: Path, token: str = "") -> Any:

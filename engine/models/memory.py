@@ -69,7 +69,8 @@ def estimate_memory(resolved: ResolvedSource, options: LoadOptions) -> MemoryEst
         vision = round(max(0.0, preset.params_b - preset.text_params_b) * 1e9) if preset.text_params_b else 0
         note = "(from the preset's size; the exact figure shows once downloaded)"
     else:
-        raise LoragError(f"The size of {resolved.source} is unknown until it is downloaded.")
+        raise LoragError(f"The size of {resolved.source} is unknown until it is downloaded.",
+                         key="models.size_unknown", params={"source": resolved.source})
     return MemoryEstimate(params=params, weights_bytes=weights_bytes(params, precision),
                           kv_bytes_per_1k=int(kv_per_token * 1000), available_bytes=available_memory(device),
                           device=device, note=note, vision_params=vision)

@@ -71,7 +71,9 @@ class EngineClient:
             entries = response.json().get("data") or []
         except (ValueError, AttributeError):
             raise LoragError(f"The engine at {self.url} answered /v1/models with something that is not an "
-                             "OpenAI model list.", hint="Is --engine-url an OpenAI-compatible server?") from None
+                             "OpenAI model list.", hint="Is --engine-url an OpenAI-compatible server?",
+                             key="engine.not_model_list", hint_key="engine.not_model_list_hint",
+                             params={"url": self.url}) from None
         return [EngineModel.of(e) for e in entries if isinstance(e, dict) and e.get("id")]
 
     # --- chat -------------------------------------------------------------------------------------------
@@ -120,14 +122,18 @@ class EngineClient:
             message = detail.get("message") if isinstance(detail, dict) else str(detail)
         except (ValueError, AttributeError):
             message = response.text[:300]
-        raise LoragError(f"The engine at {self.url} refused the request (HTTP {response.status_code}): "
-                         f"{message or response.reason_phrase}")
+        detail = message or response.reason_phrase
+        raise LoragError(f"The engine at {self.url} refused the request (HTTP {response.status_code}): {detail}",
+                         key="engine.refused",
+                         params={"url": self.url, "status": response.status_code, "detail": detail})
 
     def _cut(self, reply: "_Reply", exc: Exception | None) -> LoragError:
         why = f" ({exc})" if exc else ""
         return LoragError(f"The engine at {self.url} stopped answering in the middle of the reply{why}. "
                           f"The {len(reply.answer)} characters it sent are kept.",
-                          hint="Check that the engine is still running.")
+                          hint="Check that the engine is still running.",
+                          key="engine.cut_off", hint_key="engine.cut_off_hint",
+                          params={"url": self.url, "why": why, "kept": len(reply.answer)})
 
 
 class _Calling:
@@ -142,9 +148,13 @@ class _Calling:
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
         if isinstance(exc, CONNECT_FAILURES):
             raise LoragError(f"The engine at {self.url} is not reachable: {exc}.",
-                             hint="Start it, or give the right address with --engine-url.") from None
+                             hint="Start it, or give the right address with --engine-url.",
+                             key="engine.unreachable", hint_key="engine.unreachable_hint",
+                             params={"url": self.url, "exc": exc}) from None
         if isinstance(exc, httpx.HTTPError):
-            raise LoragError(f"The engine at {self.url} did not answer: {exc or type(exc).__name__}.") from None
+            raise LoragError(f"The engine at {self.url} did not answer: {exc or type(exc).__name__}.",
+                             key="engine.no_answer",
+                             params={"url": self.url, "detail": exc or type(exc).__name__}) from None
         return False
 
 
@@ -188,7 +198,8 @@ class _Reply:
 
     def take(self, data: dict[str, Any]) -> Iterator[StreamEvent]:
         if isinstance(data.get("error"), dict):
-            raise LoragError(f"The engine failed while answering: {data['error'].get('message', data['error'])}")
+            raise LoragError(f"The engine failed while answering: {data['error'].get('message', data['error'])}",
+                             key="engine.failed", params={"detail": data['error'].get('message', data['error'])})
         self.usage = data.get("usage") or self.usage
         for choice in data.get("choices") or []:
             delta = choice.get("delta") or {}

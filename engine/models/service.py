@@ -57,7 +57,7 @@ from engine.models.remote import ENGINE_PREFIX, engine_source, is_engine_source
 from engine.models.state import Loaded, LoadedModel, UnloadReport, memory_now, release_memory
 from engine.models.streams import Streams
 from engine.models.thinking import ALWAYS, NONE, history_for_template, template_kwargs, template_switches, thinking_mode
-from engine.safety import inside, validate_name
+from engine.safety import ADAPTER_NAME, inside, validate_name
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class ModelService:
     def start_download(self, hub_id: str, token: str = "") -> Any:
         """A "download" job fetching a hub model into data/models/hub/ (resumes a partial download)."""
         if self.jobs is None:
-            raise LoragError("Downloads need the studio's job store.")
+            raise LoragError("Downloads need the studio's job store.", key="models.downloads_need_jobs")
         resolved = self.resolve(hub_id)
         if resolved.kind != "hub":
             raise LoragError(f"{hub_id!r} is not a hub model id (owner/name).", key="models.not_hub_id",
@@ -174,7 +174,8 @@ class ModelService:
 
     def _load_on_engine(self, source: str) -> LoadedModel:
         if self.engine is None:
-            raise LoragError("No engine is set.", hint="Start Lorag with --engine-url URL.")
+            raise LoragError("No engine is set.", hint="Start Lorag with --engine-url URL.",
+                             key="models.no_engine", hint_key="models.no_engine_hint")
         self.unload()
         return self.engine.load(source)
 
@@ -225,7 +226,8 @@ class ModelService:
         remote = self._remote()
         if remote is not None:
             raise LoragError(f"{remote.name} runs on the engine at {remote.folder}: this needs a model that Lorag "
-                             "runs itself.", hint="Load one in the Models tab.")
+                             "runs itself.", hint="Load one in the Models tab.", key="models.remote_model",
+                             hint_key="models.load_one", params={"name": remote.name, "folder": remote.folder})
         if self._loaded is None:
             raise LoragError("No model is loaded.", hint="Load one in the Models tab.", key="models.none_loaded",
                              hint_key="models.load_one")
@@ -259,7 +261,7 @@ class ModelService:
             return loaded.host.remove(name) if loaded is not None else False
 
     def _adapter_folder(self, name: str) -> Path:
-        folder = inside(self.adapters_dir, validate_name(name, "adapter name"))
+        folder = inside(self.adapters_dir, validate_name(name, ADAPTER_NAME))
         if not folder.is_dir():
             raise LoragError(f"There is no adapter {name!r}.", hint="Import or train one in the Models tab.",
                              key="models.no_adapter", hint_key="models.no_adapter_hint", params={"name": repr(name)})
@@ -271,13 +273,13 @@ class ModelService:
         if name not in loaded.host.resident():
             problem = incompatibility(read_meta(folder, name), folder, loaded.info.fingerprint, loaded.host.model)
             if problem:
-                raise LoragError(problem)
+                raise LoragError(problem, key="adapters.incompatible", params={"problem": problem})
         try:
             return loaded.host.ensure(name, folder)
-        except LoragError:
-            raise
         except (ValueError, RuntimeError, KeyError, OSError) as exc:
-            raise LoragError(f"The adapter {name!r} could not be loaded on {loaded.info.name}: {exc}") from exc
+            raise LoragError(f"The adapter {name!r} could not be loaded on {loaded.info.name}: {exc}",
+                             key="models.adapter_load_failed",
+                             params={"name": name, "model": loaded.info.name, "exc": exc}) from exc
 
     # --- prompts --------------------------------------------------------------------------------------
     def render_prompt(self, messages: list[dict[str, Any]], thinking: bool | None = None,
@@ -292,9 +294,10 @@ class ModelService:
         tokenizer = loaded.tokenizer
         if not getattr(tokenizer, "chat_template", None):
             raise LoragError(f"{loaded.info.name} has no chat template, so it cannot chat.",
-                             hint="Use the Notebook tab for plain text completion.")
+                             hint="Use the Notebook tab for plain text completion.", key="models.no_chat_template",
+                             hint_key="models.no_chat_template_hint", params={"name": loaded.info.name})
         if not messages:
-            raise LoragError("There is nothing to answer yet.")
+            raise LoragError("There is nothing to answer yet.", key="chat.nothing_to_answer")
         kwargs = template_kwargs(tokenizer, thinking, preserve_thinking, reasoning_effort)
         try:
             return tokenizer.apply_chat_template(
@@ -302,7 +305,8 @@ class ModelService:
                 add_generation_prompt=not continue_final,
                 continue_final_message=continue_final, **kwargs)
         except Exception as exc:  # noqa: BLE001 - jinja errors from a model's template
-            raise LoragError(f"The chat template of {loaded.info.name} failed on this conversation: {exc}") from exc
+            raise LoragError(f"The chat template of {loaded.info.name} failed on this conversation: {exc}",
+                             key="models.chat_template_failed", params={"name": loaded.info.name, "exc": exc}) from exc
 
     def count_tokens(self, text: str) -> int:
         loaded = self._loaded
@@ -343,7 +347,7 @@ class ModelService:
                           request_id: str | None = None) -> Iterator[StreamEvent]:
         """Stream a raw continuation of `prompt` (no chat template; the Notebook)."""
         if not prompt:
-            raise LoragError("Write the beginning of a text first.")
+            raise LoragError("Write the beginning of a text first.", key="notebook.write_first")
         params = params or GenerationParams()
         if self._remote() is not None:
             return self._on_engine(self.engine.stream_completion, prompt, params, adapter, request_id)

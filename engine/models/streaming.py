@@ -269,5 +269,6 @@ def _cut_at_stop(text: str, stops: list[str]) -> str:
 def _generation_error(exc: BaseException) -> Exception:
     name = type(exc).__name__
     if name == "OutOfMemoryError" or isinstance(exc, MemoryError):
-        return LoragError("Out of memory while generating.", hint="Lower max new tokens or use a smaller model.")
-    return LoragError(f"Generation failed: {exc}")
+        return LoragError("Out of memory while generating.", hint="Lower max new tokens or use a smaller model.",
+                          key="chat.out_of_memory", hint_key="chat.out_of_memory_hint")
+    return LoragError(f"Generation failed: {exc}", key="chat.generation_failed", params={"exc": exc})

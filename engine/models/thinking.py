@@ -55,9 +55,12 @@ def template_kwargs(tokenizer: Any, thinking: bool | None = None, preserve_think
     if reasoning_effort:
         if reasoning_effort not in REASONING_EFFORTS:
             raise LoragError(f"Unknown reasoning effort {reasoning_effort!r}: choose one of "
-                             f"{', '.join(REASONING_EFFORTS)}.")
+                             f"{', '.join(REASONING_EFFORTS)}.",
+                             key="chat.unknown_reasoning_effort",
+                             params={"effort": reasoning_effort, "efforts": ', '.join(REASONING_EFFORTS)})
         if "reasoning_effort" not in switches:
-            raise LoragError("This model's chat template has no reasoning effort switch (Qwen3.8 has one).")
+            raise LoragError("This model's chat template has no reasoning effort switch (Qwen3.8 has one).",
+                             key="chat.no_reasoning_effort")
         kwargs["reasoning_effort"] = reasoning_effort
     return kwargs
 

@@ -49,7 +49,7 @@ def prepare_turn(rag: "Retrieval", messages: list[dict[str, Any]], collection: "
     _check_documents(rag, current, document_ids)
     last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
     if last_user is None:
-        raise LoragError("There is no question to answer from the documents.")
+        raise LoragError("There is no question to answer from the documents.", key="documents.no_question")
     system = messages[0]["content"] if messages and messages[0].get("role") == "system" else None
     history = [_earlier(m) for m in messages[:last_user] if m.get("role") in ("user", "assistant")]
     tail = messages[last_user + 1:]   # a reply being continued
@@ -82,10 +82,13 @@ def _collection(rag: "Retrieval", collection: "str | Collection") -> "Collection
         current = rag.collections.collection(collection)
     except LoragError as exc:
         raise LoragError("The document collection chosen for this chat no longer exists.",
-                         hint="Pick another collection (or none) in the chat's settings.") from exc
+                         hint="Pick another collection (or none) in the chat's settings.",
+                         key="documents.chat_collection_gone", hint_key="documents.chat_collection_gone_hint") from exc
     if current.documents == 0:
         raise LoragError(f"The collection {current.name!r} has no indexed documents yet.",
-                         hint="Upload files into it in the Documents tab, or pick another collection.")
+                         hint="Upload files into it in the Documents tab, or pick another collection.",
+                         key="documents.nothing_indexed", hint_key="documents.nothing_indexed_hint",
+                         params={"name": current.name})
     return current
 
 
@@ -95,7 +98,9 @@ def _check_documents(rag: "Retrieval", current: "Collection", document_ids: list
     indexed = {d.id for d in rag.collections.documents(current) if d.status == DONE}
     if not indexed & set(document_ids):
         raise LoragError(f"None of the documents chosen for this chat is indexed in {current.name!r} any more.",
-                         hint="Pick other documents, or none to search the whole collection.")
+                         hint="Pick other documents, or none to search the whole collection.",
+                         key="documents.chosen_documents_gone", hint_key="documents.chosen_documents_gone_hint",
+                         params={"name": current.name})
 
 
 def _earlier(message: dict[str, Any]) -> dict[str, str]:

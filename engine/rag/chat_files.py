@@ -58,7 +58,7 @@ class FilesState:
 # --- dropping files --------------------------------------------------------------------------------------
 def attach(studio: "Studio", chat_id: str, text: str, files: Sequence[FileInput], owner: str = "") -> Attached:
     if not files:
-        raise LoragError("Drop one or more files first.")
+        raise LoragError("Drop one or more files first.", key="chat.drop_files")
     chat = studio.chats.get(chat_id)
     names = [_name(item) for item in files]
     title = chat.title if chat.title != DEFAULT_TITLE else (text.strip() or names[0])

@@ -37,7 +37,8 @@ def chunk_elements(elements: list[Any], chunk_size: int, overlap: int, filename:
     from unstructured.chunking.title import chunk_by_title
 
     if chunk_size < 100:
-        raise LoragError(f"The chunk size {chunk_size} is too small: use at least 100 characters.")
+        raise LoragError(f"The chunk size {chunk_size} is too small: use at least 100 characters.",
+                         key="documents.chunk_too_small", params={"size": chunk_size})
     overlap = max(0, min(overlap, chunk_size // 2))
     options = dict(max_characters=chunk_size, overlap=overlap, include_orig_elements=True, skip_table_chunking=True,
                    isolate_table=True, multipage_sections=True)
@@ -66,7 +67,8 @@ def chunk_elements(elements: list[Any], chunk_size: int, overlap: int, filename:
         if titles:
             section = titles[-1]
     if elements and not chunks:
-        raise LoragError(f"{filename}: parsing gave text but chunking gave no chunk. Nothing was indexed.")
+        raise LoragError(f"{filename}: parsing gave text but chunking gave no chunk. Nothing was indexed.",
+                         key="documents.no_chunks", params={"filename": filename})
     return chunks
 
 

@@ -12,7 +12,7 @@ import threading
 import uuid
 from typing import Any
 
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase
 from engine.fields import unknown_fields
 from engine.jobs import ACTIVE, Job, Jobs
 from engine.rag.config import PARSE_STRATEGIES, default_embedding_model, retrieval_defaults
@@ -22,7 +22,7 @@ from engine.rag.parse import hi_res_available
 from engine.rag.rerank import RerankerCache, default_reranker, resolve_reranker
 from engine.rag.types import DONE, IN_PROGRESS, Collection, CollectionSettings, Document, IndexInfo
 from engine.rag.uploads import UploadStore
-from engine.safety import validate_name
+from engine.safety import COLLECTION_NAME, validate_name
 from engine.store import Store, now
 from engine.writes import WriteLock
 
@@ -116,7 +116,9 @@ class Collections:
         """A LoragError while the collection is being rebuilt for a new embedding model."""
         if any(job.config.get("rebuild") for job in self.jobs_for(current, active_only=True)):
             raise LoragError(f"The collection {current.name!r} is being rebuilt for its new embedding model: "
-                             f"{what} when that job has finished.", hint="Or cancel it.")
+                             f"{what} when that job has finished.", hint="Or cancel it.",
+                             key="documents.being_rebuilt", hint_key="documents.being_rebuilt_hint",
+                             params={"name": current.name, "what": what})
 
     # --- ownership ----------------------------------------------------------------------------------------
     def _check_name_free(self, name: str, owner: str) -> None:
@@ -133,7 +135,8 @@ class Collections:
         current = self.collection(collection, viewer=viewer)
         if viewer is not None and current.owner not in ("", viewer):
             raise LoragError(f"The collection {current.name!r} is shared with you by {current.owner}: you can "
-                             "search it and ask about it, but only they can change it.")
+                             "search it and ask about it, but only they can change it.",
+                             key="documents.shared_read_only", params={"name": current.name, "owner": current.owner})
         return current
 
     def set_shared(self, collection: str | Collection, shared: bool, viewer: str | None = None) -> Collection:
@@ -147,8 +150,9 @@ class Collections:
                           chunk_overlap: int | None = None, parse_strategy: str | None = None, owner: str = "",
                           shared: bool = True) -> Collection:
         """A new, empty collection and its Weaviate collection; settings left out take the defaults."""
-        name = validate_name(name, "collection name")
-        with self.writes.writing(f"Creating the collection {name!r}"):
+        name = validate_name(name, COLLECTION_NAME)
+        what = Phrase(f"Creating the collection {name!r}", "error.documents.creating", {"name": name})
+        with self.writes.writing(what):
             return self._create_collection(name, embedding_model, chunk_size, chunk_overlap, parse_strategy, owner,
                                            shared)
 
@@ -177,10 +181,13 @@ class Collections:
             resolve_reranker(settings.reranker or default_reranker(), self.rerankers.models_dir)
         if settings.parse_strategy not in PARSE_STRATEGIES:
             raise LoragError(f"Unknown parse strategy {settings.parse_strategy!r}.",
-                             hint=f"Use one of: {', '.join(PARSE_STRATEGIES)}.")
+                             hint=f"Use one of: {', '.join(PARSE_STRATEGIES)}.",
+                             key="documents.unknown_parse_strategy", hint_key="documents.unknown_parse_strategy_hint",
+                             params={"strategy": settings.parse_strategy, "strategies": ', '.join(PARSE_STRATEGIES)})
         if settings.parse_strategy == "hi_res" and not hi_res_available():
             raise LoragError("The hi_res strategy needs unstructured's layout model (yolo_x_layout) and poppler, "
-                             "which are not on this machine.", hint="Use fast (or auto).")
+                             "which are not on this machine.", hint="Use fast (or auto).",
+                             key="documents.no_hi_res", hint_key="documents.no_hi_res_hint")
         if not 100 <= int(settings.chunk_size) <= 8000:
             raise LoragError(f"The chunk size must be between 100 and 8000 characters, not {settings.chunk_size}.",
                              key="documents.chunk_size", params={"size": settings.chunk_size})
@@ -192,7 +199,7 @@ class Collections:
 
     def rename_collection(self, name_or_id: str, new_name: str) -> Collection:
         current = self.collection(name_or_id)
-        new_name = validate_name(new_name, "collection name")
+        new_name = validate_name(new_name, COLLECTION_NAME)
         if new_name != current.name:
             self._check_name_free(new_name, current.owner)
         self.store.update("collections", "id", current.id, {"name": new_name})
@@ -203,7 +210,8 @@ class Collections:
         current = self.collection(name_or_id)
         unknown = unknown_fields(CollectionSettings, changes)
         if unknown:
-            raise LoragError(f"Unknown collection setting(s): {', '.join(unknown)}.")
+            raise LoragError(f"Unknown collection setting(s): {', '.join(unknown)}.",
+                             key="documents.unknown_settings", params={"unknown": ', '.join(unknown)})
         merged = self._validated(CollectionSettings.from_dict({**current.settings.to_dict(), **changes}))
         settings = {**merged.to_dict(), "index": current.index.__dict__.copy()}
         self.store.update("collections", "id", current.id,
@@ -217,7 +225,9 @@ class Collections:
             raise LoragError(f"The collection {current.name!r} is being indexed.", hint="Cancel that job first.",
                              key="documents.being_indexed", hint_key="documents.cancel_first",
                              params={"name": repr(current.name)})
-        with self.writes.writing(f"Deleting the collection {current.name!r}"):
+        what = Phrase(f"Deleting the collection {current.name!r}", "error.documents.deleting_collection",
+                      {"name": current.name})
+        with self.writes.writing(what):
             docs = self.documents(current)
             self.index_of(current).drop()
             self.store.execute("DELETE FROM collections WHERE id = ?", (current.id,))
@@ -234,21 +244,24 @@ class Collections:
     def document(self, document_id: str) -> Document:
         row = self.store.one("SELECT * FROM documents WHERE id = ?", (document_id,))
         if row is None:
-            raise LoragError(f"There is no document {document_id!r}.")
+            raise LoragError(f"There is no document {document_id!r}.",
+                             key="documents.no_document", params={"document_id": document_id})
         return Document(**row)
 
     def delete_document(self, collection: str | Collection, document_id: str) -> None:
         """The document's objects in Weaviate, its row, and its stored file when nothing else uses it."""
         current = self.collection(collection)
-        self.refuse_during_rebuild(current, "delete documents")
+        self.refuse_during_rebuild(current, Phrase("delete documents", "error.documents.delete_documents"))
         doc = self.document(document_id)
         if doc.collection_id != current.id:
-            raise LoragError(f"The document {doc.filename!r} is not in the collection {current.name!r}.")
+            raise LoragError(f"The document {doc.filename!r} is not in the collection {current.name!r}.",
+                             key="documents.not_in_collection", params={"filename": doc.filename, "name": current.name})
         if doc.status in IN_PROGRESS and (doc.meta.get("job") in {j.id for j in self.jobs_for(current, True)}):
             raise LoragError(f"{doc.filename} is being indexed right now.", hint="Cancel the job first.",
                              key="documents.document_being_indexed", hint_key="documents.cancel_the_job_first",
                              params={"name": doc.filename})
-        with self.writes.writing(f"Deleting {doc.filename}"):
+        what = Phrase(f"Deleting {doc.filename}", "error.documents.deleting", {"filename": doc.filename})
+        with self.writes.writing(what):
             self.index_of(current).delete_document(doc.id)
             self.store.execute("DELETE FROM documents WHERE id = ?", (doc.id,))
             self._remove_upload_if_unused(doc)

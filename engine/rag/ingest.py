@@ -63,6 +63,7 @@ class FileTask:
     stage: str = "waiting"
     progress: float = 0.0
     error: str = ""
+    error_facts: dict[str, Any] = field(default_factory=dict)  # LoragError.facts(): the page says it in Russian too
     document_id: str = ""
     pages: int = 0
     chunks: int = 0
@@ -170,6 +171,7 @@ class IngestRun:
             task.status, task.stage = "cancelled", "cancelled; nothing of it was indexed"
             raise
         except LoragError as exc:
+            task.error_facts = exc.facts()
             self._fail(task, existing, was_indexed, str(exc))
         except Exception as exc:  # a bug: keep going with the other files, keep the traceback
             log.exception("ingesting %s failed", task.name)
@@ -239,14 +241,19 @@ class IngestRun:
         except Exception as exc:  # the server died or stopped answering mid-way (weaviate-client's own errors)
             raise LoragError(f"{task.name}: Weaviate stopped answering while its chunks were stored "
                              f"({type(exc).__name__}); the document is left out of the search.",
-                             hint="Re-index it once Weaviate runs again (the Settings tab shows its status).") from exc
+                             hint="Re-index it once Weaviate runs again (the Settings tab shows its status).",
+                             key="documents.weaviate_stopped", hint_key="documents.weaviate_stopped_hint",
+                             params={"name": task.name, "error_type": type(exc).__name__}) from exc
         task.timings["store_s"] = round(time.perf_counter() - started, 3)
         if report.failed:
             index.delete_document(task.document_id)
             first = next(iter(report.failed.items()))
             raise LoragError(f"{task.name}: Weaviate refused {len(report.failed)} of {len(chunks)} chunks (chunk "
                              f"{first[0]}: {first[1]}); the document was taken out of the index.",
-                             hint="Re-index it once Weaviate is healthy.")
+                             hint="Re-index it once Weaviate is healthy.",
+                             key="documents.weaviate_refused", hint_key="documents.weaviate_refused_hint",
+                             params={"name": task.name, "refused": len(report.failed), "total": len(chunks),
+                                     "chunk": first[0], "reason": first[1]})
         task.status, task.stage, task.progress, task.error = DONE, "indexed", 1.0, ""
         self._log(f"{task.name}: indexed {task.pages} page(s) into {len(chunks)} chunks "
                   f"(parse {task.timings['parse_s']} s, embed {task.timings['embed_s']} s, "
@@ -279,6 +286,7 @@ class IngestRun:
                          "languages": task.languages, "ocr_pages": task.ocr_pages, "timings": task.timings,
                          "job": self.ctx.job_id, "indexed_at": now(), "profile": profile})
             meta.pop("purge", None)   # whole now: nothing of an earlier interrupted run is left to delete
+            meta.pop("error_facts", None)
             self.store.update("documents", "id", task.document_id,
                               {"status": DONE, "pages": task.pages, "chunks": task.chunks, "error": "",
                                "meta": meta})
@@ -301,7 +309,8 @@ class IngestRun:
             row = self.store.one("SELECT meta FROM documents WHERE id = ?", (task.document_id,))
             self.store.update("documents", "id", task.document_id,
                               {"status": FAILED, "error": message, "pages": task.pages, "chunks": 0,
-                               "meta": {**((row or {}).get("meta") or {}), "purge": True}})
+                               "meta": {**((row or {}).get("meta") or {}), "purge": True,
+                                        "error_facts": task.error_facts}})
 
     def _undo(self, task: FileTask, index: ChunkIndex, existing: dict[str, Any] | None, was_indexed: bool) -> None:
         if self.rebuild is not None:

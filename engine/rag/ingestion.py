@@ -10,12 +10,12 @@ import logging
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase
 from engine.jobs import Job, JobContext, Jobs
 from engine.rag.collections import Collections
+from engine.rag.filecheck import KINDS, check_file
 from engine.rag.index import weaviate_name
 from engine.rag.ingest import FileTask, IngestRun
-from engine.rag.parse import KINDS, check_file
 from engine.rag.types import IN_PROGRESS, Collection, IndexInfo
 from engine.rag.uploads import read_head, sha256_file
 from engine.safety import safe_filename
@@ -38,9 +38,10 @@ class Ingestion:
         in job.result["files"] (see engine.rag.ingest.FileTask), the others go on."""
         current = self.collections.collection(collection)
         if not files:
-            raise LoragError("Choose one or more files to upload.")
-        self.collections.refuse_during_rebuild(current, "upload again")
-        hold = self.collections.writes.hold(f"Indexing into {current.name!r}")  # before files enter uploads/
+            raise LoragError("Choose one or more files to upload.", key="documents.choose_files")
+        self.collections.refuse_during_rebuild(current, Phrase("upload again", "error.documents.upload_again"))
+        what = Phrase(f"Indexing into {current.name!r}", "error.documents.indexing_into", {"name": current.name})
+        hold = self.collections.writes.hold(what)  # before files enter uploads/
         try:
             tasks = [self._prepare(item) for item in files]
         except BaseException:
@@ -56,23 +57,25 @@ class Ingestion:
         try:
             name = safe_filename(name)
         except LoragError as exc:
-            return FileTask(name=str(name), status="failed", stage="failed", error=str(exc))
+            return FileTask(name=str(name), status="failed", stage="failed", error=str(exc), error_facts=exc.facts())
         task = FileTask(name=name)
         try:
             if not path.is_file():
-                raise LoragError(f"{name}: the uploaded file is gone; upload it again.")
+                raise LoragError(f"{name}: the uploaded file is gone; upload it again.",
+                                 key="documents.upload_gone", params={"name": name})
             task.size = path.stat().st_size
             task.kind = check_file(name, task.size, read_head(path), self.max_upload_bytes)
             task.sha256 = sha256_file(path)
             task.path = str(self.collections.uploads.store(path, task.sha256, Path(name).suffix))
         except LoragError as exc:
-            task.status, task.stage, task.error = "failed", "failed", str(exc)
+            task.status, task.stage, task.error, task.error_facts = "failed", "failed", str(exc), exc.facts()
         return task
 
     def _start(self, current: Collection, tasks: list[FileTask], password: str, title: str,
                rebuild: IndexInfo | None = None, hold: WriteHold | None = None) -> Job:
         """The job holds the write lock (engine.writes) from here until it ends: a backup waits for it."""
-        hold = hold or self.collections.writes.hold(f"Re-indexing {current.name!r}")
+        what = Phrase(f"Re-indexing {current.name!r}", "error.documents.reindexing", {"name": current.name})
+        hold = hold or self.collections.writes.hold(what)
         try:
             return self._start_held(current, tasks, password, title, rebuild, hold)
         except BaseException:
@@ -100,10 +103,12 @@ class Ingestion:
         collections = self.collections
         current = collections.collection(collection)
         if collections.jobs_for(current, active_only=True):
-            raise LoragError(f"The collection {current.name!r} is being indexed.", hint="Wait or cancel that job.")
+            raise LoragError(f"The collection {current.name!r} is being indexed.", hint="Wait or cancel that job.",
+                             key="documents.being_indexed_wait", hint_key="documents.being_indexed_wait_hint",
+                             params={"name": current.name})
         docs = [d for d in collections.documents(current) if document_ids is None or d.id in set(document_ids)]
         if not docs:
-            raise LoragError("There is nothing to re-index.")
+            raise LoragError("There is nothing to re-index.", key="documents.nothing_to_reindex")
         rebuild = None
         if current.needs_reindex:
             docs = collections.documents(current)  # a new model: every document goes into the new index

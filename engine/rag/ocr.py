@@ -86,7 +86,9 @@ def ocr_pages(pdf: Path | bytes, pages: list[int], password: str = "", progress:
     langs = languages(command) if command else ""
     if not langs:
         raise LoragError(f"OCR is not available: {unavailable_reason()}.",
-                         hint="Install tesseract-ocr with tesseract-ocr-eng / -rus (scripts/setup.sh does).")
+                         hint="Install tesseract-ocr with tesseract-ocr-eng / -rus (scripts/setup.sh does).",
+                         key="documents.no_ocr", hint_key="documents.no_ocr_hint",
+                         params={"reason": unavailable_reason()})
     source = str(pdf) if isinstance(pdf, Path) else pdf
     doc = pdfium.PdfDocument(source, password=password or None)
     texts: dict[int, str] = {}
@@ -164,7 +166,9 @@ def read_image(image: Path, command: str, langs: str, check_cancel: Callable[[],
                 process.wait()
     if process.returncode != 0:
         lines = base.with_suffix(".log").read_text("utf-8", "replace").strip().splitlines()
-        raise LoragError(f"OCR failed on a page: {(lines[-1] if lines else f'exit {process.returncode}')[:200]}")
+        raise LoragError(f"OCR failed on a page: {(lines[-1] if lines else f'exit {process.returncode}')[:200]}",
+                         key="documents.ocr_failed",
+                         params={"detail": (lines[-1] if lines else f'exit {process.returncode}')[:200]})
     return base.with_suffix(".txt").read_text("utf-8", "replace").replace("\f", "").strip()
 
 
@@ -176,5 +180,6 @@ def _wait(process: subprocess.Popen, check_cancel: Callable[[], None]) -> None:
             return
         except subprocess.TimeoutExpired:
             if time.monotonic() > deadline:
-                raise LoragError(f"OCR of a page took over {PAGE_TIMEOUT_S:.0f} s and was stopped.") from None
+                raise LoragError(f"OCR of a page took over {PAGE_TIMEOUT_S:.0f} s and was stopped.",
+                                 key="documents.ocr_timeout", params={"limit": PAGE_TIMEOUT_S}) from None
             check_cancel()

@@ -28,10 +28,6 @@ from engine.rag.pdftext import MIN_PAGE_CHARS
 
 log = logging.getLogger(__name__)
 
-# Extension -> kind. Everything goes through unstructured.
-KINDS = {".pdf": "pdf", ".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
-         ".html": "html", ".htm": "html", ".docx": "docx"}
-SUPPORTED = ", ".join(sorted({ext for ext in KINDS if ext not in (".text", ".markdown", ".htm")}))
 # Running headers, footers and page numbers repeat on every page and only add noise to chunks.
 NOISE_CATEGORIES = {"Header", "Footer", "PageNumber"}
 # Below this many characters of text in the whole PDF there is no usable text layer (a scan, images).
@@ -94,44 +90,6 @@ def resolve_strategy(strategy: str) -> tuple[str, list[str]]:
     return "fast", []
 
 
-# --- checks before parsing ------------------------------------------------------------------------------
-def _looks_like(head: bytes) -> str:
-    if head.lstrip().startswith(b"%PDF") or b"%PDF-" in head[:1024]:
-        return "a PDF"
-    if head.startswith(b"PK\x03\x04"):
-        return "a ZIP archive (e.g. .docx)"
-    if head.startswith(b"\x89PNG"):
-        return "a PNG image"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "a JPEG image"
-    if b"\x00" in head:
-        return "binary data"
-    return "text"
-
-
-def check_file(filename: str, size: int, head: bytes, max_bytes: int) -> str:
-    """The file's kind ('pdf', 'text', ...) or a LoragError saying what is wrong with it."""
-    ext = Path(filename).suffix.lower()
-    if ext not in KINDS:
-        shown = ext or "(no extension)"
-        raise LoragError(f"{filename}: unsupported file type {shown}.", hint=f"Upload one of: {SUPPORTED}.")
-    if size == 0:
-        raise LoragError(f"{filename}: the file is empty.")
-    if size > max_bytes:
-        raise LoragError(f"{filename}: the file is {size / 2**20:.1f} MB, over the limit of "
-                         f"{max_bytes / 2**20:.0f} MB.", hint="Raise it with --max-upload-mb.")
-    kind = KINDS[ext]
-    looks = _looks_like(head)
-    if kind == "pdf" and looks != "a PDF":
-        raise LoragError(f"{filename}: the name says PDF but the content is {looks}.",
-                         hint="Check that this is the file you meant, or fix its extension.")
-    if kind == "docx" and not looks.startswith("a ZIP"):
-        raise LoragError(f"{filename}: the name says .docx but the content is {looks}.")
-    if kind in ("text", "markdown", "html") and looks != "text":
-        raise LoragError(f"{filename}: the name says {ext} (text) but the content is {looks}.")
-    return kind
-
-
 # --- parsing ---------------------------------------------------------------------------------------------
 def _no_progress(done: int, total: int) -> None:
     pass
@@ -176,10 +134,13 @@ def _parse_other(path: Path, kind: str, filename: str) -> Parsed:
     except LoragError:
         raise
     except Exception as exc:  # unstructured raises many types for damaged files
-        raise LoragError(f"{filename}: the file is damaged or not a valid {kind} file ({_short(exc)}).") from None
+        raise LoragError(f"{filename}: the file is damaged or not a valid {kind} file ({_short(exc)}).",
+                         key="documents.damaged",
+                         params={"filename": filename, "kind": kind, "error": _short(exc)}) from None
     content = _content(elements)
     if not content:
-        raise LoragError(f"{filename}: the file contains no text.")
+        raise LoragError(f"{filename}: the file contains no text.",
+                         key="documents.no_text", params={"filename": filename})
     pages = max((e.metadata.page_number or 0) for e in content)
     return Parsed(elements=content, pages=pages, strategy="fast")
 
@@ -190,7 +151,9 @@ def _check_decodes(path: Path, filename: str) -> None:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise LoragError(f"{filename}: the file is not UTF-8 text (bad byte at position {exc.start}).",
-                         hint="Save it as UTF-8 and upload it again.") from None
+                         hint="Save it as UTF-8 and upload it again.",
+                         key="documents.not_utf8", hint_key="documents.not_utf8_hint",
+                         params={"filename": filename, "position": exc.start}) from None
 
 
 def _partition_other(path: Path, kind: str, filename: str) -> list[Any]:
@@ -211,7 +174,8 @@ def _partition_other(path: Path, kind: str, filename: str) -> list[Any]:
         from unstructured.partition.docx import partition_docx
 
         return partition_docx(**common)
-    raise LoragError(f"{filename}: unsupported file type.")
+    raise LoragError(f"{filename}: unsupported file type.",
+                     key="documents.unsupported_type_plain", params={"filename": filename})
 
 
 def _parse_pdf(path: Path, filename: str, strategy: str, password: str, steps: PdfSteps) -> Parsed:
@@ -259,7 +223,8 @@ def _parse_with_unstructured(path: Path, filename: str, strategy: str, password:
     except (LoragError, JobCancelled):
         raise
     except Exception as exc:
-        raise LoragError(f"{filename}: the PDF is damaged and could not be read ({_short(exc)}).") from None
+        raise LoragError(f"{filename}: the PDF is damaged and could not be read ({_short(exc)}).",
+                         key="documents.damaged_pdf", params={"filename": filename, "error": _short(exc)}) from None
     content = _content(elements)
     total = total or max((e.metadata.page_number or 0 for e in content), default=0)
     steps.progress(total, total)
@@ -278,9 +243,12 @@ def _open_pikepdf(path: Path, filename: str, password: str):
         return pikepdf.open(path, password=password or ""), ""
     except pikepdf.PasswordError:
         if password:
-            raise LoragError(f"{filename}: the password is wrong.") from None
+            raise LoragError(f"{filename}: the password is wrong.",
+                             key="documents.wrong_password", params={"filename": filename}) from None
         raise LoragError(f"{filename}: the PDF is password-protected.",
-                         hint="Type its password in the Password field and upload it again.") from None
+                         hint="Type its password in the Password field and upload it again.",
+                         key="documents.password_protected", hint_key="documents.password_protected_hint",
+                         params={"filename": filename}) from None
     except Exception as exc:  # damaged cross-reference tables, broken page trees...
         log.info("%s: pikepdf cannot open it (%s)", filename, exc)
         return None, str(exc)
@@ -357,18 +325,26 @@ def _text_layer_chars(census: list[int], path: Path, password: str) -> int:
 def _no_text_error(filename: str, chars: int, damage: str = "", ocr_tried: bool = False) -> LoragError:
     if damage:
         return LoragError(f"{filename}: the PDF is damaged ({damage}) and no text could be read from it.",
-                          hint="Was it cut short in transfer? Get the complete file and upload it again.")
+                          hint="Was it cut short in transfer? Get the complete file and upload it again.",
+                          key="documents.damaged_pdf_no_text", hint_key="documents.damaged_pdf_no_text_hint",
+                          params={"filename": filename, "damage": damage})
     if ocr_tried:
         return LoragError(f"{filename}: no text layer, and OCR found no text on its pages.",
-                          hint="The pages are images without legible words (or too blurred to read).")
+                          hint="The pages are images without legible words (or too blurred to read).",
+                          key="documents.ocr_found_nothing", hint_key="documents.ocr_found_nothing_hint",
+                          params={"filename": filename})
     if chars >= MIN_TEXT_LAYER_CHARS:
         # unstructured's silent failure (or a parser bug): never index such a file as empty.
         return LoragError(f"{filename}: the parser returned no text although the PDF has a text layer "
                           f"({chars} characters). Nothing was indexed.",
-                          hint="This is a parser failure, not your file's fault; see the job log.")
+                          hint="This is a parser failure, not your file's fault; see the job log.",
+                          key="documents.parser_lost_text", hint_key="documents.parser_lost_text_hint",
+                          params={"filename": filename, "chars": chars})
     return LoragError(f"{filename}: no text layer; OCR not available.",
                       hint="The pages are images (a scan?). Run OCR on it first (e.g. ocrmypdf) and upload "
-                           "the result.")
+                           "the result.",
+                      key="documents.no_text_layer", hint_key="documents.no_text_layer_hint",
+                      params={"filename": filename})
 
 
 def _blank_page_warning(census: list[int]) -> list[str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from engine.errors import LoragError
 from engine.fields import option
 from engine.imports import import_heavy
-from engine.rag.config import rag_presets
+from engine.rag.config import HUB_CACHE, rag_presets
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +63,21 @@ def resolve_reranker(name: str, models_dir: Path | None = None) -> Path:
     presets = reranker_presets()
     if name not in presets:
         raise LoragError(f"Unknown reranker {name!r}.",
-                         hint=f"Use a preset ({', '.join(sorted(presets))}) or a local cross-encoder folder.")
+                         hint=f"Use a preset ({', '.join(sorted(presets))}) or a local cross-encoder folder.",
+                         key="documents.unknown_reranker", hint_key="documents.unknown_reranker_hint",
+                         params={"name": name, "presets": ', '.join(sorted(presets))})
     preset = presets[name]
     if models_dir is not None and (Path(models_dir) / "rerankers" / name / "config.json").exists():
         return Path(models_dir) / "rerankers" / name
     cached = _hub_cache(preset.hub_id) if preset.hub_id else None
     if cached is not None:
         return cached
-    where = f"{models_dir}/rerankers/{name}" if models_dir else "the Hugging Face cache"
+    where = f"{models_dir}/rerankers/{name}" if models_dir else HUB_CACHE
     raise LoragError(f"The reranker {preset.label or name} needs a download, and it is not on this machine.",
                      hint=f"Download {preset.hub_id} where the hub is reachable and copy the folder to {where}; "
-                          "or switch reranking off for this collection.")
+                          "or switch reranking off for this collection.",
+                     key="documents.reranker_not_downloaded", hint_key="documents.reranker_not_downloaded_hint",
+                     params={"label": preset.label or name, "hub_id": preset.hub_id, "where": where})
 
 
 def _hub_cache(hub_id: str) -> Path | None:
@@ -96,7 +100,8 @@ class Reranker:
         try:
             self.model = CrossEncoder(str(folder), device="cpu", max_length=max_length, local_files_only=True)
         except Exception as exc:
-            raise LoragError(f"The reranker in {folder} could not be loaded: {exc}") from None
+            raise LoragError(f"The reranker in {folder} could not be loaded: {exc}",
+                             key="documents.reranker_load_failed", params={"folder": folder, "exc": exc}) from None
         self._lock = threading.Lock()
 
     def scores(self, query: str, texts: list[str]) -> list[float]:

@@ -38,11 +38,12 @@ class Retrieval:
         current = collections.collection(collection)
         query = (query or "").strip()
         if not query:
-            raise LoragError("Type something to search for.")
+            raise LoragError("Type something to search for.", key="documents.empty_query")
         k = int(k or collections.defaults.top_k)
         alpha = collections.defaults.alpha if alpha is None else float(alpha)
         if not 0.0 <= alpha <= 1.0:
-            raise LoragError(f"alpha must be between 0 (keywords only) and 1 (vectors only), not {alpha}.")
+            raise LoragError(f"alpha must be between 0 (keywords only) and 1 (vectors only), not {alpha}.",
+                             key="documents.bad_alpha", params={"alpha": alpha})
         indexed, everything_indexed = self._indexed_ids(current)
         allowed = _searchable(indexed, everything_indexed, document_ids)
         if allowed is not None and not allowed:
@@ -160,7 +161,8 @@ class Retrieval:
             props = collections.index_of(current).fetch(chunk_id)
             if props is not None:
                 return self._source(chunk_id, current, props, page)
-        raise LoragError("That source is no longer in the index (its document was deleted or re-indexed).")
+        raise LoragError("That source is no longer in the index (its document was deleted or re-indexed).",
+                         key="documents.source_gone")
 
     def _source(self, chunk_id: str, current: Collection, props: dict, page: int | None) -> Source:
         uploads = self.collections.uploads

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase, Phrases
 from engine.fields import kind_of, option, unknown_fields
 from engine.fields import problems as field_problems
 
@@ -22,6 +22,17 @@ DPO_LOSSES = ("sigmoid", "ipo", "hinge", "nca_pair", "apo_zero", "apo_down", "si
 DEVICES = ("auto", "cuda", "cpu")
 DISTRIBUTED = ("ddp", "fsdp")
 MAX_CPU_PROCESSES = 16   # CPU processes (gloo) beyond the cores only slow a run down; the studio checks the cores
+
+# Where settings came from, inside a message ("Unknown setting(s) in the form: ...").
+IN_CONFIG = Phrase("the config", "error.training.in_config")
+IN_YAML = Phrase("the YAML", "error.training.in_yaml")
+IN_RECIPE = Phrase("the recipe", "error.training.in_recipe")
+IN_FORM = Phrase("the form", "error.training.in_form")
+IN_JOB_CONFIG = Phrase("the job config", "error.training.in_job_config")
+
+
+def in_recipe(name: str) -> Phrase:
+    return Phrase(f"recipe {name}", "error.training.in_named_recipe", {"name": name})
 
 
 @dataclass
@@ -104,34 +115,38 @@ class TrainingConfig:
         return {name: getattr(self, name) for name in RECIPE_FIELDS}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "the config") -> "TrainingConfig":
+    def from_dict(cls, data: dict[str, Any], where: str = IN_CONFIG) -> "TrainingConfig":
         known = {f.name: f for f in fields(cls)}
         unknown = unknown_fields(cls, data)
         if unknown:
-            raise LoragError(f"Unknown setting(s) in {where}: {', '.join(unknown)}.")
+            raise LoragError(f"Unknown setting(s) in {where}: {', '.join(unknown)}.",
+                             key="training.unknown_settings", params={"where": where, "unknown": ', '.join(unknown)})
         return cls(**{name: _coerce(known[name], value, where) for name, value in data.items()})
 
     @classmethod
-    def from_yaml(cls, text: str, where: str = "the YAML") -> "TrainingConfig":
+    def from_yaml(cls, text: str, where: str = IN_YAML) -> "TrainingConfig":
         return cls.from_dict(parse_yaml_mapping(text, where), where)
 
-    def merged(self, changes: dict[str, Any], where: str = "the recipe") -> "TrainingConfig":
+    def merged(self, changes: dict[str, Any], where: str = IN_RECIPE) -> "TrainingConfig":
         return TrainingConfig.from_dict({**self.to_dict(), **changes}, where)
 
     # --- checks ----------------------------------------------------------------------------------------------
     def validate(self) -> "TrainingConfig":
         """Refuse settings outside their fields' choices and bounds, or that cannot train together."""
-        problems = field_problems(self)
+        problems = field_problems(self, "field.training")
         if not (self.max_steps > 0 or self.epochs > 0):
-            problems.append("set epochs or max steps")
+            problems.append(Phrase("set epochs or max steps", "error.training.set_length"))
         if self.packing and self.method != "sft":
-            problems.append("packing applies to SFT only: untick it for DPO / ORPO")
+            problems.append(Phrase("packing applies to SFT only: untick it for DPO / ORPO",
+                                   "error.training.packing_sft"))
         if self.processes > 1 and self.distributed == "fsdp" and self.quantization != "none":
-            problems.append("fsdp shards full-precision weights: set quantization to none (or use ddp)")
+            problems.append(Phrase("fsdp shards full-precision weights: set quantization to none (or use ddp)",
+                                   "error.training.fsdp_quantized"))
         if not self.target_modules.strip():
-            problems.append("name the target modules (or all-linear)")
+            problems.append(Phrase("name the target modules (or all-linear)", "error.training.no_target_modules"))
         if problems:
-            raise LoragError("The training settings need a fix: " + "; ".join(problems) + ".")
+            raise LoragError(f"The training settings need a fix: {Phrases(problems)}.", key="training.needs_fix",
+                             params={"problems": Phrases(problems)})
         return self
 
     @property
@@ -152,9 +167,11 @@ def parse_yaml_mapping(text: str, where: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise LoragError(f"{where} is not valid YAML: {exc}") from None
+        raise LoragError(f"{where} is not valid YAML: {exc}",
+                         key="training.bad_yaml", params={"where": where, "exc": exc}) from None
     if not isinstance(data, dict):
-        raise LoragError(f"{where} must be a YAML mapping of setting: value.")
+        raise LoragError(f"{where} must be a YAML mapping of setting: value.",
+                         key="training.yaml_not_mapping", params={"where": where})
     return data
 
 
@@ -181,5 +198,7 @@ def _coerce(f: dataclasses.Field, value: Any, where: str) -> Any:
             return {str(k): str(v) for k, v in value.items()}
         return "" if value is None else str(value)
     except (TypeError, ValueError):
-        raise LoragError(f"{f.name} in {where} must be a {kind}, not {value!r}.") from None
+        raise LoragError(f"{f.name} in {where} must be a {kind}, not {value!r}.",
+                         key="training.wrong_type",
+                         params={"field": f.name, "where": where, "kind": kind, "value": value}) from None
 

@@ -88,7 +88,8 @@ def _strings(value: Any, where: str) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise LoragError(f"dataset_info.json: `{where}` must map names to column names (strings).")
+        raise LoragError(f"dataset_info.json: `{where}` must map names to column names (strings).",
+                         key="dataset.info_bad_columns", params={"where": where})
     return dict(value)
 
 
@@ -96,7 +97,7 @@ def parse_dataset_info(value: Any) -> list[ColumnMap]:
     """The entries that describe a local file (hub entries are skipped); refuses what cannot be honoured."""
     if not looks_like_dataset_info(value):
         raise LoragError("This is not a LLaMA-Factory dataset_info.json: it must be an object of named entries, "
-                         "each with a file_name.")
+                         "each with a file_name.", key="dataset.info_not_dataset_info")
     maps = []
     for entry, spec in value.items():
         if not isinstance(spec.get("file_name"), str) or not spec["file_name"]:
@@ -104,12 +105,13 @@ def parse_dataset_info(value: Any) -> list[ColumnMap]:
         formatting = spec.get("formatting", "alpaca")
         if formatting not in ("alpaca", "sharegpt"):
             raise LoragError(f"dataset_info.json, entry {entry}: formatting {formatting!r} is not alpaca or "
-                             "sharegpt.")
+                             "sharegpt.",
+                             key="dataset.info_bad_formatting", params={"entry": entry, "formatting": formatting})
         maps.append(ColumnMap(entry, spec["file_name"], formatting, bool(spec.get("ranking", False)),
                               _strings(spec.get("columns"), f"{entry}.columns"),
                               _strings(spec.get("tags"), f"{entry}.tags")))
     if not maps:
-        raise LoragError("dataset_info.json names no local file (file_name) to read.")
+        raise LoragError("dataset_info.json names no local file (file_name) to read.", key="dataset.info_no_file")
     return maps
 
 
@@ -117,7 +119,8 @@ def read_dataset_info(text: str) -> list[ColumnMap]:
     try:
         return parse_dataset_info(json.loads(text))
     except json.JSONDecodeError as exc:
-        raise LoragError(f"dataset_info.json is not valid JSON: {exc.msg} at line {exc.lineno}.") from None
+        raise LoragError(f"dataset_info.json is not valid JSON: {exc.msg} at line {exc.lineno}.",
+                         key="dataset.info_bad_json", params={"error": exc.msg, "line": exc.lineno}) from None
 
 
 def is_dataset_info_file(path, name: str, max_bytes: int) -> bool:

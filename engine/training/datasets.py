@@ -238,7 +238,8 @@ class DatasetStore:
         meta = json.loads(meta_path.read_text())
         path = next((p for p in (self.folder / f"{sha256}{ext}" for ext in EXTENSIONS) if p.exists()), None)
         if path is None:
-            raise LoragError(f"The stored dataset {meta.get('filename', sha256)} is missing its file.")
+            raise LoragError(f"The stored dataset {meta.get('filename', sha256)} is missing its file.",
+                             key="dataset.file_missing", params={"name": meta.get('filename', sha256)})
         return StoredDataset(sha256, path, meta["filename"], int(meta["size"]), float(meta["uploaded_at"]))
 
     def list(self) -> list[StoredDataset]:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase
 from engine.models.thinking import template_kwargs, template_text
 from engine.training.formats import Example, RowProblem
 
@@ -73,11 +73,11 @@ def _special_strings(tokenizer: Any) -> list[str]:
 def plan_for(tokenizer: Any) -> TemplatePlan:
     template = chat_template_of(tokenizer)
     if not template:
-        return TemplatePlan("none", "This model has no chat template: only plain-text and prompt/completion files "
-                                    "can be trained on it.")
+        return TemplatePlan("none", Phrase("This model has no chat template: only plain-text and prompt/completion "
+                                           "files can be trained on it.", "error.training.plan_no_template"))
     if GENERATION_MARKER.search(template):
-        return TemplatePlan("markers", "The model's chat template marks assistant turns ({% generation %}); "
-                                       "those tokens are trained.")
+        return TemplatePlan("markers", Phrase("The model's chat template marks assistant turns ({% generation %}); "
+                                              "those tokens are trained.", "error.training.plan_markers"))
     user = [{"role": "user", "content": PROBE_USER}]
     plain, prompted = _render(tokenizer, user), _render(tokenizer, user, generation_prompt=True)
     header = prompted[len(plain):] if prompted.startswith(plain) else ""
@@ -86,14 +86,16 @@ def plan_for(tokenizer: Any) -> TemplatePlan:
     hits = [(tail.find(s), s) for s in _special_strings(tokenizer) if s in tail]
     end = min(hits)[1] if hits else ""
     if not header or not end:
-        return TemplatePlan("none", "The model's chat template has no {% generation %} markers and Lorag cannot "
-                                    "tell where its assistant turns start and end; untick 'train only on "
-                                    "assistant turns' to train on whole conversations.")
+        return TemplatePlan("none", Phrase("The model's chat template has no {% generation %} markers and Lorag "
+                                           "cannot tell where its assistant turns start and end; untick 'train only "
+                                           "on assistant turns' to train on whole conversations.",
+                                           "error.training.plan_no_turns"))
     headers = header_variants(header, full)
     shown = header.replace("\n", "\\n")
-    return TemplatePlan("located", f"The model's chat template has no {{% generation %}} markers, so Lorag marks "
-                                   f"each assistant turn itself: from after '{shown}' up to and including "
-                                   f"'{end}'. Check the marked tokens in the preview.", headers, end)
+    note = Phrase(f"The model's chat template has no {{% generation %}} markers, so Lorag marks each assistant turn "
+                  f"itself: from after '{shown}' up to and including '{end}'. Check the marked tokens in the preview.",
+                  "error.training.plan_located", {"shown": shown, "end": end})
+    return TemplatePlan("located", note, headers, end)
 
 
 def header_variants(header: str, probe: str) -> tuple[str, ...]:
@@ -181,9 +183,10 @@ class Encoder:
         """Refuse up front what cannot work for a whole file."""
         if kind in ("chat", "preference") and not chat_template_of(self.tokenizer):
             raise LoragError("This model has no chat template, so chat-style rows cannot be rendered for it.",
-                             hint="Pick an instruct model, or use a plain-text / prompt-completion file.")
+                             hint="Pick an instruct model, or use a plain-text / prompt-completion file.",
+                             key="training.no_chat_template", hint_key="training.no_chat_template_hint")
         if kind == "chat" and self.assistant_only and self.plan.method == "none":
-            raise LoragError(self.plan.note)
+            raise LoragError(self.plan.note, key="training.template_plan", params={"note": self.plan.note})
 
     def encode(self, example: Example) -> Encoded:
         if example.kind in ("preference", "preference_text"):

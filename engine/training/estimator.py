@@ -60,14 +60,16 @@ class Estimator:
         if estimate.duration_s is None and calibrate:
             if check.conflict:
                 raise LoragError(f"Calibrating needs the GPU, but {check.message[0].lower()}{check.message[1:]}",
-                                 hint="Unload the chat model, or set the device to cpu to estimate a CPU run.")
+                                 hint="Unload the chat model, or set the device to cpu to estimate a CPU run.",
+                                 key="training.calibration_gpu_busy", hint_key="training.calibration_gpu_busy_hint",
+                                 params={"chat": check.chat_device})
             estimate.job_id = self._calibration_job(config, base, check.device, key).id
         return estimate
 
     def _prepared(self, config: TrainingConfig) -> tuple[Any, Prepared]:
         config.validate()
         if not config.dataset:
-            raise LoragError("Upload a dataset (or pick an earlier upload) first.")
+            raise LoragError("Upload a dataset (or pick an earlier upload) first.", key="training.no_dataset")
         base = self.service.resolve_base(config.base_model)
         return base, prepare(config, self.service.datasets, self.service.tokenizer(base.source))
 
@@ -101,7 +103,8 @@ class Estimator:
     def job(self, job_id: str) -> Job:
         job = self.service.jobs.get(job_id)
         if job.kind != CALIBRATION_KIND:
-            raise LoragError(f"{job_id} is not a calibration job.")
+            raise LoragError(f"{job_id} is not a calibration job.",
+                             key="training.not_calibration_job", params={"job_id": job_id})
         return self.service.runner.check(job)
 
     def cancel(self, job_id: str) -> Job:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.training.config import TrainingConfig
+from engine.training.config import IN_JOB_CONFIG, TrainingConfig
 
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 
@@ -29,7 +29,7 @@ class JobSpec:
 
     @property
     def training(self) -> TrainingConfig:
-        return TrainingConfig.from_dict(self.config, "the job config")
+        return TrainingConfig.from_dict(self.config, IN_JOB_CONFIG)
 
 
 def format_eta(seconds: float | None) -> str:

@@ -34,7 +34,9 @@ class Prepared:
 def _refuse_bad_rows(count: int, errors: list[RowError]) -> None:
     shown = "; ".join(str(e) for e in errors[:5])
     raise LoragError(f"{count} row(s) have problems ({shown}{'; …' if count > 5 else ''}).",
-                     hint="Fix the file, or tick 'Drop bad rows' to train without them.")
+                     hint="Fix the file, or tick 'Drop bad rows' to train without them.",
+                     key="training.row_problems", hint_key="training.bad_rows_hint",
+                     params={"count": count, "shown": shown, "more": '; …' if count > 5 else ''})
 
 
 def split(items: list[Any], fraction: float, seed: int) -> tuple[list[Any], list[Any]]:
@@ -52,10 +54,14 @@ def check_method(method: str, report: DatasetReport) -> None:
     preference = report.format == "preference"
     if preference and method == "sft":
         raise LoragError(f"{report.filename} is preference data (chosen/rejected): DPO/ORPO train on it, supervised "
-                         "fine-tuning does not.", hint="Set the method to dpo or orpo.")
+                         "fine-tuning does not.", hint="Set the method to dpo or orpo.",
+                         key="training.preference_data", hint_key="training.preference_data_hint",
+                         params={"filename": report.filename})
     if not preference and method != "sft":
         raise LoragError(f"{method.upper()} needs preference rows (a prompt with chosen and rejected answers); "
-                         f"{report.filename} is {report.format_label}.", hint="Set the method to sft.")
+                         f"{report.filename} is {report.format_label}.", hint="Set the method to sft.",
+                         key="training.needs_preference_rows", hint_key="training.needs_preference_rows_hint",
+                         params={"method": method.upper(), "filename": report.filename, "format": report.format_label})
 
 
 def prepare(config: TrainingConfig, datasets: DatasetStore, tokenizer: Any) -> Prepared:
@@ -77,7 +83,8 @@ def prepare(config: TrainingConfig, datasets: DatasetStore, tokenizer: Any) -> P
     if count and not config.drop_bad_rows:
         _refuse_bad_rows(count, first)
     if not encoded:
-        raise LoragError("No usable rows are left to train on.", hint="Check the problems listed under the dataset.")
+        raise LoragError("No usable rows are left to train on.", hint="Check the problems listed under the dataset.",
+                         key="training.no_rows_left", hint_key="training.no_rows_left_hint")
     train, held_out = split(encoded, config.validation_split, config.seed)
     prepared = Prepared(train, held_out, loaded.report, encoder.plan, first, count)
     _count_trained(prepared, None if config.packing else config.max_length)
@@ -95,4 +102,6 @@ def _count_trained(prepared: Prepared, max_length: int | None) -> None:
         longest = max(len(r.input_ids) for r in prepared.train)
         raise LoragError(f"Nothing would be trained: in every row the trained tokens (the answers) lie beyond the max "
                          f"length of {max_length} tokens.",
-                         hint=f"Raise the max length (the longest row has {longest} tokens), or shorten the prompts.")
+                         hint=f"Raise the max length (the longest row has {longest} tokens), or shorten the prompts.",
+                         key="training.nothing_trained", hint_key="training.nothing_trained_hint",
+                         params={"max_length": max_length, "longest": longest})

@@ -10,8 +10,8 @@ import yaml
 
 from engine.errors import LoragError
 from engine.presets import PRESETS_DIR
-from engine.safety import validate_name
-from engine.training.config import TrainingConfig, parse_yaml_mapping
+from engine.safety import RECIPE_NAME, validate_name
+from engine.training.config import IN_RECIPE, TrainingConfig, in_recipe, parse_yaml_mapping
 
 KIND = "training"
 
@@ -37,11 +37,12 @@ class Recipes:
         """(settings, description) of a recipe."""
         path = self._path(name)
         if path is None:
-            raise LoragError(f"There is no training recipe {name!r} (have: {', '.join(self.names())}).")
-        return self.parse(path.read_text(), f"recipe {name}")
+            raise LoragError(f"There is no training recipe {name!r} (have: {', '.join(self.names())}).",
+                             key="training.no_recipe", params={"name": name, "names": ', '.join(self.names())})
+        return self.parse(path.read_text(), in_recipe(name))
 
     @staticmethod
-    def parse(text: str, where: str = "the recipe") -> tuple[dict[str, Any], str]:
+    def parse(text: str, where: str = IN_RECIPE) -> tuple[dict[str, Any], str]:
         data = parse_yaml_mapping(text, where)
         description = str(data.pop("description", "") or "")
         TrainingConfig().merged(data, where)  # unknown keys and wrong types are refused here
@@ -49,12 +50,13 @@ class Recipes:
 
     def apply(self, config: TrainingConfig, name: str) -> TrainingConfig:
         values, _ = self.load(name)
-        return config.merged({**values, "recipe": name}, f"recipe {name}")
+        return config.merged({**values, "recipe": name}, in_recipe(name))
 
     def save(self, name: str, config: TrainingConfig, description: str = "") -> Path:
-        name = validate_name(name, "recipe name")
+        name = validate_name(name, RECIPE_NAME)
         if (self.builtin_dir / f"{name}.yaml").exists():
-            raise LoragError(f"{name!r} is a built-in recipe; save yours under another name.")
+            raise LoragError(f"{name!r} is a built-in recipe; save yours under another name.",
+                             key="training.builtin_recipe", params={"name": name})
         self.user_dir.mkdir(parents=True, exist_ok=True)
         path = self.user_dir / f"{name}.yaml"
         data = {"description": description or f"Saved from the Training tab ({config.recipe or 'custom'})",

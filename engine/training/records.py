@@ -100,10 +100,15 @@ def _rows_of_object(whole: dict[str, Any], text: str, name: str) -> Records:
     """{"data": [...]}: the rows are the one list field of a top-level object."""
     lists = [k for k, v in whole.items() if isinstance(v, list)]
     if len(lists) != 1:
+        if lists:
+            shown = ", ".join(lists[:5])
+            raise LoragError(f"{name} holds a single JSON object with several lists ({shown}), not an array of rows.",
+                             hint=ARRAY_HINT, key="dataset.several_lists", hint_key="dataset.array_hint",
+                             params={"name": name, "shown": shown})
         keys = ", ".join(list(whole)[:5])
-        what = f"several lists ({', '.join(lists[:5])})" if lists else f"no list of rows ({keys})"
-        raise LoragError(f"{name} holds a single JSON object with {what}, not an array of rows.",
-                         hint=ARRAY_HINT)
+        raise LoragError(f"{name} holds a single JSON object with no list of rows ({keys}), not an array of rows.",
+                         hint=ARRAY_HINT, key="dataset.no_list", hint_key="dataset.array_hint",
+                         params={"name": name, "keys": keys})
     key = lists[0]
     others = [k for k in whole if k != key]
     note = f"The rows are the `{key}` list of the file's top-level object" + (
@@ -120,7 +125,8 @@ def _json_document(whole: Any, text: str, name: str) -> Records:
         return _rows_of_object(whole, text, name)
     if not isinstance(whole, list):
         raise LoragError(f"{name} holds a single JSON {type(whole).__name__}, not an array of rows.",
-                         hint=ARRAY_HINT)
+                         hint=ARRAY_HINT, key="dataset.single_value", hint_key="dataset.array_hint",
+                         params={"name": name, "type": type(whole).__name__})
     return Records(_array_at(text, text.index("[")), [])
 
 

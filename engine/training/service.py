@@ -15,7 +15,7 @@ from engine.errors import LoragError
 from engine.imports import import_heavy
 from engine.jobs import Job, Jobs
 from engine.presets import PRESETS_DIR
-from engine.safety import validate_name
+from engine.safety import ADAPTER_NAME, validate_name
 from engine.training.base_models import ResolvedBase, base_choices, resolve_base
 from engine.training.config import TrainingConfig
 from engine.training.datasets import DatasetReport, DatasetStore, StoredDataset
@@ -46,6 +46,11 @@ class ChatGpu(Protocol):
 
     def release(self) -> None:
         """Unload the chat model, freeing its GPU memory."""
+
+
+# The catalogues' "error.training.gpu_busy" says this in each language.
+GPU_BUSY = ("The chat model is loaded on the GPU ({chat}). Training there too would fight it for memory. Unload the "
+            "chat model, wait until it is unloaded, or train on the CPU.")
 
 
 class GpuBusy(LoragError):
@@ -156,7 +161,8 @@ class TrainingService:
                 try:
                     self._tokenizers[source] = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
                 except (OSError, ValueError) as exc:
-                    raise LoragError(f"The tokenizer of {source} cannot be loaded: {exc}") from None
+                    raise LoragError(f"The tokenizer of {source} cannot be loaded: {exc}",
+                                     key="training.tokenizer_failed", params={"source": source, "exc": exc}) from None
             return self._tokenizers[source]
 
     def analyze(self, sha256: str, base_choice: str, max_length: int = 1024, assistant_only: bool = True,
@@ -183,14 +189,16 @@ class TrainingService:
     def check_config(self, config: TrainingConfig) -> ResolvedBase:
         """Everything that can be refused before a worker starts, with a message for the person."""
         config.validate()
-        validate_name(config.adapter_name, "adapter name")
+        validate_name(config.adapter_name, ADAPTER_NAME)
         if (self.data_dir / "adapters" / config.adapter_name).exists():
             raise LoragError(f"An adapter named {config.adapter_name!r} already exists.",
                              hint="Pick another name (adapters are never overwritten).", key="training.adapter_exists",
                              hint_key="training.adapter_exists_hint", params={"name": repr(config.adapter_name)})
         for job in self.jobs.list(KIND):
             if job.active and job.config.get("adapter_name") == config.adapter_name:
-                raise LoragError(f"Job {job.id} is already training an adapter named {config.adapter_name!r}.")
+                raise LoragError(f"Job {job.id} is already training an adapter named {config.adapter_name!r}.",
+                                 key="training.adapter_in_training",
+                                 params={"job": job.id, "adapter_name": config.adapter_name})
         if not config.dataset:
             raise LoragError("Upload a dataset (or pick an earlier upload) first.", key="training.no_dataset")
         report = self.datasets.load(config.dataset, config.placeholders).report
@@ -217,9 +225,7 @@ class TrainingService:
                 if not gpu_present() else "Training on the CPU as asked."
             return DeviceCheck("cpu", chat, False, note)
         if chat and chat.startswith("cuda"):
-            return DeviceCheck("cuda", chat, True, f"The chat model is loaded on the GPU ({chat}). Training there "
-                                                   "too would fight it for memory. Unload the chat model, wait "
-                                                   "until it is unloaded, or train on the CPU.")
+            return DeviceCheck("cuda", chat, True, GPU_BUSY.format(chat=chat))
         return DeviceCheck("cuda", chat, False, "Training on the GPU.")
 
     # --- jobs ----------------------------------------------------------------------------------------------------
@@ -232,7 +238,7 @@ class TrainingService:
         device = check.device
         if check.conflict:
             if on_busy == "ask":
-                raise GpuBusy(check.message)
+                raise GpuBusy(check.message, key="training.gpu_busy", params={"chat": check.chat_device})
             if on_busy == "unload":
                 self.gpu.release()
             elif on_busy == "cpu":
@@ -289,7 +295,9 @@ class TrainingService:
         adapter = files.read_json(files.config).get("config", {}).get("adapter_name", "")
         if adapter and (self.data_dir / "adapters" / adapter).exists():
             raise LoragError(f"An adapter named {adapter!r} exists now; the resumed job would save under another "
-                             "name.", hint="Rename or delete that adapter first.")
+                             "name.", hint="Rename or delete that adapter first.",
+                             key="training.resume_name_taken", hint_key="training.resume_name_taken_hint",
+                             params={"adapter": adapter})
         self.jobs.update(job_id, status="queued", finished_at=None, message=f"Resuming from {checkpoint.name}…")
         self.jobs.append_log(job_id, f"Resuming from {checkpoint.name}.")
         self.runner.spawn(job_id, resume=True)
@@ -307,7 +315,8 @@ class TrainingService:
     def _training_job(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)
         if job.kind != KIND:
-            raise LoragError(f"{job_id} is not a training job.")
+            raise LoragError(f"{job_id} is not a training job.",
+                             key="training.not_training_job", params={"job_id": job_id})
         return job
 
     def view(self, job_id: str, log_lines: int = 30, details: bool = True) -> JobView:

@@ -28,9 +28,11 @@ class WeaviateLink:
         """Where to connect; a person-readable error when Weaviate is off or the managed server is down."""
         server = self.server
         if server is None:
-            raise LoragError("Weaviate is turned off (--no-weaviate): documents are unavailable.")
+            raise LoragError("Weaviate is turned off (--no-weaviate): documents are unavailable.",
+                             key="documents.weaviate_off_unavailable")
         if server.managed and not server.running:
-            raise LoragError("The Weaviate server is not running.", hint="Restart it from the Settings tab.")
+            raise LoragError("The Weaviate server is not running.", hint="Restart it from the Settings tab.",
+                             key="documents.weaviate_not_running", hint_key="documents.weaviate_not_running_hint")
         return server.endpoint if server.managed else server.start()
 
     def identity(self) -> Any:

@@ -82,7 +82,8 @@ def free_port_pair() -> int:
         port = random.randrange(20000, 60000)
         if port_free(port) and port_free(port + 1):
             return port
-    raise LoragError("Could not find two free neighbouring ports on 127.0.0.1 for Weaviate.")
+    raise LoragError("Could not find two free neighbouring ports on 127.0.0.1 for Weaviate.",
+                     key="documents.weaviate_no_ports")
 
 
 @dataclass
@@ -134,7 +135,7 @@ class ManagedWeaviate:
     @property
     def endpoint(self) -> WeaviateEndpoint:
         if self.ports is None:
-            raise LoragError("The managed Weaviate has not been started.")
+            raise LoragError("The managed Weaviate has not been started.", key="documents.weaviate_not_started")
         return WeaviateEndpoint(host="127.0.0.1", http_port=self.ports.http, grpc_port=self.ports.grpc,
                                 api_key=self.api_key)
 

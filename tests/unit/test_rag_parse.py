@@ -8,7 +8,8 @@ import pytest
 from engine.errors import LoragError
 from engine.rag import parse
 from engine.rag.chunk import chunk_elements
-from engine.rag.parse import check_file, parse_file, prepare_unstructured
+from engine.rag.filecheck import check_file
+from engine.rag.parse import parse_file, prepare_unstructured
 from tests.conftest import need_shared
 
 MB = 2**20

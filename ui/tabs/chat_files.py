@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import gradio as gr
 
 from engine.rag.chat_files import follow, last_drop
-from engine.rag.parse import KINDS
+from engine.rag.filecheck import KINDS
 from engine.studio import Studio
 from ui.errors import shows_errors
 from ui.i18n import t

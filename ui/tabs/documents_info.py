@@ -7,8 +7,10 @@ import datetime as dt
 import html
 from typing import Any
 
+from engine.errors import LoragError
 from engine.rag.language import LanguageWarning, language_name, language_warning
 from engine.rag.types import Collection, Document, pages_label
+from ui.errors import job_message, person_message
 from ui.i18n import catalogue, say
 
 WARNING_STYLE = ("border-left:4px solid #d97706;background:rgba(217,119,6,0.1);padding:0.5em 0.8em;"
@@ -18,7 +20,8 @@ DOC_HEADERS = [f"table.doc.{name}" for name in ("name", "pages", "chunks", "size
 
 
 def doc_row(d: Document) -> list[Any]:
-    note = d.error or "; ".join(d.meta.get("warnings") or [])
+    note = file_error({"error": d.error, "error_facts": d.meta.get("error_facts")}) or "; ".join(
+        d.meta.get("warnings") or [])
     return [d.filename, d.pages, d.chunks, _size(d.size), d.status, languages_label(d.meta),
             ocr_label(d.meta), _date(d.created_at), note]
 
@@ -94,14 +97,20 @@ def bar(fraction: float) -> str:
             f"border-radius:4px;background:var(--color-accent)'></div></div>")
 
 
+def file_error(task: dict[str, Any], language: str | None = None) -> str:
+    """A file's error in the person's language (a task written before error_facts existed: as stored)."""
+    error, facts = task.get("error") or "", task.get("error_facts")
+    return person_message(LoragError.from_facts(error, facts), language) if error and facts else error
+
+
 def job_html(job) -> str:
     """An ingestion job with one row per file: status, stage (or its error) and a progress bar."""
     files = job.result.get("files", []) if isinstance(job.result, dict) else []
     rows = "".join(
         f"<tr><td>{html.escape(f['name'])}</td><td>{html.escape(f['status'])}</td>"
-        f"<td>{html.escape(f.get('error') or f.get('stage') or '')}</td><td>{bar(f.get('progress', 0))}</td></tr>"
+        f"<td>{html.escape(file_error(f) or f.get('stage') or '')}</td><td>{bar(f.get('progress', 0))}</td></tr>"
         for f in files)
     return (f"<div class='lorag-job' data-status='{job.status}'><b>{html.escape(job.title)}</b> — "
-            f"<span class='lorag-job-status'>{html.escape(job.status)}</span>: {html.escape(job.message or '')}"
+            f"<span class='lorag-job-status'>{html.escape(job.status)}</span>: {html.escape(job_message(job))}"
             f"{bar(job.progress)}<table class='lorag-files'><tr><th>File</th><th>Status</th><th>Stage</th>"
             f"<th>Progress</th></tr>{rows}</table></div>")

@@ -6,6 +6,7 @@ import html
 from typing import Any
 
 from engine.evaluate.report import METRICS
+from ui.errors import job_message
 from ui.i18n import say
 
 TABLE_HEADERS = ["cell", "answered", *METRICS]
@@ -56,7 +57,7 @@ def status_html(job: Any | None) -> str:
     if job is None:
         return f"<p>{say('evaluate.no_run')}</p>"
     return (f"<p id='eval-run-status'><b>{html.escape(job.title)}</b><br>{html.escape(job.status)} · "
-            f"{job.progress:.0%} · {html.escape(job.message)}</p>")
+            f"{job.progress:.0%} · {html.escape(job_message(job))}</p>")
 
 
 def delta_text(compared_with: str, deltas: dict[str, dict[str, float]] | None) -> str:

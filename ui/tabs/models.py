@@ -217,4 +217,4 @@ def _download(studio: Studio, hub_id: str, token: str):
             yield (f"Downloading {html.escape(hub_id)}: {job.progress * 100:.0f}% {html.escape(job.message)} "
                    "(keeps going if you close the page)")
     if job.status != "completed":
-        raise LoragError(job.message or f"The download of {hub_id} did not finish ({job.status}).")
+        raise job.refusal() if job.message else LoragError(f"The download of {hub_id} did not finish ({job.status}).")

@@ -11,7 +11,7 @@ import gradio as gr
 
 from engine.errors import LoragError
 from engine.studio import Studio
-from ui.errors import warns
+from ui.errors import said, warns
 from ui.i18n import headers, t, table
 
 ADAPTER_COLUMNS = [f"table.adapter.{name}" for name in ("name", "made_for", "rank", "alpha", "targets", "source",
@@ -27,7 +27,7 @@ def adapter_rows(studio: Studio) -> dict:
         elif info.compatible is None:
             fits = "— (no model loaded)"
         else:
-            fits = "✓" if info.compatible else f"✗ {info.reason}"
+            fits = "✓" if info.compatible else f"✗ {said(info.reason)}"
         created = datetime.fromtimestamp(meta.created_at).strftime("%Y-%m-%d %H:%M") if meta.created_at else ""
         rows.append([info.name, meta.base.model or meta.base.architecture or "?", meta.rank, meta.alpha,
                      ", ".join(meta.target_modules), meta.source, created, fits, "yes" if info.resident else "",
@@ -151,6 +151,6 @@ class AdaptersSection:
                 progress = f"Merging… {job.progress * 100:.0f}% {html.escape(job.message)}"
                 yield adapter_rows(studio), gr.update(), progress
         if job.status != "completed":
-            raise LoragError(job.message or "The merge did not finish.")
+            raise job.refusal() if job.message else LoragError("The merge did not finish.")
         yield self.done(f"Merged model saved in `{html.escape(job.result.get('folder', ''))}`; load it as a local "
                         "folder.", name)

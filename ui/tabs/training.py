@@ -13,8 +13,8 @@ import gradio as gr
 from engine.errors import LoragError
 from engine.fields import kind_of
 from engine.studio import Studio
-from engine.training.config import RECIPE_FIELDS, TrainingConfig
-from ui.errors import shows_errors, warns
+from engine.training.config import IN_CONFIG, IN_FORM, RECIPE_FIELDS, TrainingConfig
+from ui.errors import job_message, person_message, shows_errors, warns
 from ui.i18n import headers, say, t
 from ui.tabs.training_estimate import EstimateSection
 from ui.tabs.training_view import (
@@ -309,7 +309,7 @@ class _TrainingTab:
         for key, value in list(data.items()):
             if value is None:
                 data.pop(key)
-        return TrainingConfig.from_dict(data, "the form").validate()
+        return TrainingConfig.from_dict(data, IN_FORM).validate()
 
     @warns
     def on_show(self, *values):
@@ -336,7 +336,7 @@ class _TrainingTab:
             try:
                 job = self.service.start(config, on_busy=mode)
             except GpuBusy as exc:
-                return f"⚠️ {exc}", gr.update(visible=True), gr.update()
+                return f"⚠️ {person_message(exc)}", gr.update(visible=True), gr.update()
             note = self.service.device_check(config).message if mode == "ask" else f"Started ({mode})."
             choices = [(f"{j.title} · {j.id}", j.id) for j in self.service.list_jobs()]
             return f"Started job {job.id}. {note}", gr.update(visible=False), gr.update(choices=choices,
@@ -348,7 +348,7 @@ class _TrainingTab:
         if not job_id:
             raise LoragError("Pick a job first.")
         job = self.service.cancel(job_id)
-        return f"Job {job.id}: {job.message or job.status}"
+        return f"Job {job.id}: {job_message(job) or job.status}"
 
     @warns
     def on_resume(self, job_id: str | None):
@@ -379,7 +379,7 @@ class _TrainingTab:
     def api_start(self, config_yaml: str, on_busy: str = "ask") -> str:
         """Start a training job from the YAML that "Show config" displays; returns the job id."""
         try:
-            return self.service.start(TrainingConfig.from_yaml(config_yaml, "the config"), on_busy=on_busy).id
+            return self.service.start(TrainingConfig.from_yaml(config_yaml, IN_CONFIG), on_busy=on_busy).id
         except LoragError as exc:
             raise gr.Error(str(exc)) from None   # the API keeps English
 

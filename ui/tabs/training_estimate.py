@@ -10,7 +10,7 @@ from typing import Any, Callable
 import gradio as gr
 
 from engine.errors import LoragError
-from ui.errors import warns
+from ui.errors import job_message, warns
 from ui.i18n import t
 
 POLL_S = 1.0
@@ -49,7 +49,7 @@ class EstimateSection:
                    gr.update(), job_id)
             time.sleep(POLL_S)
         if job is not None and job.status != "completed":
-            yield (f"{estimate.summary()}\n\nThe calibration ended {job.status}: {job.message}",
+            yield (f"{estimate.summary()}\n\nThe calibration ended {job.status}: {job_message(job)}",
                    gr.update(visible=False), "")
             return
         if job is not None:

@@ -10,6 +10,7 @@ import math
 import time
 from typing import Any
 
+from ui.errors import job_message, said
 from ui.i18n import say, table
 
 TRAIN_COLOR, EVAL_COLOR = "#2563eb", "#ea580c"
@@ -58,7 +59,7 @@ def preview_html(analysis: Any) -> str:
               + ("<mark style='background:#fecaca;padding:0 3px'>red: the rejected answer, made less likely</mark>"
                  " · " if rejected else "")
               + "plain: context only · <s style='opacity:.6'>struck through: cut by the max length</s></p>")
-    note = f"<p style='font-size:.9em'>{html.escape(analysis.note)}</p>"
+    note = f"<p style='font-size:.9em'>{html.escape(str(said(analysis.note)))}</p>"
     return f"<div id='lorag-training-preview'>{note}{legend}{''.join(_preview_row(r) for r in analysis.preview)}</div>"
 
 
@@ -80,7 +81,7 @@ def progress_html(view: Any) -> str:
             f"<div style='background:#e5e7eb;border-radius:6px;height:14px;margin:.4em 0'>"
             f"<div class='lorag-progress' style='width:{pct:.1f}%;background:{color};height:14px;"
             f"border-radius:6px'></div></div>"
-            f"<div style='font-size:.9em'>{html.escape(job.message or '')}</div></div>")
+            f"<div style='font-size:.9em'>{html.escape(job_message(job))}</div></div>")
 
 
 def thin(series: list[tuple[int, float]], limit: int) -> list[tuple[int, float]]:
