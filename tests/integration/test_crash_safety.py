@@ -284,7 +284,8 @@ def test_weaviate_killed_during_an_ingestions_store_step_leaves_no_chunk(tmp_pat
 
 def test_kill_of_studio_and_worker_after_a_checkpoint_resumes_from_it(tmp_path, tiny_qwen3_own_tokenizer):
     """Both killed after the worker saved a checkpoint: the job says "interrupted" and resumes from it to the end."""
-    data, config = _training_data(tmp_path, tiny_qwen3_own_tokenizer, "resumed", max_steps=6, save_steps=2)
+    # (30 steps: the driver, polling, must see the first checkpoint before the last step; 6 were over unseen once)
+    data, config = _training_data(tmp_path, tiny_qwen3_own_tokenizer, "resumed", max_steps=30, save_steps=2)
     run = CrashRun("training", data, config=config, hold="checkpoint")
     held = run.until("checkpoint", timeout=300)
     run.crash()
