@@ -270,11 +270,11 @@ class _TrainingTab:
     def on_analyze(self, sha: str | None, base: str | None, custom: str, max_length: Any, assistant_only: bool,
                    placeholders: str):
         if not sha:
-            return "Upload a dataset or pick an earlier upload.", "", preview_html(None)
+            return say("training.pick_dataset"), "", preview_html(None)
         values = parse_placeholders(placeholders)
         base_choice = (custom or "").strip() or base
         if not base_choice:
-            return self.service.inspect(sha, values).summary() + "\n\nPick a base model to see the preview.", "", \
+            return self.service.inspect(sha, values).summary() + "\n\n" + say("training.pick_base"), "", \
                 preview_html(None)
         length = int(max_length or 1024)
         report, analysis = self.service.analyze(sha, base_choice, length, bool(assistant_only), values)

@@ -52,7 +52,7 @@ def _preview_row(row: Any) -> str:
 
 def preview_html(analysis: Any) -> str:
     if analysis is None or not analysis.preview:
-        return "<p class='lorag-empty'>No preview yet.</p>"
+        return f"<p class='lorag-empty'>{say('training.no_preview')}</p>"
     rejected = any(row.rejected for row in analysis.preview)
     legend = ("<p style='font-size:.9em'><mark style='background:#bbf7d0;padding:0 3px'>green: trained "
               "(the loss is computed on these tokens)</mark> · "
