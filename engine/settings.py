@@ -42,6 +42,9 @@ class Settings:
     api_key: str = _opt("", "Require this bearer key on every /v1 request.", group="server")
     api_max_tokens: int = _opt(4096, "Most tokens one API request may ask to generate (max_tokens above it: "
                                      "HTTP 400).", group="server")
+    api_queue_limit: int = _opt(8, "Requests waiting for the model past which a non-streaming API request is "
+                                    "refused (HTTP 429 with Retry-After); a streaming one waits and is told its "
+                                    "place in SSE comments.", group="server")
     rate_limit: int = _opt(30, "Generation requests per minute per person (chat, notebook and API); over it: a "
                                "message / HTTP 429 with Retry-After. 0 turns the limit off.", group="server")
     max_upload_mb: int = _opt(200, "Largest file a person may upload, in MB.", group="server")

@@ -17,9 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.api.auth import authenticate, check_body_size
-from engine.api.errors import NOT_FOUND, SERVER, ApiError, from_lorag
+from engine.api.errors import NOT_FOUND, RATE, SERVER, ApiError, from_lorag
 from engine.api.evaluation import add_evaluation_routes
-from engine.api.format import DONE_LINE, finish_reason, sse
+from engine.api.format import DONE_LINE, finish_reason, queue_comment, sse
 from engine.api.schemas import (
     MAX_BODY_BYTES,
     ChatCompletionRequest,
@@ -129,6 +129,8 @@ async def _respond(service: OpenAIService, generation: Generation, stream: bool,
     except BaseException:
         await pump.close()
         raise
+    if not stream and first is not None and first.kind == "queued":
+        first = await _wait_unless_too_long(pump, first, service.queue_limit)
     if stream:
         events = _chat_events(generation, pump, first, include_usage) if chat else \
             _text_events(generation, pump, first, include_usage)
@@ -151,6 +153,25 @@ async def _respond(service: OpenAIService, generation: Generation, stream: bool,
         return generation.reply.chat_completion(done.answer, done.reasoning, done.stats, extra or None)
     text = extra.pop("echo", "") + done.answer
     return generation.reply.completion(text, done.stats)
+
+
+async def _wait_unless_too_long(pump: EventPump, first: Any, limit: int) -> Any:
+    """A non-streaming request that would wait behind more than `limit` others is refused with Retry-After (it
+    cannot be told its place while it waits); otherwise it waits, and its first event after the queue comes back."""
+    place = first.queue
+    if place.ahead > limit:
+        await pump.close()
+        raise ApiError(429, f"The model is busy: {place.ahead} requests are ahead of this one (the limit for a "
+                            f"request that does not stream is {limit}). Try again later, or stream to wait in line.",
+                       RATE, code="queue_full", headers={"Retry-After": str(max(1, round(place.expected_wait_s)))})
+    try:
+        async for event in pump:
+            if event.kind != "queued":
+                return event
+    except BaseException:
+        await pump.close()
+        raise
+    return None
 
 
 async def _events_from(pump: EventPump, first: Any) -> AsyncIterator[Any]:
@@ -178,7 +199,9 @@ async def _chat_events(generation: Generation, pump: EventPump, first: Any,
     reply, holdback = generation.reply, StopHoldback(generation.stops)
     yield sse(reply.chat_chunk({"role": "assistant", "content": ""}, with_usage_field=include_usage))
     async for event in _events_from(pump, first):
-        if event.kind == "reasoning" and event.delta:
+        if event.kind == "queued":
+            yield queue_comment(event.queue)
+        elif event.kind == "reasoning" and event.delta:
             yield sse(reply.chat_chunk({"reasoning_content": event.delta}, with_usage_field=include_usage))
         elif event.kind == "answer":
             delta = holdback.push(event.answer)
@@ -205,7 +228,9 @@ async def _text_events(generation: Generation, pump: EventPump, first: Any,
     if echo:
         yield sse(reply.completion_chunk(echo, with_usage_field=include_usage))
     async for event in _events_from(pump, first):
-        if event.kind == "answer":
+        if event.kind == "queued":
+            yield queue_comment(event.queue)
+        elif event.kind == "answer":
             delta = holdback.push(event.answer)
             if delta:
                 yield sse(reply.completion_chunk(delta, with_usage_field=include_usage))

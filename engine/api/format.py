@@ -93,3 +93,8 @@ class Reply:
 
 def model_entry(model_id: str, created: int, owned_by: str = "lorag", **extra: Any) -> dict[str, Any]:
     return {"id": model_id, "object": "model", "created": created, "owned_by": owned_by, **extra}
+
+
+def queue_comment(place: Any) -> str:
+    """An SSE comment (clients skip it) with a waiting request's place: ": queue 2 ahead of 3, about 20 s"."""
+    return f": queue {place.ahead} ahead of {place.length}, about {round(place.expected_wait_s)} s\n\n"

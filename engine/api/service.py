@@ -47,6 +47,11 @@ class OpenAIService:
         self.studio = studio
         self._first_seen: dict[str, int] = {}   # model name -> when the API first saw it ("created")
 
+    @property
+    def queue_limit(self) -> int:
+        """Requests a non-streaming one may wait behind (Settings.api_queue_limit)."""
+        return int(self.studio.settings.api_queue_limit)
+
     # --- models -------------------------------------------------------------------------------------
     def _current(self) -> "LoadedModel | None":
         models = self.studio.started_models()
@@ -146,7 +151,7 @@ class OpenAIService:
             events: Iterator[StreamEvent] = iter(nothing_found(extra["lorag"]["collection"]))
         else:
             events = self.studio.models.stream_chat(messages, params, adapter=adapter, thinking=thinking,
-                                                    request_id=request_id, **switches)
+                                                    request_id=request_id, report_queue=True, **switches)
         return Generation(events, request_id, Reply(request.model, "chat"), params.stop, extra, finish_extra)
 
     def completion(self, request: CompletionRequest, caller: Caller, client_host: str | None) -> Generation:
@@ -155,7 +160,7 @@ class OpenAIService:
         self._count(caller, client_host)
         request_id = f"api-{uuid.uuid4().hex[:12]}"
         events = self.studio.models.stream_completion(request.prompt, params, adapter=adapter,
-                                                      request_id=request_id)
+                                                      request_id=request_id, report_queue=True)
         return Generation(events, request_id, Reply(request.model, "text"), params.stop)
 
     def stop(self, request_id: str) -> None:

@@ -123,10 +123,21 @@ class GenerationStats:
 
 
 @dataclass
+class QueuePlace:
+    """Where a waiting request stands: `ahead` others hold or wait before it, of `length` in the line, and the
+    seconds the holds so far suggest it will wait."""
+
+    ahead: int
+    length: int
+    expected_wait_s: float
+
+
+@dataclass
 class StreamEvent:
     """One step of a streamed generation.
 
-    kind: "reasoning" (a piece of Qwen3's thinking), "answer" (a piece of the reply) or "done" (last).
+    kind: "reasoning" (a piece of Qwen3's thinking), "answer" (a piece of the reply), "done" (last), or "queued"
+    (only when asked for: the request waits for the model, `queue` says where it stands; sent when it changes).
     delta: the new text of this event; answer / reasoning: the whole text so far (answer never holds reasoning).
     stats and prompt (the exact text the model received): only on "done".
     """
@@ -137,3 +148,4 @@ class StreamEvent:
     reasoning: str = ""
     stats: GenerationStats | None = None
     prompt: str = ""
+    queue: QueuePlace | None = None

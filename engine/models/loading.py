@@ -78,6 +78,11 @@ class ResolvedSource:
         """True when the weights are on disk (a hub model not downloaded yet is not)."""
         return self.folder is not None and is_model_folder(self.folder)
 
+    @property
+    def base_label(self) -> str:
+        """How adapters name their base: the hub id, the demo's name, or the folder / file given."""
+        return self.hub_id or (self.name if self.kind == "demo" else self.source)
+
 
 def hub_folder(models_dir: Path, hub_id: str) -> Path:
     return Path(models_dir) / "hub" / hub_id.replace("/", "--")

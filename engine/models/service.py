@@ -21,16 +21,18 @@ Public API (what the UI, the API and other areas call):
 - Adapters (used by AdapterRegistry): `resident_adapters()`, `activate_adapter(name)`, `drop_adapter(name)`,
   `adapter_problem(name)`.
 
-Concurrency: there is one model object, so generation is serialized by one lock: a second request waits until
-the first one's stream is finished (or stopped), then runs with its own adapter. Loading, unloading and adapter
-changes take the same lock (after asking running streams to stop). The lock is a plain Lock, not an RLock,
-because a streaming generator may be resumed on different worker threads.
+Concurrency: there is one model object, so generation is serialized by one line (engine.models.turns): a second
+request waits until the first one's stream is finished (or stopped), then runs with its own adapter; requests are
+served in the order they came. Loading, unloading and adapter changes wait in the same line (after asking running
+streams to stop). `stream_chat(..., report_queue=True)` also yields "queued" events while the request waits (the
+API tells its clients their place).
 
 Nothing heavy is imported at module level: torch / transformers load on the first call that needs them.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -57,6 +59,7 @@ from engine.models.remote import ENGINE_PREFIX, engine_source, is_engine_source
 from engine.models.state import Loaded, LoadedModel, UnloadReport, memory_now, release_memory
 from engine.models.streams import Streams
 from engine.models.thinking import ALWAYS, NONE, history_for_template, template_kwargs, template_switches, thinking_mode
+from engine.models.turns import Ticket, Turns
 from engine.safety import ADAPTER_NAME, inside, validate_name
 
 log = logging.getLogger(__name__)
@@ -71,7 +74,7 @@ class ModelService:
         self.jobs = jobs
         self.default_device = device
         self.max_resident_adapters = max_resident_adapters
-        self._lock = threading.Lock()          # one generation / load / adapter change at a time
+        self._turns = Turns()                  # one generation / load / adapter change at a time, in order
         self._loaded: Loaded | None = None
         self._loading = ""
         self._streams = Streams()
@@ -154,7 +157,7 @@ class ModelService:
             return self._load_on_engine(options.source)
         resolved = self.resolve(options.source)
         self.unload()
-        with self._lock:
+        with self._turns.hold():
             self._loading = resolved.name
             try:
                 if self._loaded is not None:
@@ -193,7 +196,7 @@ class ModelService:
         return LoadedModel(
             name=resolved.name, source=resolved.source or resolved.hub_id, folder=str(folder), device=device,
             dtype=dtype_name(model.dtype), quantization=options.quantization, attention=options.attention,
-            fingerprint=BaseFingerprint.of(model.config, source=_base_label(resolved)),
+            fingerprint=BaseFingerprint.of(model.config, source=resolved.base_label),
             params=sum(p.numel() for p in model.parameters()), memory_bytes=int(model.get_memory_footprint()),
             thinking=mode, has_chat_template=bool(getattr(tokenizer, "chat_template", None)),
             context_length=int(getattr(text_config, "max_position_embeddings", 0) or 0),
@@ -205,7 +208,7 @@ class ModelService:
         self.stop()
         if self._remote() is not None:
             return self.engine.unload()
-        with self._lock:
+        with self._turns.hold():
             if self._loaded is None:
                 return None
             return self._unload_locked()
@@ -250,13 +253,13 @@ class ModelService:
 
     def activate_adapter(self, name: str) -> float:
         """Make `name` resident on the loaded model; returns seconds spent loading it (0 when resident)."""
-        with self._lock:
+        with self._turns.hold():
             return self._ensure_adapter(self._require(), name)
 
     def drop_adapter(self, name: str) -> bool:
         """Remove `name` from memory (the base model keeps working)."""
         self.stop()
-        with self._lock:
+        with self._turns.hold():
             loaded = self._loaded
             return loaded.host.remove(name) if loaded is not None else False
 
@@ -319,7 +322,7 @@ class ModelService:
         tensor. Used by tests and the adapter benchmark to compare adapters exactly."""
         import torch
 
-        with self._lock:
+        with self._turns.hold():
             loaded = self._require()
             if adapter:
                 self._ensure_adapter(loaded, adapter)
@@ -332,7 +335,8 @@ class ModelService:
     # --- generation -------------------------------------------------------------------------------------
     def stream_chat(self, messages: list[dict[str, Any]], params: GenerationParams | None = None,
                     adapter: str | None = None, thinking: bool | None = None, continue_final: bool = False,
-                    request_id: str | None = None, **switches: Any) -> Iterator[StreamEvent]:
+                    request_id: str | None = None, report_queue: bool = False,
+                    **switches: Any) -> Iterator[StreamEvent]:
         """Stream a reply to `messages` (see the module docstring); `switches` as for render_prompt."""
         params = params or GenerationParams()
         if self._remote() is not None:
@@ -341,10 +345,10 @@ class ModelService:
         return self._stream(params, adapter or None, request_id,
                             prompt_for=lambda loaded: (self._render(loaded, messages, thinking, continue_final,
                                                                     **switches), False),
-                            chat=True, continuing=continue_final)
+                            chat=True, continuing=continue_final, report_queue=report_queue)
 
     def stream_completion(self, prompt: str, params: GenerationParams | None = None, adapter: str | None = None,
-                          request_id: str | None = None) -> Iterator[StreamEvent]:
+                          request_id: str | None = None, report_queue: bool = False) -> Iterator[StreamEvent]:
         """Stream a raw continuation of `prompt` (no chat template; the Notebook)."""
         if not prompt:
             raise LoragError("Write the beginning of a text first.", key="notebook.write_first")
@@ -352,18 +356,19 @@ class ModelService:
         if self._remote() is not None:
             return self._on_engine(self.engine.stream_completion, prompt, params, adapter, request_id)
         return self._stream(params, adapter or None, request_id, prompt_for=lambda loaded: (prompt, True),
-                            chat=False)
+                            chat=False, report_queue=report_queue)
 
     def stop(self, request_id: str | None = None) -> bool:
         """Stop the stream `request_id` (every running stream when None). True when one was running."""
         return self._streams.stop(request_id)
 
     @contextmanager
-    def generation_turn(self, adapter: str | None, cancelled: threading.Event) -> Iterator[Loaded | None]:
-        """The loaded model with `adapter` resident, held for one generation (requests run one after another);
-        None when `cancelled` was set while it waited for its turn."""
-        with self._lock:
-            if cancelled.is_set():
+    def generation_turn(self, adapter: str | None, cancelled: threading.Event,
+                        ticket: Ticket | None = None) -> Iterator[Loaded | None]:
+        """The loaded model with `adapter` resident, held for one generation (requests run one after another, in
+        the order they came); None when `cancelled` was set while it waited for its turn."""
+        with self._turns.hold(ticket, cancelled) as holding:
+            if not holding or cancelled.is_set():
                 yield None
                 return
             loaded = self._require()
@@ -372,11 +377,14 @@ class ModelService:
             yield loaded
 
     def _stream(self, params: GenerationParams, adapter: str | None, request_id: str | None, prompt_for: Any,
-                chat: bool, continuing: bool = False) -> Iterator[StreamEvent]:
+                chat: bool, continuing: bool = False, report_queue: bool = False) -> Iterator[StreamEvent]:
         from engine.models.streaming import Generation
 
         with self._streams.running(request_id) as stop_event:
-            generation = Generation(self.generation_turn, params, adapter, prompt_for, chat, stop_event, continuing)
+            ticket = Ticket()
+            turn = functools.partial(self.generation_turn, ticket=ticket)
+            place = functools.partial(self._turns.where, ticket) if report_queue else None
+            generation = Generation(turn, params, adapter, prompt_for, chat, stop_event, continuing, place)
             yield from generation.run()
 
     def _on_engine(self, stream: Any, text: Any, params: GenerationParams, adapter: str | None,
@@ -384,15 +392,6 @@ class ModelService:
         """A stream from the engine, stoppable like any other (the engine batches: no turn on a model is taken)."""
         with self._streams.running(request_id) as stop_event:
             yield from stream(text, params, adapter, stop_event, **options)
-
-
-def _base_label(resolved: ResolvedSource) -> str:
-    """How adapters name their base: the hub id, the demo's name, or the folder / file given."""
-    if resolved.hub_id:
-        return resolved.hub_id
-    if resolved.kind == "demo":
-        return resolved.name
-    return resolved.source
 
 
 __all__ = ["ALWAYS", "GenerationParams", "LoadOptions", "LoadedModel", "ModelService", "StreamEvent",

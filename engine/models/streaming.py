@@ -22,11 +22,12 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
 from engine.errors import LoragError
-from engine.models.generation import GenerationParams, GenerationStats, StreamEvent
+from engine.models.generation import GenerationParams, GenerationStats, QueuePlace, StreamEvent
 from engine.models.state import Loaded
 from engine.models.thinking import ReasoningSplitter, prompt_opens_reasoning
 
 END = object()
+QUEUE_POLL_S = 0.5  # how often a waiting request looks at its place in the line
 # ModelService.generation_turn: the model with the adapter resident, held for one generation (None: stopped first).
 Turn = Callable[[str | None, threading.Event], AbstractContextManager[Loaded | None]]
 
@@ -119,10 +120,13 @@ class Generation:
     """
 
     def __init__(self, turn: Turn, params: GenerationParams, adapter: str | None, prompt_for: Any,
-                 chat: bool, stop_event: threading.Event, continuing: bool = False) -> None:
+                 chat: bool, stop_event: threading.Event, continuing: bool = False,
+                 place: Callable[[], QueuePlace] | None = None) -> None:
         self.turn, self.params, self.adapter = turn, params, adapter
         self.prompt_for, self.chat, self.stop_event = prompt_for, chat, stop_event
         self.continuing = continuing
+        self.place = place  # where the request stands while it waits: "queued" events (None: none are sent)
+        self._last_place: tuple[int, int] | None = None
         self.seed = params.seed if params.seed >= 0 else random.randrange(2**31)
 
     # --- worker thread ----------------------------------------------------------------------------------
@@ -165,7 +169,10 @@ class Generation:
         first_at = None
         finish = ""
         while True:
-            item = streamer.queue.get()
+            item = self._next_item(streamer) if header is None and self.place is not None else streamer.queue.get()
+            if isinstance(item, QueuePlace):
+                yield StreamEvent("queued", queue=item)
+                continue
             if item is END:
                 break
             if isinstance(item, BaseException):
@@ -194,6 +201,18 @@ class Generation:
         elif splitter is not None:
             yield from self._pieces(splitter, "", answer, reasoning, final=True)
         yield self._done(header, ids, first_at, finish, answer, reasoning)
+
+    def _next_item(self, streamer: TokenQueue) -> Any:
+        """The worker's next item; while the request waits for its turn, its place in the line when that
+        changed (every QUEUE_POLL_S)."""
+        while True:
+            try:
+                return streamer.queue.get(timeout=QUEUE_POLL_S)
+            except queue.Empty:
+                place = self.place()
+                if place.ahead > 0 and (place.ahead, place.length) != self._last_place:
+                    self._last_place = (place.ahead, place.length)
+                    return place
 
     def _done(self, header: _Header, ids: list[int], first_at: float | None, finish: str, answer: list[str],
               reasoning: list[str]) -> StreamEvent:
