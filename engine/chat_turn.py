@@ -77,6 +77,7 @@ class ReplyView:
     answer: str = ""
     reasoning: str = ""
     done: bool = False
+    queue: Any = None  # while the reply waits for the model (API requests ahead): its QueuePlace
 
 
 def begin_turn(chats: ChatStore, chat_id: str, mode: str, owner: str | None = None) -> Turn:
@@ -112,8 +113,10 @@ def show_reply(chats: ChatStore, models: Any, chat_id: str, mode: str = NEW, req
     """stream_reply, reported as what the chat shows: a ReplyView per streamed step, then the saved chat."""
     turn = begin_turn(chats, chat_id, mode, owner)
     answer, reasoning = turn.earlier
-    for event in _stream_and_save(chats, models, turn, request_id, prepare):
-        if event.kind != "done":
+    for event in _stream_and_save(chats, models, turn, request_id, prepare, report_queue=True):
+        if event.kind == "queued":
+            yield ReplyView(turn.above, answer, reasoning, queue=event.queue)
+        elif event.kind != "done":
             yield ReplyView(turn.above, answer + event.answer, reasoning + event.reasoning)
     yield ReplyView(chats.get(chat_id), done=True)
 
@@ -128,7 +131,7 @@ def fixed_reply(text: str, model: str = "") -> Iterator[Any]:
 
 
 def _model_stream(models: Any, turn: Turn, prepared: PreparedTurn, params: Any,
-                  request_id: str | None) -> Iterator[Any]:
+                  request_id: str | None, report_queue: bool = False) -> Iterator[Any]:
     """The prepared fixed reply's events, else the model's stream with the chat's adapter and switches."""
     settings = turn.above.settings
     if prepared.reply is not None:
@@ -137,11 +140,11 @@ def _model_stream(models: Any, turn: Turn, prepared: PreparedTurn, params: Any,
     switches = {k: settings[k] for k in ("preserve_thinking", "reasoning_effort") if settings.get(k)}
     return models.stream_chat(prepared.messages, params, adapter=settings.get("adapter") or None,
                               thinking=settings.get("thinking"), continue_final=(turn.mode == CONTINUE),
-                              request_id=request_id, **switches)
+                              request_id=request_id, report_queue=report_queue, **switches)
 
 
 def _stream_and_save(chats: ChatStore, models: Any, turn: Turn, request_id: str | None,
-                     prepare: Prepare | None) -> Iterator[Any]:
+                     prepare: Prepare | None, report_queue: bool = False) -> Iterator[Any]:
     from engine.models.generation import GenerationParams
 
     chat_id = turn.above.id
@@ -151,10 +154,10 @@ def _stream_and_save(chats: ChatStore, models: Any, turn: Turn, request_id: str 
     final = None
     partial = ("", "")
     try:
-        for event in _model_stream(models, turn, prepared, params, request_id):
+        for event in _model_stream(models, turn, prepared, params, request_id, report_queue):
             if event.kind == "done":
                 final = event
-            else:
+            elif event.kind != "queued":
                 partial = (event.answer, event.reasoning)
             yield event
     finally:

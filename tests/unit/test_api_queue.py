@@ -111,3 +111,21 @@ def test_the_page_and_the_api_are_served_in_the_order_they_came(studio, client):
     for thread in threads + callers:
         thread.join(30)
     assert finished == ["api", "page"]
+
+
+def test_a_chat_reply_waiting_behind_api_requests_shows_its_place_then_the_answer(studio):
+    from ui.tabs.chat_view import stream_reply_view
+
+    chat = studio.chats.create(settings={"params": {"max_new_tokens": 6, "temperature": 0}})
+    studio.chats.append(chat.id, "user", "Two plus two?")
+    threads = busy(studio, 1.5)                     # an API request holds the model
+    steps = list(stream_reply_view(studio, chat.id, "new", "page-req-1"))
+    waiting = [stats for _, stats in steps if stats.startswith("Waiting for the model")]
+    assert waiting and waiting[0].startswith("Waiting for the model: 1 request(s) ahead"), [s for _, s in steps]
+    shown = steps[0][0][-1]["content"]
+    assert "Waiting for the model" in str(shown)
+    saved = studio.chats.get(chat.id).messages
+    assert [m.role for m in saved] == ["user", "assistant"] and saved[-1].content
+    assert "Waiting" not in saved[-1].content                     # the place is shown, never saved
+    for thread in threads:
+        thread.join(10)

@@ -117,4 +117,9 @@ def stream_reply_view(studio: Studio, chat_id: str, mode: str, request_id: str,
             yield chat_display(view.chat, studio.jobs)[0], stats_line(last_meta)
             return
         above = above if above is not None else chat_display(view.chat, studio.jobs)[0]
+        if view.queue is not None:
+            waiting = say("chat_view.waiting", ahead=view.queue.ahead, seconds=round(view.queue.expected_wait_s))
+            yield above + assistant_messages(view.answer or f"⏳ {waiting}", view.reasoning, None,
+                                             streaming=True), waiting
+            continue
         yield above + assistant_messages(view.answer, view.reasoning, None, streaming=True), "generating…"
