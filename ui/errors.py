@@ -41,6 +41,17 @@ def job_message(job: Any, language: str | None = None) -> str:
     return person_message(job.refusal(), language)
 
 
+def status_phrase(status: str) -> Phrase:
+    """A job's status ("queued", "failed") as a part of a message: said in the person's language."""
+    return Phrase(status, f"job.status.{status}")
+
+
+def status_word(status: str, language: str | None = None) -> str:
+    """A job's status as a table or a status line shows it, in `language` (default: this event's person's); a status
+    the catalogue lacks as the engine wrote it."""
+    return str(said(status_phrase(status), language))
+
+
 def _filled(key: str, language: str, params: dict[str, Any]) -> str:
     """A message's text filled with its params: always a format string (a literal brace is written {{ }})."""
     return say(key, language).format(**params)

@@ -50,9 +50,9 @@ class ComparePanel:
 
     def run(self, request: gr.Request, adapter: str, prompt: str, *values: Any) -> Iterator[tuple[str, str]]:
         if not adapter or adapter == NONE_ADAPTER:
-            raise LoragError("Pick the adapter to compare with the base model.")
+            raise LoragError("Pick the adapter to compare with the base model.", key="chat.pick_adapter_to_compare")
         if not (prompt or "").strip():
-            raise LoragError("Write the prompt to compare.")
+            raise LoragError("Write the prompt to compare.", key="chat.write_prompt_to_compare")
         try:
             count_generation(self.studio, request)
         except RateLimited as exc:

@@ -165,7 +165,7 @@ class _EvaluateTab:
     @warns
     def on_delete_set(self, sha256: str | None) -> tuple[Any, str]:
         if not sha256:
-            raise LoragError("Pick a set to delete.")
+            raise LoragError("Pick a set to delete.", key="evaluate.pick_set_to_delete")
         self.studio.evaluation.delete_set(sha256)
         return self._set_choices(), "Deleted."
 
@@ -187,7 +187,7 @@ class _EvaluateTab:
     @warns
     def on_resume(self, run_id: str | None) -> None:
         if not run_id:
-            raise LoragError("Pick a run to resume.")
+            raise LoragError("Pick a run to resume.", key="evaluate.pick_run_to_resume")
         self.studio.evaluation.resume(run_id)
 
     @warns
@@ -211,7 +211,7 @@ class _EvaluateTab:
     @warns
     def on_export(self, run_id: str | None) -> list[str]:
         if not run_id:
-            raise LoragError("Pick a run to export.")
+            raise LoragError("Pick a run to export.", key="evaluate.pick_run_to_export")
         results = self.studio.evaluation.results(run_id)
         folder = self.studio.jobs.folder(run_id)
         csv_path, json_path = folder / "results.csv", folder / "results.json"

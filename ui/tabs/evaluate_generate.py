@@ -57,7 +57,7 @@ class GenerateSection:
     def on_start(self, collection: str | None, per_chunk: float, max_chunks: float,
                  request: gr.Request = None) -> tuple[Any, str, Any]:
         if not collection:
-            raise LoragError("Pick a collection to write questions from.")
+            raise LoragError("Pick a collection to write questions from.", key="evaluate.pick_collection_for_questions")
         job = self.studio.evaluation.start_generation(collection, int(per_chunk or 1), int(max_chunks or 20),
                                                       owner=owner(self.studio, request))
         return job.id, say("evaluate_generate.writing"), gr.Timer(active=True)

@@ -15,7 +15,7 @@ from engine.models.loading import ATTENTIONS, DEVICES, DTYPES, QUANTIZATIONS, Lo
 from engine.models.presets import model_presets
 from engine.models.remote import ENGINE_DEVICE, is_engine_source
 from engine.studio import Studio
-from ui.errors import warns
+from ui.errors import status_phrase, warns
 from ui.i18n import say, t
 from ui.tabs.models_adapters import AdaptersSection, adapter_names, adapter_rows
 from ui.tabs.models_engine import ENGINE_KIND, engine_choices, engine_field, engine_note
@@ -217,4 +217,8 @@ def _download(studio: Studio, hub_id: str, token: str):
             yield (f"Downloading {html.escape(hub_id)}: {job.progress * 100:.0f}% {html.escape(job.message)} "
                    "(keeps going if you close the page)")
     if job.status != "completed":
-        raise job.refusal() if job.message else LoragError(f"The download of {hub_id} did not finish ({job.status}).")
+        if job.message:
+            raise job.refusal()
+        status = status_phrase(job.status)
+        raise LoragError(f"The download of {hub_id} did not finish ({status}).", key="models.download_unfinished",
+                         params={"hub_id": hub_id, "status": status})

@@ -116,7 +116,7 @@ class AdaptersSection:
             info = adapters.import_folder(source or "", name)
         elif kind == "zip":
             if not source:
-                raise LoragError("Choose a zip file first.")
+                raise LoragError("Choose a zip file first.", key="adapters.choose_zip")
             info = adapters.import_zip(source, name)
         else:
             info = adapters.import_hub((source or "").strip(), name, token=token)
@@ -125,7 +125,7 @@ class AdaptersSection:
     @staticmethod
     def need(name: str | None) -> str:
         if not name:
-            raise LoragError("Choose an adapter first.")
+            raise LoragError("Choose an adapter first.", key="adapters.choose_first")
         return name
 
     def on_activate(self, name: str | None) -> tuple:
@@ -151,6 +151,6 @@ class AdaptersSection:
                 progress = f"Merging… {job.progress * 100:.0f}% {html.escape(job.message)}"
                 yield adapter_rows(studio), gr.update(), progress
         if job.status != "completed":
-            raise job.refusal() if job.message else LoragError("The merge did not finish.")
+            raise job.refusal() if job.message else LoragError("The merge did not finish.", key="adapters.merge_unfinished")
         yield self.done(f"Merged model saved in `{html.escape(job.result.get('folder', ''))}`; load it as a local "
                         "folder.", name)

@@ -106,7 +106,7 @@ class _NotebookTab:
     def on_generate(self, request: gr.Request, prompt: str, chosen: str, request_id: str, max_new: int, temp: float,
             p: float, k: int, rep: float, seed_value: int):
         if not prompt:
-            raise LoragError("Write the beginning of a text first.")
+            raise LoragError("Write the beginning of a text first.", key="notebook.write_first")
         try:
             count_generation(self.studio, request)
         except RateLimited as exc:

@@ -50,7 +50,8 @@ def parse_placeholders(text: str) -> dict[str, str]:
         if not part.strip():
             continue
         if "=" not in part:
-            raise LoragError(f"Placeholder values look like name=Lorag, author=Me; {part.strip()!r} has no '='.")
+            raise LoragError(f"Placeholder values look like name=Lorag, author=Me; {part.strip()!r} has no '='.",
+                             key="training.placeholder_no_equals", params={"part": repr(part.strip())})
         key, value = part.split("=", 1)
         out[key.strip().strip("{}").strip()] = value.strip()
     return out
@@ -346,14 +347,14 @@ class _TrainingTab:
     @warns
     def on_cancel(self, job_id: str | None):
         if not job_id:
-            raise LoragError("Pick a job first.")
+            raise LoragError("Pick a job first.", key="training.pick_job")
         job = self.service.cancel(job_id)
         return f"Job {job.id}: {job_message(job) or job.status}"
 
     @warns
     def on_resume(self, job_id: str | None):
         if not job_id:
-            raise LoragError("Pick a job first.")
+            raise LoragError("Pick a job first.", key="training.pick_job")
         job = self.service.resume(job_id)
         return f"Job {job.id}: {job.message}"
 

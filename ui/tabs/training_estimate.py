@@ -59,6 +59,6 @@ class EstimateSection:
     @warns
     def on_cancel(self, job_id: str):
         if not job_id:
-            raise LoragError("No calibration is running.")
+            raise LoragError("No calibration is running.", key="training.no_calibration")
         job = self.service.estimator.cancel(job_id)
         return f"Cancelling the calibration ({job.status})…"
