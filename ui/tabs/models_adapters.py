@@ -151,6 +151,7 @@ class AdaptersSection:
                 progress = f"Merging… {job.progress * 100:.0f}% {html.escape(job.message)}"
                 yield adapter_rows(studio), gr.update(), progress
         if job.status != "completed":
-            raise job.refusal() if job.message else LoragError("The merge did not finish.", key="adapters.merge_unfinished")
+            raise job.refusal() if job.message else LoragError("The merge did not finish.",
+                                                               key="adapters.merge_unfinished")
         yield self.done(f"Merged model saved in `{html.escape(job.result.get('folder', ''))}`; load it as a local "
                         "folder.", name)
