@@ -14,7 +14,7 @@ from engine.errors import LoragError
 from engine.fields import kind_of
 from engine.studio import Studio
 from engine.training.config import IN_CONFIG, IN_FORM, RECIPE_FIELDS, TrainingConfig
-from ui.errors import job_message, person_message, shows_errors, warns
+from ui.errors import job_message, person_message, said, shows_errors, status_word, warns
 from ui.i18n import headers, say, t
 from ui.tabs.training_estimate import EstimateSection
 from ui.tabs.training_view import (
@@ -325,7 +325,7 @@ class _TrainingTab:
     def on_save_recipe(self, name: str, *values):
         config = self._config(list(values[:-1]), values[-1])
         path = self.service.recipes.save(name, config)
-        return f"Saved the recipe **{path.stem}** ({path}).", gr.update(choices=self.service.recipes.names(),
+        return say("training.recipe_saved", name=path.stem, path=path), gr.update(choices=self.service.recipes.names(),
                                                                          value=path.stem)
 
     def on_start(self, mode: str):
@@ -338,10 +338,10 @@ class _TrainingTab:
                 job = self.service.start(config, on_busy=mode)
             except GpuBusy as exc:
                 return f"⚠️ {person_message(exc)}", gr.update(visible=True), gr.update()
-            note = self.service.device_check(config).message if mode == "ask" else f"Started ({mode})."
+            note = said(self.service.device_check(config).message) if mode == "ask" else say(f"training.started_{mode}")
             choices = [(f"{j.title} · {j.id}", j.id) for j in self.service.list_jobs()]
-            return f"Started job {job.id}. {note}", gr.update(visible=False), gr.update(choices=choices,
-                                                                                         value=job.id)
+            started = say("training.started_job", job=job.id, note=note)
+            return started, gr.update(visible=False), gr.update(choices=choices, value=job.id)
         return start
 
     @warns
@@ -349,14 +349,14 @@ class _TrainingTab:
         if not job_id:
             raise LoragError("Pick a job first.", key="training.pick_job")
         job = self.service.cancel(job_id)
-        return f"Job {job.id}: {job_message(job) or job.status}"
+        return say("training.job_line", job=job.id, message=job_message(job) or status_word(job.status))
 
     @warns
     def on_resume(self, job_id: str | None):
         if not job_id:
             raise LoragError("Pick a job first.", key="training.pick_job")
         job = self.service.resume(job_id)
-        return f"Job {job.id}: {job.message}"
+        return say("training.job_line", job=job.id, message=job_message(job))
 
     @warns
     def on_poll(self, job_id: str | None):

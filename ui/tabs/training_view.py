@@ -10,7 +10,7 @@ import math
 import time
 from typing import Any
 
-from ui.errors import job_message, said
+from ui.errors import job_message, said, status_word
 from ui.i18n import say, table
 
 TRAIN_COLOR, EVAL_COLOR = "#2563eb", "#ea580c"
@@ -40,12 +40,21 @@ def _marked(segments: list[Any], trained: str = TRAINED) -> str:
     return "".join(parts)
 
 
+def place_label(line: int, row: int = 0) -> str:
+    """Where a preview row is ('Line 7', 'Row 3 (line 12)', 'Row 3'), in the person's language."""
+    if row and line:
+        return say("training.preview.place_row_line", row=row, line=line)
+    return say("training.preview.place_row", row=row) if row else say("training.preview.place_line", line=line)
+
+
 def _preview_row(row: Any) -> str:
-    renamed = f" · roles {html.escape(', '.join(row.renamed))}" if row.renamed else ""
-    head = (f"<b>{row.place.capitalize()}</b> · {row.tokens} tokens, {row.trained_tokens} trained{renamed}")
+    roles = ", ".join(row.renamed)
+    renamed = f" · {say('training.preview.roles', roles=html.escape(roles))}" if row.renamed else ""
+    counts = say("training.preview.tokens", tokens=row.tokens, trained=row.trained_tokens)
+    head = f"<b>{place_label(row.line, row.row)}</b> · {counts}{renamed}"
     body = f"{PRE}{_marked(row.segments)}</pre>"
     if row.rejected:
-        body = (f"<div>chosen:</div>{body}<div>rejected (after the same prompt):</div>"
+        body = (f"<div>{say('training.preview.chosen')}</div>{body}<div>{say('training.preview.rejected')}</div>"
                 f"{PRE}<span class='lorag-rejected-box'>{_marked(row.rejected, REJECTED)}</span></pre>")
     return f"<div class='lorag-preview-row' data-line='{row.line}'>{head}{body}</div>"
 
@@ -54,11 +63,12 @@ def preview_html(analysis: Any) -> str:
     if analysis is None or not analysis.preview:
         return f"<p class='lorag-empty'>{say('training.no_preview')}</p>"
     rejected = any(row.rejected for row in analysis.preview)
-    legend = ("<p style='font-size:.9em'><mark style='background:#bbf7d0;padding:0 3px'>green: trained "
-              "(the loss is computed on these tokens)</mark> · "
-              + ("<mark style='background:#fecaca;padding:0 3px'>red: the rejected answer, made less likely</mark>"
+    legend = (f"<p style='font-size:.9em'><mark style='background:#bbf7d0;padding:0 3px'>"
+              f"{say('training.preview.legend_trained')}</mark> · "
+              + (f"<mark style='background:#fecaca;padding:0 3px'>{say('training.preview.legend_rejected')}</mark>"
                  " · " if rejected else "")
-              + "plain: context only · <s style='opacity:.6'>struck through: cut by the max length</s></p>")
+              + f"{say('training.preview.legend_plain')} · "
+              f"<s style='opacity:.6'>{say('training.preview.legend_cut')}</s></p>")
     note = f"<p style='font-size:.9em'>{html.escape(str(said(analysis.note)))}</p>"
     return f"<div id='lorag-training-preview'>{note}{legend}{''.join(_preview_row(r) for r in analysis.preview)}</div>"
 
@@ -69,15 +79,17 @@ def progress_html(view: Any) -> str:
     job = view.job
     pct = 100.0 * (job.progress or 0)
     color = STATUS_COLORS.get(job.status, "#6b7280")
-    speed = f"{view.tokens_per_s:.0f} tokens/s" if view.tokens_per_s else "— tokens/s"
+    speed = say("training.progress.speed", speed=f"{view.tokens_per_s:.0f}" if view.tokens_per_s else "—")
     state = view.state
-    step = f"step {state.get('step', 0)}/{state.get('max_steps', '?')}" if state else "not started"
+    step = (say("training.progress.step", step=state.get("step", 0), max_steps=state.get("max_steps", "?"))
+            if state else say("training.progress.not_started"))
     device = f" · {state['device']}" if state.get("device") else ""
-    checkpoint = f" · last checkpoint: {view.checkpoint}" if view.checkpoint else ""
-    return (f"<div id='lorag-job-status' data-status='{job.status}'>"
-            f"<b>{html.escape(view.adapter_name)}</b> on {html.escape(view.base)} · "
-            f"<span style='color:{color};font-weight:600'>{job.status}</span> · {step} · {speed} · "
-            f"ETA {view.eta}{device}{checkpoint}"
+    checkpoint = f" · {say('training.progress.checkpoint', checkpoint=view.checkpoint)}" if view.checkpoint else ""
+    what = say("training.progress.on", adapter=f"<b>{html.escape(view.adapter_name)}</b>",
+               base=html.escape(view.base))
+    return (f"<div id='lorag-job-status' data-status='{job.status}'>{what} · "
+            f"<span style='color:{color};font-weight:600'>{status_word(job.status)}</span> · {step} · {speed} · "
+            f"{say('training.progress.eta', eta=view.eta)}{device}{checkpoint}"
             f"<div style='background:#e5e7eb;border-radius:6px;height:14px;margin:.4em 0'>"
             f"<div class='lorag-progress' style='width:{pct:.1f}%;background:{color};height:14px;"
             f"border-radius:6px'></div></div>"
@@ -162,8 +174,8 @@ def job_rows(views: list[Any]) -> dict:
         job = view.job
         started = time.strftime("%m-%d %H:%M", time.localtime(job.started_at or job.created_at))
         speed = f"{view.tokens_per_s:.0f}" if view.tokens_per_s else ""
-        rows.append([job.id, view.adapter_name, job.status, f"{100 * (job.progress or 0):.0f}%", speed, view.eta,
-                     started])
+        rows.append([job.id, view.adapter_name, status_word(job.status), f"{100 * (job.progress or 0):.0f}%", speed,
+                     view.eta, started])
     return table(JOB_HEADERS, rows)
 
 
