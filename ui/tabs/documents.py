@@ -18,7 +18,7 @@ from ui.components.sources import SourcesPanel
 from ui.errors import shows_errors, warns
 from ui.i18n import headers, say, t, table
 from ui.people import owner, viewer
-from ui.tabs.documents_info import DOC_HEADERS, collection_notes, doc_row, job_html
+from ui.tabs.documents_info import DOC_HEADERS, collection_notes, doc_row, file_status, job_html
 
 POLL_SECONDS = 1.0
 UPLOAD_TYPES = [".pdf", ".txt", ".md", ".html", ".htm", ".docx"]
@@ -61,7 +61,7 @@ def _doc_rows(studio: Studio, name: str | None) -> dict:
 def _doc_choices(studio: Studio, name: str | None) -> list[tuple[str, str]]:
     if not name:
         return []
-    return [(f"{d.filename} ({d.status})", d.id) for d in _rag(studio).documents(name)]
+    return [(f"{d.filename} ({file_status(d.status)})", d.id) for d in _rag(studio).documents(name)]
 
 
 def _collection_summary(studio: Studio, name: str | None) -> str:

@@ -5,25 +5,49 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from typing import Any
 
 from engine.errors import LoragError
 from engine.rag.language import LanguageWarning, language_name, language_warning
 from engine.rag.types import Collection, Document, pages_label
-from ui.errors import job_message, person_message
+from ui.errors import job_message, person_message, status_word
 from ui.i18n import catalogue, say
 
 WARNING_STYLE = ("border-left:4px solid #d97706;background:rgba(217,119,6,0.1);padding:0.5em 0.8em;"
                  "border-radius:4px")
 DOC_HEADERS = [f"table.doc.{name}" for name in ("name", "pages", "chunks", "size", "status", "languages", "ocr_pages",
                                                  "added", "note")]
+# A file's stage as the ingestion writes it (engine.rag.ingest), said from the catalogue; another stays in English.
+STAGE_KEYS = {"waiting": "waiting", "parsing": "parsing", "indexed": "indexed", "already indexed": "already_indexed",
+              "failed": "failed", "not indexed (cancelled)": "not_indexed_cancelled",
+              "cancelled; nothing of it was indexed": "cancelled_nothing_indexed"}
+STAGE_PATTERNS = [(re.compile(rf"^{words} (?P<done>\d+) of (?P<total>\d+)$"), key) for words, key in (
+    ("parsing page", "parsing_page"), ("OCR page", "ocr_page"), ("embedding chunk", "embedding_chunk"),
+    ("storing chunk", "storing_chunk"))] + [(re.compile(r"^storing (?P<count>\d+) chunks$"), "storing_chunks")]
 
 
 def doc_row(d: Document) -> list[Any]:
     note = file_error({"error": d.error, "error_facts": d.meta.get("error_facts")}) or "; ".join(
         d.meta.get("warnings") or [])
-    return [d.filename, d.pages, d.chunks, _size(d.size), d.status, languages_label(d.meta),
+    return [d.filename, d.pages, d.chunks, _size(d.size), file_status(d.status), languages_label(d.meta),
             ocr_label(d.meta), _date(d.created_at), note]
+
+
+def file_status(status: str, language: str | None = None) -> str:
+    """A file's or a document's status (queued, parsing, indexed, skipped, failed…) in the person's language."""
+    key = f"documents.status.{status}"
+    return say(key, language) if key in catalogue("en") else status
+
+
+def stage_label(stage: str, language: str | None = None) -> str:
+    """A file's stage ('parsing page 3 of 10', 'already indexed') in the person's language."""
+    if stage in STAGE_KEYS:
+        return say(f"documents.stage.{STAGE_KEYS[stage]}", language)
+    for pattern, key in STAGE_PATTERNS:
+        if found := pattern.match(stage):
+            return say(f"documents.stage.{key}", language, **found.groupdict())
+    return stage
 
 
 def languages_label(meta: dict[str, Any]) -> str:
@@ -107,10 +131,12 @@ def job_html(job) -> str:
     """An ingestion job with one row per file: status, stage (or its error) and a progress bar."""
     files = job.result.get("files", []) if isinstance(job.result, dict) else []
     rows = "".join(
-        f"<tr><td>{html.escape(f['name'])}</td><td>{html.escape(f['status'])}</td>"
-        f"<td>{html.escape(file_error(f) or f.get('stage') or '')}</td><td>{bar(f.get('progress', 0))}</td></tr>"
+        f"<tr><td>{html.escape(f['name'])}</td><td>{html.escape(file_status(f['status']))}</td>"
+        f"<td>{html.escape(file_error(f) or stage_label(f.get('stage') or ''))}</td>"
+        f"<td>{bar(f.get('progress', 0))}</td></tr>"
         for f in files)
+    head = "".join(f"<th>{say(f'table.file.{name}')}</th>" for name in ("file", "status", "stage", "progress"))
     return (f"<div class='lorag-job' data-status='{job.status}'><b>{html.escape(job.title)}</b> — "
-            f"<span class='lorag-job-status'>{html.escape(job.status)}</span>: {html.escape(job_message(job))}"
-            f"{bar(job.progress)}<table class='lorag-files'><tr><th>File</th><th>Status</th><th>Stage</th>"
-            f"<th>Progress</th></tr>{rows}</table></div>")
+            f"<span class='lorag-job-status'>{html.escape(status_word(job.status))}</span>: "
+            f"{html.escape(job_message(job))}"
+            f"{bar(job.progress)}<table class='lorag-files'><tr>{head}</tr>{rows}</table></div>")
