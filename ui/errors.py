@@ -52,6 +52,14 @@ def status_word(status: str, language: str | None = None) -> str:
     return str(said(status_phrase(status), language))
 
 
+def warn_limited(exc: LoragError) -> str:
+    """Say a refusal (the rate limit) in a toast and return the line for the page: the person's text and chat stay
+    as they are (an error would cover the chat with Gradio's error state)."""
+    message = person_message(exc)
+    gr.Warning(message)
+    return f"⚠️ {message}"
+
+
 def _filled(key: str, language: str, params: dict[str, Any]) -> str:
     """A message's text filled with its params: always a format string (a literal brace is written {{ }})."""
     return say(key, language).format(**params)

@@ -335,3 +335,12 @@ def test_a_download_that_did_not_finish_says_its_status_in_russian():
                      params={"hub_id": "Qwen/Qwen3-0.6B", "status": status_phrase("cancelled")})
     assert person_message(exc, "ru") == "Скачивание Qwen/Qwen3-0.6B не завершилось (отменено)."
     assert person_message(exc, "en") == "The download of Qwen/Qwen3-0.6B did not finish (cancelled)."
+
+
+def test_the_rate_limit_is_said_in_russian_and_the_api_keeps_its_english():
+    from engine.ratelimit import RateLimited
+
+    exc = RateLimited(30, 4.2)
+    assert str(exc) == "Too many requests: the limit is 30 generations per minute per person. Try again in 5 s."
+    assert person_message(exc, "ru") == ("Слишком много запросов: не больше 30 генераций в минуту на человека. "
+                                         "Попробуйте снова через 5 с.")

@@ -27,9 +27,9 @@ from engine.models.generation import GenerationParams
 from engine.rag import chat_files
 from engine.ratelimit import RateLimited
 from engine.studio import Studio
-from ui.errors import person_message, shows_errors
+from ui.errors import person_message, shows_errors, warn_limited
 from ui.i18n import say, t
-from ui.people import GENERATION_QUEUE, count_generation, over_limit, owner, viewer, warn_limited
+from ui.people import GENERATION_QUEUE, count_generation, over_limit, owner, viewer
 from ui.tabs.chat_compare import ComparePanel
 from ui.tabs.chat_documents import ChatDocuments
 from ui.tabs.chat_files import ChatFiles, split

@@ -14,9 +14,9 @@ from engine.errors import LoragError
 from engine.models.generation import GenerationParams, generation_presets
 from engine.ratelimit import RateLimited
 from engine.studio import Studio
-from ui.errors import shows_errors
+from ui.errors import shows_errors, warn_limited
 from ui.i18n import t
-from ui.people import GENERATION_QUEUE, count_generation, owner, warn_limited
+from ui.people import GENERATION_QUEUE, count_generation, owner
 from ui.tabs.chat_settings import NONE_ADAPTER, relist_adapters
 
 TEXT_KEY = "notebook.text"

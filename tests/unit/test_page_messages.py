@@ -1,0 +1,84 @@
+"""The lines the Models tab writes after a click (loaded, unloaded, deleted, downloading, merged) come in the
+person's language; in English they read as before."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from engine.errors import LoragError
+from engine.jobs import Job
+from ui.errors import person_message
+from ui.tabs.models import _download
+from ui.tabs.models_adapters import AdaptersSection
+
+
+@pytest.fixture
+def russian(monkeypatch):
+    """This event's person reads Russian (what Settings or the browser would choose)."""
+    monkeypatch.setattr("ui.i18n.current_language", lambda: "ru")
+    monkeypatch.setattr("ui.errors.current_language", lambda: "ru")
+
+
+def section(seconds: float = 0.0, removed: bool = True) -> AdaptersSection:
+    adapters = SimpleNamespace(list=lambda: [], activate=lambda name: seconds, unload=lambda name: removed,
+                               delete=lambda name: None)
+    return AdaptersSection(SimpleNamespace(adapters=adapters))
+
+
+def message(result: tuple) -> str:
+    return result[-1]
+
+
+def test_the_adapter_lines_in_english():
+    assert message(section(0.25).on_activate("mine")) == "**mine** loaded in 0.25 s."
+    assert message(section(0.0).on_activate("mine")) == "**mine** already in memory."
+    assert message(section(removed=True).on_drop("mine")) == "**mine** unloaded from memory."
+    assert message(section(removed=False).on_drop("mine")) == "**mine** was not in memory."
+    assert message(section().on_remove("mine")) == "Deleted **mine**."
+
+
+def test_the_adapter_lines_in_russian(russian):
+    assert message(section(0.25).on_activate("mine")) == "**mine** загружен за 0.25 с."
+    assert message(section(0.0).on_activate("mine")) == "**mine** уже в памяти."
+    assert message(section(removed=True).on_drop("mine")) == "**mine** выгружен из памяти."
+    assert message(section(removed=False).on_drop("mine")) == "**mine** не был в памяти."
+    assert message(section().on_remove("mine")) == "Адаптер **mine** удалён."
+
+
+def download_studio(final: str) -> SimpleNamespace:
+    jobs = [Job("d1", "download", "Download", "running", progress=0.4, message="3 of 7 files"),
+            Job("d1", "download", "Download", final)]
+    return SimpleNamespace(models=SimpleNamespace(start_download=lambda hub_id, token: jobs[0]),
+                           jobs=SimpleNamespace(follow=lambda job_id: iter(jobs)))
+
+
+def downloaded(final: str) -> tuple[list[str], LoragError]:
+    lines = []
+    with pytest.raises(LoragError) as info:
+        for line in _download(download_studio(final), "Qwen/Qwen3-0.6B", ""):
+            lines.append(line)
+    return lines, info.value
+
+
+def test_a_download_that_stops_says_so_in_russian(russian):
+    lines, exc = downloaded("cancelled")
+    assert lines == ["Скачивание Qwen/Qwen3-0.6B: 40% 3 of 7 files (продолжится, даже если закрыть страницу)"]
+    assert person_message(exc) == "Скачивание Qwen/Qwen3-0.6B не завершилось (отменено)."
+
+
+def test_a_download_that_stops_in_english():
+    lines, exc = downloaded("interrupted")
+    assert lines == ["Downloading Qwen/Qwen3-0.6B: 40% 3 of 7 files (keeps going if you close the page)"]
+    assert str(exc) == person_message(exc) == "The download of Qwen/Qwen3-0.6B did not finish (interrupted)."
+
+
+def test_the_rate_limit_line_in_russian(russian):
+    from engine.ratelimit import RateLimited
+    from ui.errors import warn_limited
+
+    with pytest.warns(UserWarning):  # outside an event Gradio's toast is a Python warning
+        line = warn_limited(RateLimited(30, 4.2))
+    assert line == ("⚠️ Слишком много запросов: не больше 30 генераций в минуту на "
+                    "человека. Попробуйте снова через 5 с.")
