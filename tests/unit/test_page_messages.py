@@ -1,5 +1,5 @@
-"""The lines the Models tab writes after a click (loaded, unloaded, deleted, downloading, merged) come in the
-person's language; in English they read as before."""
+"""The lines the page writes after a click (Models: loaded, unloaded, deleted, downloading; the notebook's token
+line; an evaluation run's status) come in the person's language; in English they read as before."""
 
 from __future__ import annotations
 
@@ -82,3 +82,29 @@ def test_the_rate_limit_line_in_russian(russian):
         line = warn_limited(RateLimited(30, 4.2))
     assert line == ("⚠️ Слишком много запросов: не больше 30 генераций в минуту на "
                     "человека. Попробуйте снова через 5 с.")
+
+
+def stats(reason: str = "length") -> SimpleNamespace:
+    return SimpleNamespace(prompt_tokens=12, completion_tokens=40, tokens_per_second=8.25, finish_reason=reason)
+
+
+def test_the_notebook_line_and_an_evaluation_run_in_english():
+    from ui.tabs.evaluate_view import delta_text, status_html
+    from ui.tabs.notebook import finish_line
+
+    assert finish_line(stats()) == "Prompt 12 tokens · generated 40 tokens · 8.2 tok/s · reached max tokens"
+    run = Job("e1", "evaluate", "Evaluation", "queued", progress=0.0, message="queued")
+    assert "<br>queued · 0% · queued</p>" in status_html(run)
+    assert delta_text("e0", {"base": {"f1": 0.1}}) == (
+        "Compared with the earlier run e0 of this set (change in each score):\n- base: f1 +0.100")
+
+
+def test_the_notebook_line_and_an_evaluation_run_in_russian(russian):
+    from ui.tabs.evaluate_view import delta_text, status_html
+    from ui.tabs.notebook import finish_line
+
+    assert finish_line(stats("stopped")) == ("Промпт: 12 токенов · сгенерировано: 40 токенов · 8.2 ток/с · "
+                                             "остановлено")
+    run = Job("e1", "evaluate", "Evaluation", "completed", progress=1.0, message="Done.")
+    assert "<br>завершено · 100% · Done.</p>" in status_html(run)
+    assert delta_text("e0", {"base": {"f1": 0.1}}).startswith("Сравнение с прежним запуском e0 на этом наборе")

@@ -124,7 +124,7 @@ class _EvaluateTab:
         models = self.studio.started_models()
         loaded = models.current if models is not None else None
         if loaded is not None and loaded.name not in {c[1] for c in choices}:
-            choices.insert(0, (f"{loaded.name} (loaded)", loaded.name))
+            choices.insert(0, (say("evaluate.model_loaded_choice", name=loaded.name), loaded.name))
         return gr.update(choices=choices, value=choices[0][1] if choices else None)
 
     def _collection_names(self) -> list[str]:
@@ -167,7 +167,7 @@ class _EvaluateTab:
         if not sha256:
             raise LoragError("Pick a set to delete.", key="evaluate.pick_set_to_delete")
         self.studio.evaluation.delete_set(sha256)
-        return self._set_choices(), "Deleted."
+        return self._set_choices(), say("evaluate.set_deleted")
 
     @warns
     def on_run(self, sha256: str | None, base: str | None, adapters: list[str], collections: list[str],

@@ -6,7 +6,7 @@ import html
 from typing import Any
 
 from engine.evaluate.report import METRICS
-from ui.errors import job_message
+from ui.errors import job_message, status_word
 from ui.i18n import say
 
 TABLE_HEADERS = ["cell", "answered", *METRICS]
@@ -56,14 +56,14 @@ def side_by_side_html(question: dict[str, Any], view: list[dict[str, Any]]) -> s
 def status_html(job: Any | None) -> str:
     if job is None:
         return f"<p>{say('evaluate.no_run')}</p>"
-    return (f"<p id='eval-run-status'><b>{html.escape(job.title)}</b><br>{html.escape(job.status)} · "
+    return (f"<p id='eval-run-status'><b>{html.escape(job.title)}</b><br>{html.escape(status_word(job.status))} · "
             f"{job.progress:.0%} · {html.escape(job_message(job))}</p>")
 
 
 def delta_text(compared_with: str, deltas: dict[str, dict[str, float]] | None) -> str:
     if not deltas:
         return ""
-    lines = [f"Compared with the earlier run {compared_with} of this set (change in each score):"]
+    lines = [say("evaluate.compared_with", run=compared_with)]
     for cell, metrics in deltas.items():
         changes = ", ".join(f"{m} {v:+.3f}" for m, v in metrics.items())
         lines.append(f"- {cell}: {changes}")
