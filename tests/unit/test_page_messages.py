@@ -108,3 +108,41 @@ def test_the_notebook_line_and_an_evaluation_run_in_russian(russian):
     run = Job("e1", "evaluate", "Evaluation", "completed", progress=1.0, message="Done.")
     assert "<br>завершено · 100% · Done.</p>" in status_html(run)
     assert delta_text("e0", {"base": {"f1": 0.1}}).startswith("Сравнение с прежним запуском e0 на этом наборе")
+
+
+ANSWER_META = {"completion_tokens": 40, "tokens_per_second": 12.5, "prompt_tokens": 300, "time_to_first_token": 0.25,
+               "finish_reason": "length", "adapter": None,
+               "sources": [{"n": n, "filename": "report.pdf", "pages": [n], "snippet": "Growth.", "how": "matched"}
+                           for n in (1, 2, 3, 4)]}
+
+
+def test_an_answer_s_stats_and_sources_in_english():
+    from ui.components.sources import ocr_note, panel_label, sources_message
+    from ui.tabs.chat_view import stats_line
+
+    assert stats_line(ANSWER_META) == ("40 tokens · 12.5 tok/s · prompt 300 · first token 250 ms · adapter: none · "
+                                       "cut at max tokens")
+    block = sources_message(ANSWER_META)
+    assert block["metadata"]["title"].startswith("Sources (matched by wording; not cited): [1] report.pdf")
+    assert block["metadata"]["title"].endswith(" · +1 more")
+    assert block["content"].endswith("*Click here to list these sources below the chat; each one opens its text and "
+                                     "page.*")
+    assert panel_label("given", "the last answer") == "Passages given for the last answer (none cited)"
+    assert ocr_note([3]).startswith("\n\nRead by OCR (scanned page): ")
+
+
+def test_an_answer_s_stats_and_sources_in_russian(russian):
+    from ui.components.sources import ocr_note, panel_label, sources_message
+    from ui.i18n import say
+    from ui.tabs.chat_view import stats_line
+
+    assert stats_line(ANSWER_META) == ("токенов: 40 · 12.5 ток/с · промпт 300 · первый токен 250 мс · адаптер: нет · "
+                                       "обрезано по пределу токенов")
+    block = sources_message(ANSWER_META)
+    assert block["metadata"]["title"].startswith("Источники (совпадение по формулировке; без ссылок): [1] report.pdf")
+    assert block["metadata"]["title"].endswith(" · ещё 1")
+    assert block["content"].endswith("*Нажмите здесь, чтобы показать эти источники под чатом; каждый открывает свой "
+                                     "текст и страницу.*")
+    assert panel_label("cited", say("chat.which_last")) == "Источники последнего ответа"
+    assert panel_label("matched", say("chat.which_answer", n=2)) == "Источники ответа 2 (совпадение по формулировке)"
+    assert ocr_note([3, 4]).startswith("\n\nРаспознано OCR (сканы страниц): ")

@@ -20,17 +20,18 @@ def stats_line(meta: dict[str, Any]) -> str:
     if not meta.get("completion_tokens") and not meta.get("finish_reason"):
         return ""
     if meta.get("finish_reason") == NO_MODEL_REPLY:
-        return "nothing relevant in the documents: the model was not asked"
-    parts = [f"{meta.get('completion_tokens', 0)} tokens", f"{meta.get('tokens_per_second', 0):.1f} tok/s",
-             f"prompt {meta.get('prompt_tokens', 0)}"]
+        return say("chat.stats.not_asked")
+    parts = [say("chat.stats.tokens", count=meta.get("completion_tokens", 0)),
+             say("chat.stats.speed", speed=f"{meta.get('tokens_per_second', 0):.1f}"),
+             say("chat.stats.prompt", count=meta.get("prompt_tokens", 0))]
     if meta.get("time_to_first_token"):
-        parts.append(f"first token {meta['time_to_first_token'] * 1000:.0f} ms")
-    parts.append(f"adapter: {meta.get('adapter') or 'none'}")
+        parts.append(say("chat.stats.first_token", ms=f"{meta['time_to_first_token'] * 1000:.0f}"))
+    parts.append(say("chat.stats.adapter", name=meta.get("adapter") or say("chat.stats.no_adapter")))
     reason = meta.get("finish_reason")
     if reason == "length":
-        parts.append("cut at max tokens")
+        parts.append(say("chat.stats.cut"))
     elif reason == "stopped":
-        parts.append("stopped")
+        parts.append(say("chat.stats.stopped"))
     return " · ".join(parts)
 
 
