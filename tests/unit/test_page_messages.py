@@ -146,3 +146,31 @@ def test_an_answer_s_stats_and_sources_in_russian(russian):
     assert panel_label("cited", say("chat.which_last")) == "Источники последнего ответа"
     assert panel_label("matched", say("chat.which_answer", n=2)) == "Источники ответа 2 (совпадение по формулировке)"
     assert ocr_note([3, 4]).startswith("\n\nРаспознано OCR (сканы страниц): ")
+
+
+CARD = {"cell": "base + docs", "passed": True, "f1": 0.75, "answer": "Paris", "sources": [], "rank": 2, "judge": False}
+
+
+def test_a_question_side_by_side_in_english_and_in_russian(monkeypatch):
+    from ui.tabs.evaluate_view import side_by_side_html
+
+    question = {"question": "Capital of France?", "answer": "Paris"}
+    english = side_by_side_html(question, [CARD])
+    assert "PASS · F1 0.750 · gold page at rank 2 · judge: no" in english and "<li>no sources</li>" in english
+    assert "<b>Question:</b> Capital of France?<br><b>Reference:</b> Paris" in english
+    monkeypatch.setattr("ui.i18n.current_language", lambda: "ru")
+    russian = side_by_side_html(question, [CARD])
+    assert "ВЕРНО · F1 0.750 · эталонная страница на месте 2 · судья: нет" in russian
+    assert "<li>нет источников</li>" in russian
+    assert "<b>Вопрос:</b> Capital of France?<br><b>Эталон:</b> Paris" in russian
+    assert "class='eval-card pass'" in russian  # the page's own marker stays
+
+
+def test_the_demo_model_s_notes_in_russian(russian):
+    from engine.models.presets import model_presets
+    from ui.tabs.models import preset_notes
+
+    demo = next(name for name, preset in model_presets().items() if preset.demo)
+    assert preset_notes(demo).startswith("**Офлайн-демомодель** — SmolLM2-135M-Instruct, *не модель Qwen*")
+    other = next(name for name, preset in model_presets().items() if not preset.demo)
+    assert "млрд параметров · контекст" in preset_notes(other)

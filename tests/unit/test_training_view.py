@@ -125,3 +125,10 @@ def test_cancelling_a_job_says_so_in_the_person_s_language(russian):
 def test_a_training_job_line_in_english():
     assert _TrainingTab.on_cancel(SimpleNamespace(service=FakeService()), "j1") == "Job j1: Cancelled."
     assert _TrainingTab.on_resume(SimpleNamespace(service=FakeService()), "j1") == "Job j1: Queued."
+
+
+def test_the_loss_curve_s_legend_in_russian(russian):
+    svg = loss_curve_svg([(1, 2.5), (2, 2.0)], [(2, 2.2)])
+    assert "● потери (обучение)" in svg and "● потери (проверка)" in svg and "(x: шаг)" in svg
+    assert "<title>шаг 1: 2.5000</title>" in svg and "aria-label='кривая: потери'" in svg
+    assert "train loss" not in svg

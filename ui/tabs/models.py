@@ -53,12 +53,10 @@ def preset_notes(name: str) -> str:
     if preset is None:
         return ""
     if preset.demo:
-        return ("**Offline demo model** — SmolLM2-135M-Instruct, *not a Qwen model*: a tiny model shipped with "
-                "Lorag's dependencies, converted once from GGUF (about 40 s the first time). Good for trying chat, "
-                "adapters and training without internet; its answers are those of a 135M model.")
-    thinking = " · thinking on/off (Qwen3)" if preset.thinking == "switchable" else ""
-    return (f"`{preset.hub_id}` · ≈ {preset.params_b:g} B parameters · context {preset.context_length:,} tokens"
-            f"{thinking} · sampling preset: {preset.generation_preset()}")
+        return say("models.demo_notes")
+    thinking = " · " + say("models.preset_thinking") if preset.thinking == "switchable" else ""
+    return say("models.preset_notes", hub_id=preset.hub_id, params=f"{preset.params_b:g}",
+               context=f"{preset.context_length:,}", thinking=thinking, preset=preset.generation_preset())
 
 
 def create_models_tab(studio: Studio) -> None:

@@ -25,12 +25,13 @@ def adapter_rows(studio: Studio) -> dict:
         if info.error:
             fits = f"✗ {info.error}"
         elif info.compatible is None:
-            fits = "— (no model loaded)"
+            fits = say("adapters.no_model_loaded")
         else:
             fits = "✓" if info.compatible else f"✗ {said(info.reason)}"
+        resident = say("adapters.resident_yes") if info.resident else ""
         created = datetime.fromtimestamp(meta.created_at).strftime("%Y-%m-%d %H:%M") if meta.created_at else ""
         rows.append([info.name, meta.base.model or meta.base.architecture or "?", meta.rank, meta.alpha,
-                     ", ".join(meta.target_modules), meta.source, created, fits, "yes" if info.resident else "",
+                     ", ".join(meta.target_modules), meta.source, created, fits, resident,
                      round(info.size_bytes / 1e6, 1)])
     return table(ADAPTER_COLUMNS, rows)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase
 from engine.fields import kind_of
 from engine.studio import Studio
 from engine.training.config import IN_CONFIG, IN_FORM, RECIPE_FIELDS, TrainingConfig
@@ -30,6 +30,7 @@ from ui.tabs.training_view import (
 POLL_S = 2.0
 IDLE_POLL_S = 15.0
 LOG_LINES = 14
+IN_RECIPE_FILE = Phrase("the recipe file", "training.in_recipe_file")  # where a loaded file's error is
 CONFIG_FIELDS = {f.name: f for f in fields(TrainingConfig)}
 FORM_FIELDS = tuple(CONFIG_FIELDS)
 # Where the settings sit; a setting not named here shows up in the Advanced section by itself.
@@ -281,8 +282,8 @@ class _TrainingTab:
         report, analysis = self.service.analyze(sha, base_choice, length, bool(assistant_only), values)
         text = report.summary()
         if analysis.error_count:
-            text += (f"\n\nWith this base model's chat template, {analysis.error_count} more row(s) cannot be "
-                     "trained:\n" + "\n".join(f"- {e}" for e in analysis.errors))
+            text += (f"\n\n{say('training.rows_not_trainable', count=analysis.error_count)}:\n"
+                     + "\n".join(f"- {said(e)}" for e in analysis.errors))
         return text, analysis.stats.summary(length), preview_html(analysis)
 
     @warns
@@ -296,9 +297,9 @@ class _TrainingTab:
         if not path:
             return [gr.update() for _ in RECIPE_FIELDS] + [""]
         with open(path, encoding="utf-8") as fh:
-            values, description = self.service.recipes.parse(fh.read(), "the recipe file")
+            values, description = self.service.recipes.parse(fh.read(), IN_RECIPE_FILE)
         config = self.service.default_config().merged({**values, "recipe": "loaded"})
-        return [getattr(config, field) for field in RECIPE_FIELDS] + [description or "Loaded from the file."]
+        return [getattr(config, field) for field in RECIPE_FIELDS] + [description or say("training.loaded_from_file")]
 
     def _config(self, values: list[Any], custom: str):
         data = dict(zip(FORM_FIELDS, values, strict=True))

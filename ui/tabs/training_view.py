@@ -109,9 +109,10 @@ def _scale(value: float, lo: float, hi: float, size: float) -> float:
 
 
 def loss_curve_svg(train: list[tuple[int, float]], evals: list[tuple[int, float]], width: int = 640,
-                   height: int = 240, what: str = "loss", elem_id: str = "lorag-loss-curve") -> str:
+                   height: int = 240, what: str | None = None, elem_id: str = "lorag-loss-curve") -> str:
     """Train (blue) and eval (orange) loss (or another measure: `what`) against the step, as inline SVG."""
     points = train + evals
+    what = what or say("training.curve.loss")
     if not points:
         return ("<div id='lorag-loss-curve' data-train-points='0' data-eval-points='0' class='lorag-empty'>"
                 f"{say('training.curve_appears')}</div>")
@@ -150,13 +151,15 @@ def loss_curve_svg(train: list[tuple[int, float]], evals: list[tuple[int, float]
             continue  # a long run reads better as a line; the hover titles would be noise
         for (s, v), (x, y) in zip(series, coords, strict=True):
             parts.append(f"<circle class='{css}' cx='{x:.1f}' cy='{y:.1f}' r='2.5' fill='{color}'>"
-                         f"<title>step {s}: {v:.4f}</title></circle>")
-    legend = (f"<span style='color:{TRAIN_COLOR}'>● train {what}</span>"
-              + (f" &nbsp; <span style='color:{EVAL_COLOR}'>● eval {what}</span>" if evals else ""))
+                         f"<title>{say('training.curve.point', step=s, value=f'{v:.4f}')}</title></circle>")
+    aria = html.escape(say("training.curve.aria", what=what), quote=True)
+    legend = (f"<span style='color:{TRAIN_COLOR}'>● {say('training.curve.train', what=what)}</span>"
+              + (f" &nbsp; <span style='color:{EVAL_COLOR}'>● {say('training.curve.eval', what=what)}</span>"
+                 if evals else ""))
     return (f"<div id='{elem_id}' data-train-points='{len(train)}' data-eval-points='{len(evals)}'>"
-            f"<div style='font-size:.9em'>{legend} (x: step)</div>"
+            f"<div style='font-size:.9em'>{legend} {say('training.curve.x_step')}</div>"
             f"<svg width='{width}' height='{height}' viewBox='0 0 {width} {height}' role='img' "
-            f"aria-label='{what} curve'>{''.join(parts)}</svg></div>")
+            f"aria-label='{aria}'>{''.join(parts)}</svg></div>")
 
 
 def curves_html(view: Any) -> str:
@@ -164,7 +167,7 @@ def curves_html(view: Any) -> str:
     html_text = loss_curve_svg(*view.loss_points())
     margins = view.margin_points()
     if any(margins):
-        html_text += loss_curve_svg(*margins, what="reward margin (chosen − rejected)", elem_id="lorag-margin-curve")
+        html_text += loss_curve_svg(*margins, what=say("training.curve.margin"), elem_id="lorag-margin-curve")
     return html_text
 
 
