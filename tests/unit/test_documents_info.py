@@ -105,3 +105,29 @@ def test_every_stage_the_page_translates_is_one_the_ingestion_writes():
     for _, key in STAGE_PATTERNS:
         written = say(f"documents.stage.{key}", "en").replace("{count}", "{len(chunks)}")
         assert f'f"{written}"' in source, written
+
+
+def test_an_ingestion_job_s_line_in_russian_and_as_the_engine_wrote_it_in_english(monkeypatch):
+    from ui.tabs.documents_info import ingest_message
+
+    job = ingestion_job()
+    files = job.result["files"]
+    assert ingest_message(job, files) == "a.pdf: parsing page 3 of 10"
+    job.message = "4 file(s): 1 indexed, 2 skipped, 1 failed"
+    assert ingest_message(job, files) == "4 file(s): 1 indexed, 2 skipped, 1 failed"
+    monkeypatch.setattr("ui.i18n.current_language", lambda: "ru")
+    monkeypatch.setattr("ui.errors.current_language", lambda: "ru")
+    assert ingest_message(job, files) == "файлов: 4 (проиндексирован: 1, пропущен: 2, ошибка: 1)"
+    job.message = "a.pdf: parsing page 3 of 10"
+    assert ingest_message(job, files) == "a.pdf: разбор страницы 3 из 10"
+    job.message = "Something else."
+    assert ingest_message(job, files) == "Something else."
+
+
+def test_the_summary_the_page_translates_is_the_one_the_ingestion_writes():
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parents[2] / "engine/rag/ingest.py").read_text()
+    assert 'parts = [f"{n} {status}" for status, n in' in source
+    assert 'return f"{len(self.tasks)} file(s): " + ", ".join(parts)' in source
+    assert 'message = f"{current.name}: {current.stage}" if current else self.summary()' in source

@@ -127,6 +127,28 @@ def file_error(task: dict[str, Any], language: str | None = None) -> str:
     return person_message(LoragError.from_facts(error, facts), language) if error and facts else error
 
 
+SUMMARY = re.compile(r"^(?P<count>\d+) file\(s\): (?P<parts>.*)$")
+
+
+def ingest_message(job, files: list[dict[str, Any]]) -> str:
+    """An ingestion job's line in the person's language: a failed job's refusal, the file at work and its stage
+    ('a.pdf: parsing page 3 of 10'), or the summary ('3 file(s): 2 indexed, 1 failed'); else as written."""
+    message = job_message(job)
+    if job.status == "failed" or message != job.message:
+        return message
+    for f in files:
+        if message == f"{f['name']}: {f.get('stage', '')}":
+            return f"{f['name']}: {stage_label(f.get('stage', ''))}"
+    if message == "queued":
+        return file_status("queued")
+    summary = SUMMARY.match(message)
+    if summary and all(len(part.split(" ", 1)) == 2 for part in summary["parts"].split(", ")):
+        parts = [say("documents.files_summary_part", count=n, status=file_status(status)) for n, status in
+                 (part.split(" ", 1) for part in summary["parts"].split(", "))]
+        return say("documents.files_summary", count=summary["count"], parts=", ".join(parts))
+    return message
+
+
 def job_html(job) -> str:
     """An ingestion job with one row per file: status, stage (or its error) and a progress bar."""
     files = job.result.get("files", []) if isinstance(job.result, dict) else []
@@ -138,5 +160,5 @@ def job_html(job) -> str:
     head = "".join(f"<th>{say(f'table.file.{name}')}</th>" for name in ("file", "status", "stage", "progress"))
     return (f"<div class='lorag-job' data-status='{job.status}'><b>{html.escape(job.title)}</b> — "
             f"<span class='lorag-job-status'>{html.escape(status_word(job.status))}</span>: "
-            f"{html.escape(job_message(job))}"
+            f"{html.escape(ingest_message(job, files))}"
             f"{bar(job.progress)}<table class='lorag-files'><tr>{head}</tr>{rows}</table></div>")
