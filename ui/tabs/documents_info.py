@@ -19,7 +19,8 @@ WARNING_STYLE = ("border-left:4px solid #d97706;background:rgba(217,119,6,0.1);p
 DOC_HEADERS = [f"table.doc.{name}" for name in ("name", "pages", "chunks", "size", "status", "languages", "ocr_pages",
                                                  "added", "note")]
 # A file's stage as the ingestion writes it (engine.rag.ingest), said from the catalogue; another stays in English.
-STAGE_KEYS = {"waiting": "waiting", "parsing": "parsing", "indexed": "indexed", "already indexed": "already_indexed",
+STAGE_KEYS = {"queued": "queued", "waiting": "waiting", "parsing": "parsing", "indexed": "indexed",
+              "already indexed": "already_indexed",
               "failed": "failed", "not indexed (cancelled)": "not_indexed_cancelled",
               "cancelled; nothing of it was indexed": "cancelled_nothing_indexed"}
 STAGE_PATTERNS = [(re.compile(rf"^{words} (?P<done>\d+) of (?P<total>\d+)$"), key) for words, key in (
