@@ -36,9 +36,24 @@ def person_message(exc: LoragError, language: str | None = None) -> str:
     return f"{message} {hint}".strip()
 
 
+# The fixed lines the engine writes into a job's message (engine/jobs.py, training, merges, ingestion), said from the
+# catalogue; any other line (a step counter, a file's stage) stays as written.
+JOB_MESSAGES = {"Cancelled.": "cancelled", "Cancelling…": "cancelling", "queued": "queued",
+                "The studio stopped while this job ran. Start it again to resume.": "studio_stopped",
+                "The studio stopped while this merge ran. Start it again.": "studio_stopped_merge",
+                "Cancelled before training started.": "cancelled_before_training",
+                "Cancelled before it started.": "cancelled_before_start",
+                "Cancelled (the process stopped while cancelling).": "cancelled_process_stopped",
+                "Calibrating: loading the model…": "calibrating", "Loading the model…": "loading_model",
+                "Starting: loading the model and the data…": "starting"}
+
+
 def job_message(job: Any, language: str | None = None) -> str:
-    """A job's one line in `language`: a failed job says its refusal in it (other lines stay as written)."""
-    return person_message(job.refusal(), language)
+    """A job's one line in `language`: a failed job says its refusal in it, a fixed line of the engine (JOB_MESSAGES)
+    its catalogue text (other lines stay as written)."""
+    message = person_message(job.refusal(), language)
+    known = JOB_MESSAGES.get(message) if message == job.message else None
+    return say(f"job.message.{known}", language or current_language()) if known else message
 
 
 def status_phrase(status: str) -> Phrase:

@@ -344,3 +344,18 @@ def test_the_rate_limit_is_said_in_russian_and_the_api_keeps_its_english():
     assert str(exc) == "Too many requests: the limit is 30 generations per minute per person. Try again in 5 s."
     assert person_message(exc, "ru") == ("Слишком много запросов: не больше 30 генераций в минуту на человека. "
                                          "Попробуйте снова через 5 с.")
+
+
+def test_a_job_s_fixed_lines_are_said_in_russian_and_are_the_engine_s_own():
+    from engine.jobs import Job
+    from ui.errors import JOB_MESSAGES
+
+    source = "".join(path.read_text() for path in (ROOT / "engine").rglob("*.py"))
+    for english, key in JOB_MESSAGES.items():
+        assert f'"{english}"' in source and catalogue("en")[f"job.message.{key}"] == english, english
+    interrupted = Job("j1", "training", "Training", "interrupted",
+                      message="The studio stopped while this job ran. Start it again to resume.")
+    assert job_message(interrupted, "ru") == ("Студия остановилась, пока шла эта задача. Запустите её снова, "
+                                              "чтобы продолжить.")
+    assert job_message(interrupted, "en") == interrupted.message
+    assert job_message(Job("j2", "training", "Training", "running", message="Step 3/10"), "ru") == "Step 3/10"

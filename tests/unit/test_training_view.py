@@ -118,7 +118,7 @@ class FakeService:
 
 def test_cancelling_a_job_says_so_in_the_person_s_language(russian):
     tab = SimpleNamespace(service=FakeService())
-    assert _TrainingTab.on_cancel(tab, "j1") == "Задача j1: Cancelled."
+    assert _TrainingTab.on_cancel(tab, "j1") == "Задача j1: Отменено."
     assert status_word("cancelled") == "отменено" and status_word("something new") == "something new"
 
 
