@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from typing import Any, Callable
 
 import gradio as gr
@@ -52,8 +53,29 @@ def job_message(job: Any, language: str | None = None) -> str:
     """A job's one line in `language`: a failed job says its refusal in it, a fixed line of the engine (JOB_MESSAGES)
     its catalogue text (other lines stay as written)."""
     message = person_message(job.refusal(), language)
-    known = JOB_MESSAGES.get(message) if message == job.message else None
-    return say(f"job.message.{known}", language or current_language()) if known else message
+    if message != job.message:
+        return message
+    language = language or current_language()
+    known = JOB_MESSAGES.get(message)
+    return say(f"job.message.{known}", language) if known else _step_line(message, language)
+
+
+# A training job's progress line (engine/training/callbacks.py): "Step 5/10 · loss 1.2345 · 120 tokens/s · ETA 1m".
+STEP_PARTS = ((re.compile(r"^Step (?P<step>\d+)/(?P<max_steps>\S+)$"), "job.message.step"),
+              (re.compile(r"^loss (?P<loss>\S+)$"), "job.message.loss"),
+              (re.compile(r"^(?P<speed>\d+) tokens/s$"), "training.progress.speed"),
+              (re.compile(r"^ETA (?P<eta>.+)$"), "training.progress.eta"))
+
+
+def _step_line(message: str, language: str) -> str:
+    parts = message.split(" · ")
+    said_parts = []
+    for part in parts:
+        found = next(((key, m) for pattern, key in STEP_PARTS if (m := pattern.match(part))), None)
+        if found is None:
+            return message
+        said_parts.append(say(found[0], language, **found[1].groupdict()))
+    return " · ".join(said_parts) if STEP_PARTS[0][0].match(parts[0]) else message
 
 
 def status_phrase(status: str) -> Phrase:

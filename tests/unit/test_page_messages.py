@@ -174,3 +174,13 @@ def test_the_demo_model_s_notes_in_russian(russian):
     assert preset_notes(demo).startswith("**Офлайн-демомодель** — SmolLM2-135M-Instruct, *не модель Qwen*")
     other = next(name for name, preset in model_presets().items() if not preset.demo)
     assert "млрд параметров · контекст" in preset_notes(other)
+
+
+def test_questions_written_from_documents_say_their_status_in_russian(russian):
+    from ui.tabs.evaluate_generate import GenerateSection
+
+    done = Job("g1", "evaluate-generate", "Questions", "completed", result={"rows": []})
+    section = GenerateSection(SimpleNamespace(jobs=SimpleNamespace(get=lambda job_id: done)))
+    assert section.on_poll("g1")[0] == "завершено: строк — 0. Отредактируйте их и сохраните."
+    done.status, done.message = "running", "Cancelling…"
+    assert section.on_poll("g1")[0] == "0% · Отменяется…"
