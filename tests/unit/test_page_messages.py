@@ -184,3 +184,43 @@ def test_questions_written_from_documents_say_their_status_in_russian(russian):
     assert section.on_poll("g1")[0] == "завершено: строк — 0. Отредактируйте их и сохраните."
     done.status, done.message = "running", "Cancelling…"
     assert section.on_poll("g1")[0] == "0% · Отменяется…"
+
+
+def engine_summaries():
+    from engine.evaluate.sets import EvalSet, Question
+    from engine.models.state import UnloadReport
+    from engine.training.preview import TokenStats
+
+    stats = TokenStats(rows=50, min=10, median=42.4, p95=90, max=120, over_max_length=3, lose_all_trained=1,
+                       tokens=2100, trained_tokens=700, sampled_from=400)
+    evalset = EvalSet("abc", "qa.jsonl", [Question("q1", "Who?", "Ann")], errors=["line 3: no question"])
+    return stats, UnloadReport("Qwen3", 1_500_000_000, 800_000_000), evalset
+
+
+def test_the_page_s_summaries_in_english_are_the_engine_s_own():
+    from engine.training.preview import TokenStats
+    from ui.tabs.evaluate_view import set_summary
+    from ui.tabs.models import unload_line
+    from ui.tabs.training_view import stats_text
+
+    stats, report, evalset = engine_summaries()
+    assert stats_text(stats, 256) == stats.summary(256)
+    assert stats_text(TokenStats(), 256) == TokenStats().summary(256)
+    assert stats_text(TokenStats(rows=2, tokens=9), 256) == TokenStats(rows=2, tokens=9).summary(256)
+    assert unload_line(report) == report.summary()
+    assert set_summary(evalset) == evalset.summary()
+
+
+def test_the_page_s_summaries_in_russian(russian):
+    from ui.tabs.evaluate_view import set_summary
+    from ui.tabs.models import unload_line
+    from ui.tabs.training_view import stats_text
+
+    stats, report, evalset = engine_summaries()
+    assert stats_text(stats, 256) == (
+        "Строк: 50 · токенов в строке: мин. 10, медиана 42, p95 90, макс. 120 · токенов: 2100, обучаемых: 700.\n"
+        "Максимальная длина 256 обрезает строк: 3; из них 1 теряют все обучаемые токены и пропускаются "
+        "(статистика по первым 50 из 400 строк).")
+    assert unload_line(report) == "Qwen3 выгружена: освобождено 1500 МБ ОЗУ, освобождено 800 МБ памяти GPU."
+    assert set_summary(evalset) == ("**qa.jsonl**: вопросов: 1, с эталонными страницами: 0.\n\n"
+                                    "Пропущенные строки (1):\n- line 3: no question")

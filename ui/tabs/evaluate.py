@@ -21,6 +21,7 @@ from ui.tabs.evaluate_view import (
     TABLE_HEADERS,
     chart_html,
     delta_text,
+    set_summary,
     side_by_side_html,
     status_html,
     table_rows,
@@ -151,7 +152,7 @@ class _EvaluateTab:
         if not path:
             return gr.skip(), ""
         evalset = self.studio.evaluation.upload(path)
-        return self._set_choices(evalset.sha256), evalset.summary()
+        return self._set_choices(evalset.sha256), set_summary(evalset)
 
     def on_sets_changed(self) -> tuple[Any, str]:
         """The sets again, the newest chosen (one the generation section just saved) with its report."""
@@ -160,7 +161,7 @@ class _EvaluateTab:
 
     @warns
     def on_set(self, sha256: str | None) -> str:
-        return self.studio.evaluation.sets.get(sha256).summary() if sha256 else ""
+        return set_summary(self.studio.evaluation.sets.get(sha256)) if sha256 else ""
 
     @warns
     def on_delete_set(self, sha256: str | None) -> tuple[Any, str]:

@@ -6,6 +6,7 @@ import html
 from typing import Any
 
 from engine.evaluate.report import METRICS
+from engine.evaluate.sets import ERRORS_SHOWN
 from ui.errors import job_message, status_word
 from ui.i18n import say
 
@@ -53,6 +54,16 @@ def side_by_side_html(question: dict[str, Any], view: list[dict[str, Any]]) -> s
                        answer=html.escape(question["answer"])) + "</p>"
     return (f"<div id='eval-question-view'>{head}<div style='display:flex;gap:1em;flex-wrap:wrap'>"
             + "".join(cards) + "</div></div>")
+
+
+def set_summary(evalset: Any) -> str:
+    """EvalSet.summary() in the person's language."""
+    lines = [say("evaluate.set_summary", filename=evalset.filename, count=len(evalset.questions),
+                 gold=evalset.with_evidence)]
+    if evalset.errors:
+        lines.append(say("evaluate.set_skipped", count=len(evalset.errors)) + "\n"
+                     + "\n".join(f"- {e}" for e in evalset.errors[:ERRORS_SHOWN]))
+    return "\n\n".join(lines)
 
 
 def status_html(job: Any | None) -> str:

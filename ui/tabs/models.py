@@ -193,8 +193,16 @@ class _ModelsTab:
 
     def on_unload(self) -> tuple:
         report = self.studio.models.unload()
-        return (report.summary() if report else say("models.nothing_was_loaded")), loaded_status(self.studio), \
+        return (unload_line(report) if report else say("models.nothing_was_loaded")), loaded_status(self.studio), \
             adapter_rows(self.studio)
+
+
+def unload_line(report: Any) -> str:
+    """UnloadReport.summary() in the person's language."""
+    text = say("models.unloaded_line", name=report.name, ram=f"{report.ram_freed_bytes / 1e6:.0f}")
+    if report.gpu_freed_bytes:
+        text += ", " + say("models.gpu_freed", gpu=f"{report.gpu_freed_bytes / 1e6:.0f}")
+    return text + "."
 
 
 def _options(source: str, device: str, dtype: str, quant: str, attention: str, token: str = "") -> LoadOptions:

@@ -25,6 +25,7 @@ from ui.tabs.training_view import (
     loss_curve_svg,
     preview_html,
     progress_html,
+    stats_text,
 )
 
 POLL_S = 2.0
@@ -284,7 +285,7 @@ class _TrainingTab:
         if analysis.error_count:
             text += (f"\n\n{say('training.rows_not_trainable', count=analysis.error_count)}:\n"
                      + "\n".join(f"- {said(e)}" for e in analysis.errors))
-        return text, analysis.stats.summary(length), preview_html(analysis)
+        return text, stats_text(analysis.stats, length), preview_html(analysis)
 
     @warns
     def on_recipe(self, name: str):

@@ -59,6 +59,20 @@ def _preview_row(row: Any) -> str:
     return f"<div class='lorag-preview-row' data-line='{row.line}'>{head}{body}</div>"
 
 
+def stats_text(stats: Any, max_length: int) -> str:
+    """TokenStats.summary() in the person's language."""
+    if not stats.rows:
+        return say("training.stats.no_rows")
+    text = say("training.stats.line", rows=stats.rows, min=stats.min, median=f"{stats.median:.0f}", p95=stats.p95,
+               max=stats.max, tokens=stats.tokens, trained=stats.trained_tokens, max_length=max_length,
+               over=stats.over_max_length)
+    if stats.lose_all_trained:
+        text += "; " + say("training.stats.lose_all", count=stats.lose_all_trained)
+    if stats.sampled_from > stats.rows:
+        text += " " + say("training.stats.sampled", rows=stats.rows, total=stats.sampled_from)
+    return text + "."
+
+
 def preview_html(analysis: Any) -> str:
     if analysis is None or not analysis.preview:
         return f"<p class='lorag-empty'>{say('training.no_preview')}</p>"
