@@ -132,3 +132,32 @@ def test_the_loss_curve_s_legend_in_russian(russian):
     assert "● потери (обучение)" in svg and "● потери (проверка)" in svg and "(x: шаг)" in svg
     assert "<title>шаг 1: 2.5000</title>" in svg and "aria-label='кривая: потери'" in svg
     assert "train loss" not in svg
+
+
+class StartingService:
+    def start(self, config, on_busy):
+        return Job("j9", "training", "Training", "queued")
+
+    def device_check(self, config):
+        from engine.errors import Phrase
+        from engine.training.service import DeviceCheck
+
+        return DeviceCheck("cuda", None, False, Phrase("Training on the GPU.", "training.device.gpu"))
+
+    def list_jobs(self):
+        return []
+
+
+def started_line(mode: str) -> str:
+    tab = SimpleNamespace(_config=lambda values, custom: "config", service=StartingService())
+    return _TrainingTab.on_start(tab, mode)("custom")[0]
+
+
+def test_starting_a_job_says_so_in_english():
+    assert started_line("ask") == "Started job j9. Training on the GPU."
+    assert started_line("wait") == "Started job j9. Started (wait)."
+
+
+def test_starting_a_job_says_so_in_russian(russian):
+    assert started_line("ask") == "Задача j9 запущена. Обучение на GPU."
+    assert started_line("cpu") == "Задача j9 запущена. Запущено (на CPU)."
