@@ -224,3 +224,32 @@ def test_the_page_s_summaries_in_russian(russian):
     assert unload_line(report) == "Qwen3 выгружена: освобождено 1500 МБ ОЗУ, освобождено 800 МБ памяти GPU."
     assert set_summary(evalset) == ("**qa.jsonl**: вопросов: 1, с эталонными страницами: 0.\n\n"
                                     "Пропущенные строки (1):\n- line 3: no question")
+
+
+def memory_estimates():
+    from engine.models.memory import MemoryEstimate
+
+    return [MemoryEstimate(params=600_000_000, weights_bytes=1_200_000_000,
+                           kv_bytes_per_1k=114_688_000, available_bytes=8_000_000_000, device="cuda"),
+            MemoryEstimate(params=9_000_000_000, weights_bytes=18_000_000_000,
+                           kv_bytes_per_1k=50_000_000, available_bytes=12_000_000_000, device="cpu",
+                           note="A note of the engine.", vision_params=400_000_000)]
+
+
+def test_the_memory_a_model_needs_in_english_is_the_engine_s_summary():
+    from ui.tabs.models_memory import memory_text
+
+    for estimate in memory_estimates():
+        assert memory_text(estimate) == estimate.summary()
+
+
+def test_the_memory_a_model_needs_in_russian(russian):
+    from ui.tabs.models_memory import memory_text
+
+    small, big = (memory_text(estimate) for estimate in memory_estimates())
+    assert small.startswith("≈ 1.20 ГБ весов (0.60 млрд параметров) + 0.46 ГБ на контекст в 4k токенов на cuda; "
+                            "сейчас свободно 8.0 ГБ — помещается. На этом устройстве: чат bf16: ≈ ")
+    assert "LoRA (база bf16): ≈ " in small and "QLoRA (4-битная база): ≈ " in small
+    assert "НЕ помещается: выберите 4-bit/8-bit или модель поменьше." in big
+    assert "Только текст: визуальная часть (0.40 млрд параметров, 0.8 ГБ в bf16) не загружается." in big
+    assert big.endswith("A note of the engine.")

@@ -19,6 +19,7 @@ from ui.errors import person_message, status_phrase, warns
 from ui.i18n import say, t
 from ui.tabs.models_adapters import AdaptersSection, adapter_names, adapter_rows
 from ui.tabs.models_engine import ENGINE_KIND, engine_choices, engine_field, engine_note
+from ui.tabs.models_memory import memory_text
 
 KINDS = ("Preset", "Hub id", "Local folder", "GGUF file", ENGINE_KIND)
 KIND_KEYS = {"Preset": "models.kind_preset", "Hub id": "models.kind_hub", "Local folder": "models.kind_folder",
@@ -163,8 +164,8 @@ class _ModelsTab:
         if is_engine_source(source):
             return engine_note(self.studio)
         try:
-            return say("models.memory_line", summary=self.studio.models.estimate(_options(source, *values[6:10]))
-                       .summary())
+            return say("models.memory_line", summary=memory_text(self.studio.models.estimate(
+                _options(source, *values[6:10]))))
         except LoragError as exc:
             return say("models.memory_line", summary=html.escape(person_message(exc)))
 
