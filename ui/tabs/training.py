@@ -16,6 +16,7 @@ from engine.studio import Studio
 from engine.training.config import IN_CONFIG, IN_FORM, RECIPE_FIELDS, TrainingConfig
 from ui.errors import job_message, person_message, said, shows_errors, status_word, warns
 from ui.i18n import headers, say, t
+from ui.tabs.training_dataset_view import dataset_text
 from ui.tabs.training_estimate import EstimateSection
 from ui.tabs.training_view import (
     JOB_HEADERS,
@@ -277,11 +278,11 @@ class _TrainingTab:
         values = parse_placeholders(placeholders)
         base_choice = (custom or "").strip() or base
         if not base_choice:
-            return self.service.inspect(sha, values).summary() + "\n\n" + say("training.pick_base"), "", \
+            return dataset_text(self.service.inspect(sha, values)) + "\n\n" + say("training.pick_base"), "", \
                 preview_html(None)
         length = int(max_length or 1024)
         report, analysis = self.service.analyze(sha, base_choice, length, bool(assistant_only), values)
-        text = report.summary()
+        text = dataset_text(report)
         if analysis.error_count:
             text += (f"\n\n{say('training.rows_not_trainable', count=analysis.error_count)}:\n"
                      + "\n".join(f"- {said(e)}" for e in analysis.errors))
