@@ -16,7 +16,7 @@ from engine.studio import Studio
 from engine.training.config import IN_CONFIG, IN_FORM, RECIPE_FIELDS, TrainingConfig
 from ui.errors import job_message, person_message, said, shows_errors, status_word, warns
 from ui.i18n import headers, say, t
-from ui.tabs.training_dataset_view import dataset_text
+from ui.tabs.training_dataset_view import dataset_text, lora_plan_text
 from ui.tabs.training_estimate import EstimateSection
 from ui.tabs.training_view import (
     JOB_HEADERS,
@@ -319,7 +319,7 @@ class _TrainingTab:
     def on_show(self, *values):
         config = self._config(list(values[:-1]), values[-1])
         try:  # what LoRA reaches on the base and the memory it needs
-            plan = f"**{self.service.lora_plan(config).summary()}**"
+            plan = f"**{lora_plan_text(self.service.lora_plan(config))}**"
         except LoragError as exc:
             plan = str(exc)
         return gr.update(value=config.to_yaml(), visible=True), plan
