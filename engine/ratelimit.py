@@ -23,7 +23,8 @@ class RateLimited(LoragError):
         self.limit = limit
         self.retry_after = max(1, math.ceil(retry_after))
         super().__init__(f"Too many requests: the limit is {limit} generations per minute per person.",
-                         hint=f"Try again in {self.retry_after} s.")
+                         hint=f"Try again in {self.retry_after} s.", key="access.rate_limited",
+                         hint_key="access.try_again_in", params={"limit": limit, "seconds": self.retry_after})
 
 
 class RateLimiter:

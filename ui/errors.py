@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from typing import Any, Callable
 
 import gradio as gr
@@ -36,9 +37,64 @@ def person_message(exc: LoragError, language: str | None = None) -> str:
     return f"{message} {hint}".strip()
 
 
+# The fixed lines the engine writes into a job's message (engine/jobs.py, training, merges, ingestion), said from the
+# catalogue; any other line (a step counter, a file's stage) stays as written.
+JOB_MESSAGES = {"Cancelled.": "cancelled", "Cancelling…": "cancelling", "queued": "queued",
+                "The studio stopped while this job ran. Start it again to resume.": "studio_stopped",
+                "The studio stopped while this merge ran. Start it again.": "studio_stopped_merge",
+                "Cancelled before training started.": "cancelled_before_training",
+                "Cancelled before it started.": "cancelled_before_start",
+                "Cancelled (the process stopped while cancelling).": "cancelled_process_stopped",
+                "Calibrating: loading the model…": "calibrating", "Loading the model…": "loading_model",
+                "Starting: loading the model and the data…": "starting"}
+
+
 def job_message(job: Any, language: str | None = None) -> str:
-    """A job's one line in `language`: a failed job says its refusal in it (other lines stay as written)."""
-    return person_message(job.refusal(), language)
+    """A job's one line in `language`: a failed job says its refusal in it, a fixed line of the engine (JOB_MESSAGES)
+    its catalogue text (other lines stay as written)."""
+    message = person_message(job.refusal(), language)
+    if message != job.message:
+        return message
+    language = language or current_language()
+    known = JOB_MESSAGES.get(message)
+    return say(f"job.message.{known}", language) if known else _step_line(message, language)
+
+
+# A training job's progress line (engine/training/callbacks.py): "Step 5/10 · loss 1.2345 · 120 tokens/s · ETA 1m".
+STEP_PARTS = ((re.compile(r"^Step (?P<step>\d+)/(?P<max_steps>\S+)$"), "job.message.step"),
+              (re.compile(r"^loss (?P<loss>\S+)$"), "job.message.loss"),
+              (re.compile(r"^(?P<speed>\d+) tokens/s$"), "training.progress.speed"),
+              (re.compile(r"^ETA (?P<eta>.+)$"), "training.progress.eta"))
+
+
+def _step_line(message: str, language: str) -> str:
+    parts = message.split(" · ")
+    said_parts = []
+    for part in parts:
+        found = next(((key, m) for pattern, key in STEP_PARTS if (m := pattern.match(part))), None)
+        if found is None:
+            return message
+        said_parts.append(say(found[0], language, **found[1].groupdict()))
+    return " · ".join(said_parts) if STEP_PARTS[0][0].match(parts[0]) else message
+
+
+def status_phrase(status: str) -> Phrase:
+    """A job's status ("queued", "failed") as a part of a message: said in the person's language."""
+    return Phrase(status, f"job.status.{status}")
+
+
+def status_word(status: str, language: str | None = None) -> str:
+    """A job's status as a table or a status line shows it, in `language` (default: this event's person's); a status
+    the catalogue lacks as the engine wrote it."""
+    return str(said(status_phrase(status), language))
+
+
+def warn_limited(exc: LoragError) -> str:
+    """Say a refusal (the rate limit) in a toast and return the line for the page: the person's text and chat stay
+    as they are (an error would cover the chat with Gradio's error state)."""
+    message = person_message(exc)
+    gr.Warning(message)
+    return f"⚠️ {message}"
 
 
 def _filled(key: str, language: str, params: dict[str, Any]) -> str:

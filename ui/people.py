@@ -60,13 +60,6 @@ def over_limit(studio: Studio, request: gr.Request | None) -> RateLimited | None
     return studio.limiter.refusal(rate_key(request))
 
 
-def warn_limited(exc: RateLimited) -> str:
-    """Say it in a toast and return the line for the page: the person's text and chat stay as they are
-    (an error would cover the chat with Gradio's error state)."""
-    gr.Warning(str(exc))
-    return f"⚠️ {exc}"
-
-
 # One model serves everybody: generation events share this concurrency group, so Gradio's queue runs one at a
 # time and shows the others their place in the queue.
 GENERATION_QUEUE = dict(concurrency_limit=1, concurrency_id="generation")

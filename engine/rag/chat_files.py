@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from engine.chats import ATTACHMENTS, DEFAULT_TITLE, Chat, Message
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase
 from engine.rag.types import IN_PROGRESS, Collection
 
 if TYPE_CHECKING:
@@ -119,34 +119,44 @@ def files_state(jobs: "Jobs | None", meta: dict) -> FilesState | None:
     except LoragError:
         job = None
     if job is None:
-        return FilesState(title=f"Files: {names}")
+        return FilesState(title=Phrase(f"Files: {names}", "chat_files.files", {"names": names}))
     files = job.result.get("files") or []
     lines = [_file_line(f) for f in files]
-    if job.active:
+    if job.active:  # the page says the titles and lines in the person's language (a Phrase: key and params)
         current = next((f for f in files if f.get("status") in WORKING), None)
-        doing = f"{current['name']}: {current['stage']}" if current else f"{names}: {job.message or 'queued'}"
-        return FilesState(title=f"Indexing {doing}", lines=lines, active=True)
+        name, stage = (current["name"], current["stage"]) if current else (names, job.message or "queued")
+        return FilesState(title=Phrase(f"Indexing {name}: {stage}", "chat_files.indexing",
+                                       {"name": name, "stage": stage}), lines=lines, active=True)
     done = [f["name"] for f in files if f.get("status") in ("indexed", "skipped")]
     where = job.config.get("collection", "")
     if done:
-        failed = len(files) - len(done)
-        more = f" ({failed} not indexed)" if failed else ""
-        return FilesState(title=f"Indexed {', '.join(done)} into {where}{more}", lines=lines)
+        failed, indexed = len(files) - len(done), ", ".join(done)
+        title = (Phrase(f"Indexed {indexed} into {where} ({failed} not indexed)", "chat_files.indexed_some",
+                        {"indexed": indexed, "where": where, "failed": failed}) if failed else
+                 Phrase(f"Indexed {indexed} into {where}", "chat_files.indexed", {"indexed": indexed, "where": where}))
+        return FilesState(title=title, lines=lines)
     if job.status == "cancelled":
-        return FilesState(title=f"Indexing cancelled: {names}", lines=lines, failed=True)
+        return FilesState(title=Phrase(f"Indexing cancelled: {names}", "chat_files.cancelled", {"names": names}),
+                          lines=lines, failed=True)
     reason = next((f.get("error") for f in files if f.get("error")), "") or job.message or job.status
-    return FilesState(title=f"Not indexed: {reason}", lines=lines, failed=True)
+    return FilesState(title=Phrase(f"Not indexed: {reason}", "chat_files.not_indexed", {"reason": reason}),
+                      lines=lines, failed=True)
 
 
 def _file_line(f: dict) -> str:
-    status = f.get("status")
+    status, name = f.get("status"), f["name"]
     if status == "indexed":
-        return f"{f['name']}: indexed, {f.get('pages', 0)} page(s), {f.get('chunks', 0)} chunk(s)"
+        pages, chunks = f.get("pages", 0), f.get("chunks", 0)
+        return Phrase(f"{name}: indexed, {pages} page(s), {chunks} chunk(s)", "chat_files.line_indexed",
+                      {"name": name, "pages": pages, "chunks": chunks})
     if status == "skipped":
-        return f"{f['name']}: already in the collection"
+        return Phrase(f"{name}: already in the collection", "chat_files.line_skipped", {"name": name})
     if status == "failed":
-        return f"{f['name']}: not indexed. {f.get('error', '')}".strip()
-    return f"{f['name']}: {f.get('stage', status)}"
+        error = f.get("error", "")
+        return (Phrase(f"{name}: not indexed. {error}", "chat_files.line_failed", {"name": name, "error": error})
+                if error else Phrase(f"{name}: not indexed.", "chat_files.line_failed_bare", {"name": name}))
+    stage = f.get("stage", status)
+    return Phrase(f"{name}: {stage}", "chat_files.line_stage", {"name": name, "stage": stage})
 
 
 def active_jobs(studio: "Studio", chat: Chat) -> list[str]:

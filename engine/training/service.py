@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase
 from engine.imports import import_heavy
 from engine.jobs import Job, Jobs
 from engine.presets import PRESETS_DIR
@@ -221,12 +221,13 @@ class TrainingService:
             raise LoragError("No GPU is visible to the studio: set device to auto or cpu.", key="training.no_gpu")
         chat = self.gpu.device()
         if wanted == "cpu":
-            note = "No GPU here: training runs on the CPU (slow for big models; the ETA is measured as it runs)." \
-                if not gpu_present() else "Training on the CPU as asked."
+            note = Phrase("No GPU here: training runs on the CPU (slow for big models; the ETA is measured as it "
+                          "runs).", "training.device.cpu_only") if not gpu_present() else \
+                Phrase("Training on the CPU as asked.", "training.device.cpu_asked")
             return DeviceCheck("cpu", chat, False, note)
         if chat and chat.startswith("cuda"):
             return DeviceCheck("cuda", chat, True, GPU_BUSY.format(chat=chat))
-        return DeviceCheck("cuda", chat, False, "Training on the GPU.")
+        return DeviceCheck("cuda", chat, False, Phrase("Training on the GPU.", "training.device.gpu"))
 
     # --- jobs ----------------------------------------------------------------------------------------------------
     def start(self, config: TrainingConfig, on_busy: str = "ask") -> Job:

@@ -63,3 +63,21 @@ def test_a_drop_that_failed_names_the_reason(stores):
 def test_the_message_box_value_splits_into_text_and_files():
     assert split({"text": "  hi ", "files": ["/tmp/a.pdf"]}) == ("hi", ["/tmp/a.pdf"])
     assert split("plain") == ("plain", []) and split(None) == ("", [])
+
+
+def test_a_drop_is_shown_in_russian(stores, monkeypatch):
+    monkeypatch.setattr("ui.i18n.current_language", lambda: "ru")
+    monkeypatch.setattr("ui.errors.current_language", lambda: "ru")
+    chats, jobs = stores
+    chat_id, _ = dropped(chats, jobs, "What is in it?",
+                         [{"name": "report.pdf", "status": "parsing", "stage": "parsing page 3 of 12"}])
+    shown = chat_display(chats.get(chat_id), jobs)[0]
+    assert shown[1]["metadata"]["title"] == "Индексация report.pdf: разбор страницы 3 из 12"
+    assert shown[1]["content"] == "- report.pdf: разбор страницы 3 из 12"
+    files = [{"name": "report.pdf", "status": "indexed", "pages": 12, "chunks": 40},
+             {"name": "old.pdf", "status": "skipped"}, {"name": "scan.pdf", "status": "failed"}]
+    chat_id, _ = dropped(chats, jobs, "", files, status="completed")
+    shown = chat_display(chats.get(chat_id), jobs)[0]
+    assert shown[0]["metadata"]["title"] == "report.pdf, old.pdf проиндексировано в chat-notes (не проиндексировано: 1)"
+    assert shown[0]["content"].splitlines() == ["- report.pdf: проиндексирован, страниц: 12, фрагментов: 40",
+                                                "- old.pdf: уже есть в коллекции", "- scan.pdf: не проиндексирован."]

@@ -40,9 +40,9 @@ CLI_ONLY = {"engine/backup/cli.py", "engine/evaluate/__main__.py", "engine/backu
 UNKEYED_CEILING = 3
 
 
-def engine_calls(name: str):
-    """(path, call) for each call of `name` in engine/."""
-    for path in sorted((ROOT / "engine").rglob("*.py")):
+def engine_calls(name: str, packages: tuple[str, ...] = ("engine",)):
+    """(path, call) for each call of `name` in engine/ (or the packages named)."""
+    for path in sorted(p for package in packages for p in (ROOT / package).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == name:
                 yield path.relative_to(ROOT).as_posix(), node
@@ -138,6 +138,21 @@ def test_no_new_refusal_reaches_the_page_without_a_message_key():
     left = unkeyed()
     assert len(left) <= UNKEYED_CEILING, (f"{len(left)} LoragErrors have no key= (the page shows them in English "
                                           f"only); give the new ones a key and a text in ui/locales:", left)
+
+
+def test_every_refusal_the_page_itself_raises_has_a_message_key_in_every_catalogue():
+    """ui/ raises LoragErrors of its own ("Pick a job first."): each has a key, in both catalogues, and the English
+    catalogue says word for word what the code writes."""
+    calls = list(engine_calls("LoragError", ("ui",)))
+    assert len(calls) >= 20
+    assert [f"{path}:{call.lineno}" for path, call in calls if keyword(call, "key") is None] == []
+    for language in LANGUAGES:
+        assert [key for _, call in calls if f"error.{(key := keyword(call, 'key').value)}"
+                not in catalogue(language)] == [], language
+    english = catalogue("en")
+    for path, call in calls:
+        text = template(call.args[0], params_of(keyword(call, "params")))
+        assert text is not None and english[f"error.{keyword(call, 'key').value}"] == text, f"{path}:{call.lineno}"
 
 
 def raised(call, *args) -> LoragError:
@@ -297,3 +312,51 @@ def test_a_job_that_failed_with_a_refusal_says_it_in_russian(tmp_path):
     assert failed.status == "failed" and failed.message == "The model name is empty."
     assert job_message(failed, "en") == failed.message
     assert job_message(failed, "ru") == "Не указано: имя модели."
+
+
+def test_the_page_s_own_refusals_in_russian_and_in_english():
+    from ui.tabs.documents import _DocumentsTab as DocumentsTab
+    from ui.tabs.models_adapters import AdaptersSection
+    from ui.tabs.training import parse_placeholders
+
+    assert person_message(raised(parse_placeholders, "name=Lorag, oops"), "ru") == (
+        "Значения подстановок пишутся так: name=Lorag, author=Me; в 'oops' нет «=».")
+    assert person_message(raised(parse_placeholders, "name=Lorag, oops"), "en") == (
+        "Placeholder values look like name=Lorag, author=Me; 'oops' has no '='.")
+    assert person_message(raised(DocumentsTab._need, None), "ru") == "Сначала создайте или выберите коллекцию."
+    assert person_message(raised(AdaptersSection.need, ""), "ru") == "Сначала выберите адаптер."
+    assert person_message(raised(AdaptersSection.need, ""), "en") == "Choose an adapter first."
+
+
+def test_a_download_that_did_not_finish_says_its_status_in_russian():
+    from ui.errors import status_phrase
+
+    exc = LoragError("The download of Qwen/Qwen3-0.6B did not finish (cancelled).", key="models.download_unfinished",
+                     params={"hub_id": "Qwen/Qwen3-0.6B", "status": status_phrase("cancelled")})
+    assert person_message(exc, "ru") == "Скачивание Qwen/Qwen3-0.6B не завершилось (отменено)."
+    assert person_message(exc, "en") == "The download of Qwen/Qwen3-0.6B did not finish (cancelled)."
+
+
+def test_the_rate_limit_is_said_in_russian_and_the_api_keeps_its_english():
+    from engine.ratelimit import RateLimited
+
+    exc = RateLimited(30, 4.2)
+    assert str(exc) == "Too many requests: the limit is 30 generations per minute per person. Try again in 5 s."
+    assert person_message(exc, "ru") == ("Слишком много запросов: не больше 30 генераций в минуту на человека. "
+                                         "Попробуйте снова через 5 с.")
+
+
+def test_a_job_s_fixed_lines_are_said_in_russian_and_are_the_engine_s_own():
+    from engine.jobs import Job
+    from ui.errors import JOB_MESSAGES
+
+    source = "".join(path.read_text() for path in (ROOT / "engine").rglob("*.py"))
+    for english, key in JOB_MESSAGES.items():
+        assert f'"{english}"' in source and catalogue("en")[f"job.message.{key}"] == english, english
+    interrupted = Job("j1", "training", "Training", "interrupted",
+                      message="The studio stopped while this job ran. Start it again to resume.")
+    assert job_message(interrupted, "ru") == ("Студия остановилась, пока шла эта задача. Запустите её снова, "
+                                              "чтобы продолжить.")
+    assert job_message(interrupted, "en") == interrupted.message
+    resuming = Job("j2", "training", "Training", "queued", message="Resuming from checkpoint-4…")
+    assert job_message(resuming, "ru") == "Resuming from checkpoint-4…"  # a line the catalogue does not know

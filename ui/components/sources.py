@@ -23,14 +23,13 @@ import gradio as gr
 from engine.rag.types import Citation, Hit, pages_label
 from engine.studio import Studio
 from ui.errors import shows_errors
-from ui.i18n import t
+from ui.i18n import say, t
 from ui.people import viewer
 
 SEPARATOR = "::"
 SNIPPET = 160
 ANSWER_SNIPPET = 100   # the shorter snippets of the block under a chat answer
 TITLE_ENTRIES = 3
-OPEN_HINT = "Click here to list these sources below the chat; each one opens its text and page."
 
 
 def _field(item: Any, name: str, default: Any = "") -> Any:
@@ -43,7 +42,7 @@ def source_label(item: Hit | Citation | dict, n: int | None = None) -> str:
     parts = [_field(item, "filename"), pages_label(list(_field(item, "pages", []) or []))]
     score = _field(item, "score", None)
     if score is not None and not _field(item, "snippet"):  # search hits show their score, citations do not
-        parts.append(f"score {float(score):.3f}")
+        parts.append(say("sources.score", score=f"{float(score):.3f}"))
     snippet = _shorten(_field(item, "snippet") or _field(item, "text"), SNIPPET)
     head = " · ".join(p for p in parts if p)
     return f"[{number}] {head} — {snippet}" if number else f"{head} — {snippet}"
@@ -76,8 +75,8 @@ def ocr_note(ocr_pages: Sequence[int]) -> str:
     """'Read by OCR (scanned page): p. 3' under a source's title; '' when no cited page was a scan."""
     if not ocr_pages:
         return ""
-    kind = "scanned page" if len(ocr_pages) == 1 else "scanned pages"
-    return f"\n\nRead by OCR ({kind}): {pages_label(list(ocr_pages))}. The text may contain misread words."
+    return "\n\n" + say("sources.ocr_one" if len(ocr_pages) == 1 else "sources.ocr_many",
+                        pages=pages_label(list(ocr_pages)))
 
 
 # --- under a chat answer: the sources saved with it -----------------------------------------------------
@@ -96,11 +95,9 @@ def _short(item: dict[str, Any]) -> str:
 
 
 def sources_title(items: list[dict[str, Any]], how: str) -> str:
-    heads = {"cited": "Sources", "matched": "Sources (matched by wording; not cited)",
-             "given": "Passages the model read (none cited)"}
     shown = " · ".join(_short(item) for item in items[:TITLE_ENTRIES])
-    more = f" · +{len(items) - TITLE_ENTRIES} more" if len(items) > TITLE_ENTRIES else ""
-    return f"{heads[how]}: {shown}{more}"
+    more = f" · {say('sources.more', count=len(items) - TITLE_ENTRIES)}" if len(items) > TITLE_ENTRIES else ""
+    return f"{say(f'sources.heads.{how}')}: {shown}{more}"
 
 
 def sources_message(meta: dict[str, Any]) -> dict[str, Any] | None:
@@ -111,13 +108,12 @@ def sources_message(meta: dict[str, Any]) -> dict[str, Any] | None:
     metadata: dict[str, Any] = {"title": sources_title(items, how)}
     if how == "given":
         metadata["status"] = "done"   # folded: these are what the model read, not what it used
-    body = citations_markdown(items, limit=ANSWER_SNIPPET) + f"\n\n*{OPEN_HINT}*"
+    body = citations_markdown(items, limit=ANSWER_SNIPPET) + f"\n\n*{say('sources.open_hint')}*"
     return {"role": "assistant", "content": body, "metadata": metadata}
 
 
 def panel_label(how: str, which: str) -> str:
-    return {"cited": f"Sources of {which}", "matched": f"Sources of {which} (matched by wording)",
-            "given": f"Passages given for {which} (none cited)"}.get(how, f"Sources of {which}")
+    return say(f"sources.panel.{how if how in ('cited', 'matched', 'given') else 'cited'}", which=which)
 
 
 class SourcesPanel:
@@ -153,9 +149,10 @@ class SourcesPanel:
                                         page=int(page) if page.isdigit() else None)
         where = " · ".join(p for p in (source.filename, source.pages_label) if p)
         if source.page and len(source.pages) > 1:
-            where += f" · the passage is on p. {source.page}"
-        section = f"\n\nSection: *{html.escape(source.section)}*" if source.section else ""
+            where += f" · {say('sources.passage_on', page=source.page)}"
+        section = f"\n\n{say('sources.section', section=html.escape(source.section))}" if source.section else ""
         title = f"#### {html.escape(where)}{section}{ocr_note(source.ocr_pages)}"
         shown = sorted(source.pages, key=lambda p: p != source.page)
-        images = [(str(path), f"page {p}") for path, p in zip(source.page_images, shown, strict=False)]
+        images = [(str(path), say("sources.page_image", page=p))
+                  for path, p in zip(source.page_images, shown, strict=False)]
         return gr.update(visible=True), title, source.text, images

@@ -27,9 +27,9 @@ from engine.models.generation import GenerationParams
 from engine.rag import chat_files
 from engine.ratelimit import RateLimited
 from engine.studio import Studio
-from ui.errors import person_message, shows_errors
+from ui.errors import person_message, shows_errors, warn_limited
 from ui.i18n import say, t
-from ui.people import GENERATION_QUEUE, count_generation, over_limit, owner, viewer, warn_limited
+from ui.people import GENERATION_QUEUE, count_generation, over_limit, owner, viewer
 from ui.tabs.chat_compare import ComparePanel
 from ui.tabs.chat_documents import ChatDocuments
 from ui.tabs.chat_files import ChatFiles, split
@@ -191,7 +191,7 @@ class _ChatTab:
     def mine(self, selected: str | None, who: str | None) -> str:
         """The chat id when this person may use it; else a refusal (another person's id included)."""
         if not self.studio.chats.exists(selected, who):
-            raise LoragError("Open a chat first.")
+            raise LoragError("Open a chat first.", key="chat.open_first")
         return selected
 
     def open_chat(self, selected: str | None, who: str | None) -> list[Any]:
@@ -297,7 +297,7 @@ class _ChatTab:
             yield gr.skip(), warn_limited(exc)
             return
         if not self.studio.chats.exists(selected, who):
-            raise LoragError("Start a chat first.")
+            raise LoragError("Start a chat first.", key="chat.start_first")
         yield from stream_reply_view(self.studio, selected, mode, request_id, who=who,
                                      prepare=self.docs.prepare(selected, collection, documents, who))
 
@@ -350,6 +350,6 @@ class _ChatTab:
     def import_fn(self, request: gr.Request, upload: str) -> list[Any]:
         data = Path(upload).read_bytes()
         if len(data) > 50 * 1024 * 1024:
-            raise LoragError("That chat export is larger than 50 MB.")
+            raise LoragError("That chat export is larger than 50 MB.", key="chat.import_too_large")
         chat = self.studio.chats.import_chat(data, owner=owner(self.studio, request))
         return self.open_chat(chat.id, viewer(self.studio, request))

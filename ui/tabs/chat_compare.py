@@ -12,9 +12,9 @@ from engine.errors import LoragError
 from engine.models.generation import GenerationParams
 from engine.ratelimit import RateLimited
 from engine.studio import Studio
-from ui.errors import shows_errors
-from ui.i18n import t
-from ui.people import GENERATION_QUEUE, count_generation, warn_limited
+from ui.errors import shows_errors, warn_limited
+from ui.i18n import say, t
+from ui.people import GENERATION_QUEUE, count_generation
 from ui.tabs.chat_settings import NONE_ADAPTER, relist_adapters, settings_from_controls
 from ui.tabs.chat_view import stats_line
 
@@ -50,9 +50,9 @@ class ComparePanel:
 
     def run(self, request: gr.Request, adapter: str, prompt: str, *values: Any) -> Iterator[tuple[str, str]]:
         if not adapter or adapter == NONE_ADAPTER:
-            raise LoragError("Pick the adapter to compare with the base model.")
+            raise LoragError("Pick the adapter to compare with the base model.", key="chat.pick_adapter_to_compare")
         if not (prompt or "").strip():
-            raise LoragError("Write the prompt to compare.")
+            raise LoragError("Write the prompt to compare.", key="chat.write_prompt_to_compare")
         try:
             count_generation(self.studio, request)
         except RateLimited as exc:
@@ -73,12 +73,14 @@ def compare_stream(studio: Studio, adapter: str, prompt: str, settings: dict[str
     texts = {"base": "", "adapter": ""}
 
     def show(which: str, body: str, footer: str = "") -> str:
-        label = "Base model" if which == "base" else f"Adapter `{adapter}`"
+        label = (say("chat_compare.base_model_head") if which == "base"
+                 else say("chat_compare.adapter_head", name=adapter))
         return f"**{label}**\n\n{body}" + (f"\n\n<small>{html.escape(footer)}</small>" if footer else "")
 
     for which, name in (("base", None), ("adapter", adapter)):
         for event in studio.models.stream_chat(messages, params, adapter=name, thinking=settings["thinking"],
                                                request_id=f"compare-{which}"):
             footer = stats_line(event.stats.to_meta()) if event.kind == "done" and event.stats else "…"
-            texts[which] = show(which, event.answer or "*(thinking…)*", footer)
-            yield texts["base"] or show("base", "…"), texts["adapter"] or show("adapter", "waiting for the base…")
+            texts[which] = show(which, event.answer or say("chat_compare.thinking"), footer)
+            waiting = say("chat_compare.waiting_for_base")
+            yield texts["base"] or show("base", "…"), texts["adapter"] or show("adapter", waiting)

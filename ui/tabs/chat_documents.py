@@ -93,11 +93,12 @@ class ChatDocuments:
             return gr.update(choices=choices), gr.update()
         return gr.update(choices=choices), self.document_choices(value, documents)
 
-    def show(self, items: list[dict[str, Any]], how: str, which: str = "the last answer") -> tuple:
+    def show(self, items: list[dict[str, Any]], how: str, which: str | None = None) -> tuple:
         if not items:
             return (gr.update(visible=False), *self.panel.show([]))
         updates = self.panel.show(items)
-        return (gr.update(visible=True), {**updates[0], "label": panel_label(how, which)}, *updates[1:])
+        label = panel_label(how, which or say("chat.which_last"))
+        return (gr.update(visible=True), {**updates[0], "label": label}, *updates[1:])
 
     def show_last(self, chat_id: str | None) -> tuple:
         chat = self.studio.chats.find(chat_id)
@@ -150,7 +151,8 @@ class ChatDocuments:
         if message.role != "assistant":
             return self.show_last(chat_id)
         answers = [m for m in chat.messages if m.role == "assistant"]
-        which = "the last answer" if message is answers[-1] else f"answer {answers.index(message) + 1}"
+        which = (say("chat.which_last") if message is answers[-1]
+                 else say("chat.which_answer", n=answers.index(message) + 1))
         return self.show(*answer_sources(message.meta), which=which)
 
     # --- events -----------------------------------------------------------------------------------------
@@ -179,5 +181,5 @@ class ChatDocuments:
 
 
 def _label(collection, who: str | None) -> str:
-    by = f", shared by {collection.owner}" if who and collection.owner not in ("", who) else ""
-    return f"{collection.name} ({collection.documents} docs{by})"
+    by = say("chat.collection_shared_by", owner=collection.owner) if who and collection.owner not in ("", who) else ""
+    return say("chat.collection_label", name=collection.name, count=collection.documents, by=by)

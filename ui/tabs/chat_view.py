@@ -9,28 +9,32 @@ from typing import Any, Callable, Iterator
 
 from engine.chat_turn import NO_MODEL_REPLY, show_reply
 from engine.chats import Chat
+from engine.errors import Phrase
 from engine.jobs import Jobs
 from engine.rag.chat_files import FilesState, files_state
 from engine.studio import Studio
 from ui.components.sources import sources_message
-from ui.i18n import say
+from ui.errors import said
+from ui.i18n import catalogue, say
+from ui.tabs.documents_info import stage_label
 
 
 def stats_line(meta: dict[str, Any]) -> str:
     if not meta.get("completion_tokens") and not meta.get("finish_reason"):
         return ""
     if meta.get("finish_reason") == NO_MODEL_REPLY:
-        return "nothing relevant in the documents: the model was not asked"
-    parts = [f"{meta.get('completion_tokens', 0)} tokens", f"{meta.get('tokens_per_second', 0):.1f} tok/s",
-             f"prompt {meta.get('prompt_tokens', 0)}"]
+        return say("chat.stats.not_asked")
+    parts = [say("chat.stats.tokens", count=meta.get("completion_tokens", 0)),
+             say("chat.stats.speed", speed=f"{meta.get('tokens_per_second', 0):.1f}"),
+             say("chat.stats.prompt", count=meta.get("prompt_tokens", 0))]
     if meta.get("time_to_first_token"):
-        parts.append(f"first token {meta['time_to_first_token'] * 1000:.0f} ms")
-    parts.append(f"adapter: {meta.get('adapter') or 'none'}")
+        parts.append(say("chat.stats.first_token", ms=f"{meta['time_to_first_token'] * 1000:.0f}"))
+    parts.append(say("chat.stats.adapter", name=meta.get("adapter") or say("chat.stats.no_adapter")))
     reason = meta.get("finish_reason")
     if reason == "length":
-        parts.append("cut at max tokens")
+        parts.append(say("chat.stats.cut"))
     elif reason == "stopped":
-        parts.append("stopped")
+        parts.append(say("chat.stats.stopped"))
     return " · ".join(parts)
 
 
@@ -63,11 +67,20 @@ def assistant_messages(answer: str, reasoning: str, meta: dict[str, Any] | None,
     return out
 
 
+def files_text(text: str) -> str:
+    """A files block's title or line in the person's language, a file's stage ('parsing page 3 of 12') too."""
+    if isinstance(text, Phrase) and "stage" in text.params and text.key in catalogue("en"):
+        params = {name: said(value) for name, value in text.params.items()}
+        return say(text.key, **{**params, "stage": stage_label(str(text.params["stage"]))})
+    return str(said(text))
+
+
 def files_message(state: FilesState) -> dict[str, Any]:
     """A block under the question for the files dropped with it: what their indexing is doing, file by file."""
-    body = "\n".join(f"- {line}" for line in state.lines) or state.title
+    title = files_text(state.title)
+    body = "\n".join(f"- {files_text(line)}" for line in state.lines) or title
     return {"role": "assistant", "content": body,
-            "metadata": {"title": state.title, "status": "pending" if state.active else "done"}}
+            "metadata": {"title": title, "status": "pending" if state.active else "done"}}
 
 
 def chat_display(chat: Chat | None, jobs: Jobs | None = None) -> tuple[list[dict[str, Any]], list[int]]:

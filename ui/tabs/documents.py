@@ -18,7 +18,7 @@ from ui.components.sources import SourcesPanel
 from ui.errors import shows_errors, warns
 from ui.i18n import headers, say, t, table
 from ui.people import owner, viewer
-from ui.tabs.documents_info import DOC_HEADERS, collection_notes, doc_row, job_html
+from ui.tabs.documents_info import DOC_HEADERS, collection_notes, doc_row, file_status, job_html
 
 POLL_SECONDS = 1.0
 UPLOAD_TYPES = [".pdf", ".txt", ".md", ".html", ".htm", ".docx"]
@@ -61,7 +61,7 @@ def _doc_rows(studio: Studio, name: str | None) -> dict:
 def _doc_choices(studio: Studio, name: str | None) -> list[tuple[str, str]]:
     if not name:
         return []
-    return [(f"{d.filename} ({d.status})", d.id) for d in _rag(studio).documents(name)]
+    return [(f"{d.filename} ({file_status(d.status)})", d.id) for d in _rag(studio).documents(name)]
 
 
 def _collection_summary(studio: Studio, name: str | None) -> str:
@@ -306,7 +306,8 @@ class _DocumentsTab:
 
     def _on_delete_collection(self, request: gr.Request, name: str | None, confirmed: bool) -> tuple:
         if not confirmed:
-            raise LoragError("Tick the box to confirm that the collection and its documents should be deleted.")
+            raise LoragError("Tick the box to confirm that the collection and its documents should be deleted.",
+                             key="documents.tick_to_delete")
         doomed = _rag(self.studio).collection(self._mine(name, request))
         _rag(self.studio).delete_collection(doomed.id)
         gr.Info(say("documents.deleted", name=doomed.name))
@@ -323,7 +324,7 @@ class _DocumentsTab:
 
     def _on_index(self, request: gr.Request, name: str | None, files: list[str] | None, password: str) -> tuple:
         if not files:
-            raise LoragError("Choose one or more files first.")
+            raise LoragError("Choose one or more files first.", key="documents.choose_files_first")
         job = _rag(self.studio).ingest(self._mine(name, request), list(files), password=password or "")
         gr.Info(say("documents.indexing", count=len(files)))
         del job
@@ -332,14 +333,14 @@ class _DocumentsTab:
     def _on_cancel(self, request: gr.Request, name: str | None) -> tuple:
         active = _rag(self.studio).jobs_for(self._mine(name, request), active_only=True)
         if not active:
-            raise LoragError("Nothing is being indexed in this collection.")
+            raise LoragError("Nothing is being indexed in this collection.", key="documents.nothing_indexing")
         for job in active:
             _rag(self.studio).cancel(job.id)
         return self._view(name)
 
     def _on_delete_docs(self, request: gr.Request, name: str | None, picked: list[str] | None) -> tuple:
         if not picked:
-            raise LoragError("Pick the documents to delete first.")
+            raise LoragError("Pick the documents to delete first.", key="documents.pick_documents_to_delete")
         current = self._mine(name, request)
         for document_id in picked:
             _rag(self.studio).delete_document(current, document_id)
@@ -369,7 +370,7 @@ class _DocumentsTab:
     @staticmethod
     def _need(name: str | None) -> str:
         if not name:
-            raise LoragError("Create or choose a collection first.")
+            raise LoragError("Create or choose a collection first.", key="documents.choose_collection")
         return name
 
     def _mine(self, name: str | None, request: gr.Request | None) -> str:

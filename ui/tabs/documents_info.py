@@ -5,25 +5,50 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from typing import Any
 
 from engine.errors import LoragError
 from engine.rag.language import LanguageWarning, language_name, language_warning
 from engine.rag.types import Collection, Document, pages_label
-from ui.errors import job_message, person_message
+from ui.errors import job_message, person_message, status_word
 from ui.i18n import catalogue, say
 
 WARNING_STYLE = ("border-left:4px solid #d97706;background:rgba(217,119,6,0.1);padding:0.5em 0.8em;"
                  "border-radius:4px")
 DOC_HEADERS = [f"table.doc.{name}" for name in ("name", "pages", "chunks", "size", "status", "languages", "ocr_pages",
                                                  "added", "note")]
+# A file's stage as the ingestion writes it (engine.rag.ingest), said from the catalogue; another stays in English.
+STAGE_KEYS = {"queued": "queued", "waiting": "waiting", "parsing": "parsing", "indexed": "indexed",
+              "already indexed": "already_indexed",
+              "failed": "failed", "not indexed (cancelled)": "not_indexed_cancelled",
+              "cancelled; nothing of it was indexed": "cancelled_nothing_indexed"}
+STAGE_PATTERNS = [(re.compile(rf"^{words} (?P<done>\d+) of (?P<total>\d+)$"), key) for words, key in (
+    ("parsing page", "parsing_page"), ("OCR page", "ocr_page"), ("embedding chunk", "embedding_chunk"),
+    ("storing chunk", "storing_chunk"))] + [(re.compile(r"^storing (?P<count>\d+) chunks$"), "storing_chunks")]
 
 
 def doc_row(d: Document) -> list[Any]:
     note = file_error({"error": d.error, "error_facts": d.meta.get("error_facts")}) or "; ".join(
         d.meta.get("warnings") or [])
-    return [d.filename, d.pages, d.chunks, _size(d.size), d.status, languages_label(d.meta),
+    return [d.filename, d.pages, d.chunks, _size(d.size), file_status(d.status), languages_label(d.meta),
             ocr_label(d.meta), _date(d.created_at), note]
+
+
+def file_status(status: str, language: str | None = None) -> str:
+    """A file's or a document's status (queued, parsing, indexed, skipped, failed…) in the person's language."""
+    key = f"documents.status.{status}"
+    return say(key, language) if key in catalogue("en") else status
+
+
+def stage_label(stage: str, language: str | None = None) -> str:
+    """A file's stage ('parsing page 3 of 10', 'already indexed') in the person's language."""
+    if stage in STAGE_KEYS:
+        return say(f"documents.stage.{STAGE_KEYS[stage]}", language)
+    for pattern, key in STAGE_PATTERNS:
+        if found := pattern.match(stage):
+            return say(f"documents.stage.{key}", language, **found.groupdict())
+    return stage
 
 
 def languages_label(meta: dict[str, Any]) -> str:
@@ -103,14 +128,38 @@ def file_error(task: dict[str, Any], language: str | None = None) -> str:
     return person_message(LoragError.from_facts(error, facts), language) if error and facts else error
 
 
+SUMMARY = re.compile(r"^(?P<count>\d+) file\(s\): (?P<parts>.*)$")
+
+
+def ingest_message(job, files: list[dict[str, Any]]) -> str:
+    """An ingestion job's line in the person's language: a failed job's refusal, the file at work and its stage
+    ('a.pdf: parsing page 3 of 10'), or the summary ('3 file(s): 2 indexed, 1 failed'); else as written."""
+    message = job_message(job)
+    if job.status == "failed" or message != job.message:
+        return message
+    for f in files:
+        if message == f"{f['name']}: {f.get('stage', '')}":
+            return f"{f['name']}: {stage_label(f.get('stage', ''))}"
+    if message == "queued":
+        return file_status("queued")
+    summary = SUMMARY.match(message)
+    if summary and all(len(part.split(" ", 1)) == 2 for part in summary["parts"].split(", ")):
+        parts = [say("documents.files_summary_part", count=n, status=file_status(status)) for n, status in
+                 (part.split(" ", 1) for part in summary["parts"].split(", "))]
+        return say("documents.files_summary", count=summary["count"], parts=", ".join(parts))
+    return message
+
+
 def job_html(job) -> str:
     """An ingestion job with one row per file: status, stage (or its error) and a progress bar."""
     files = job.result.get("files", []) if isinstance(job.result, dict) else []
     rows = "".join(
-        f"<tr><td>{html.escape(f['name'])}</td><td>{html.escape(f['status'])}</td>"
-        f"<td>{html.escape(file_error(f) or f.get('stage') or '')}</td><td>{bar(f.get('progress', 0))}</td></tr>"
+        f"<tr><td>{html.escape(f['name'])}</td><td>{html.escape(file_status(f['status']))}</td>"
+        f"<td>{html.escape(file_error(f) or stage_label(f.get('stage') or ''))}</td>"
+        f"<td>{bar(f.get('progress', 0))}</td></tr>"
         for f in files)
+    head = "".join(f"<th>{say(f'table.file.{name}')}</th>" for name in ("file", "status", "stage", "progress"))
     return (f"<div class='lorag-job' data-status='{job.status}'><b>{html.escape(job.title)}</b> — "
-            f"<span class='lorag-job-status'>{html.escape(job.status)}</span>: {html.escape(job_message(job))}"
-            f"{bar(job.progress)}<table class='lorag-files'><tr><th>File</th><th>Status</th><th>Stage</th>"
-            f"<th>Progress</th></tr>{rows}</table></div>")
+            f"<span class='lorag-job-status'>{html.escape(status_word(job.status))}</span>: "
+            f"{html.escape(ingest_message(job, files))}"
+            f"{bar(job.progress)}<table class='lorag-files'><tr>{head}</tr>{rows}</table></div>")

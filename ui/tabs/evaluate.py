@@ -21,6 +21,7 @@ from ui.tabs.evaluate_view import (
     TABLE_HEADERS,
     chart_html,
     delta_text,
+    set_summary,
     side_by_side_html,
     status_html,
     table_rows,
@@ -124,7 +125,7 @@ class _EvaluateTab:
         models = self.studio.started_models()
         loaded = models.current if models is not None else None
         if loaded is not None and loaded.name not in {c[1] for c in choices}:
-            choices.insert(0, (f"{loaded.name} (loaded)", loaded.name))
+            choices.insert(0, (say("evaluate.model_loaded_choice", name=loaded.name), loaded.name))
         return gr.update(choices=choices, value=choices[0][1] if choices else None)
 
     def _collection_names(self) -> list[str]:
@@ -151,7 +152,7 @@ class _EvaluateTab:
         if not path:
             return gr.skip(), ""
         evalset = self.studio.evaluation.upload(path)
-        return self._set_choices(evalset.sha256), evalset.summary()
+        return self._set_choices(evalset.sha256), set_summary(evalset)
 
     def on_sets_changed(self) -> tuple[Any, str]:
         """The sets again, the newest chosen (one the generation section just saved) with its report."""
@@ -160,14 +161,14 @@ class _EvaluateTab:
 
     @warns
     def on_set(self, sha256: str | None) -> str:
-        return self.studio.evaluation.sets.get(sha256).summary() if sha256 else ""
+        return set_summary(self.studio.evaluation.sets.get(sha256)) if sha256 else ""
 
     @warns
     def on_delete_set(self, sha256: str | None) -> tuple[Any, str]:
         if not sha256:
-            raise LoragError("Pick a set to delete.")
+            raise LoragError("Pick a set to delete.", key="evaluate.pick_set_to_delete")
         self.studio.evaluation.delete_set(sha256)
-        return self._set_choices(), "Deleted."
+        return self._set_choices(), say("evaluate.set_deleted")
 
     @warns
     def on_run(self, sha256: str | None, base: str | None, adapters: list[str], collections: list[str],
@@ -187,7 +188,7 @@ class _EvaluateTab:
     @warns
     def on_resume(self, run_id: str | None) -> None:
         if not run_id:
-            raise LoragError("Pick a run to resume.")
+            raise LoragError("Pick a run to resume.", key="evaluate.pick_run_to_resume")
         self.studio.evaluation.resume(run_id)
 
     @warns
@@ -211,7 +212,7 @@ class _EvaluateTab:
     @warns
     def on_export(self, run_id: str | None) -> list[str]:
         if not run_id:
-            raise LoragError("Pick a run to export.")
+            raise LoragError("Pick a run to export.", key="evaluate.pick_run_to_export")
         results = self.studio.evaluation.results(run_id)
         folder = self.studio.jobs.folder(run_id)
         csv_path, json_path = folder / "results.csv", folder / "results.json"

@@ -10,7 +10,7 @@ import gradio as gr
 
 from engine.errors import LoragError
 from engine.studio import Studio
-from ui.errors import warns
+from ui.errors import job_message, status_word, warns
 from ui.i18n import say, t
 from ui.people import owner
 
@@ -57,7 +57,7 @@ class GenerateSection:
     def on_start(self, collection: str | None, per_chunk: float, max_chunks: float,
                  request: gr.Request = None) -> tuple[Any, str, Any]:
         if not collection:
-            raise LoragError("Pick a collection to write questions from.")
+            raise LoragError("Pick a collection to write questions from.", key="evaluate.pick_collection_for_questions")
         job = self.studio.evaluation.start_generation(collection, int(per_chunk or 1), int(max_chunks or 20),
                                                       owner=owner(self.studio, request))
         return job.id, say("evaluate_generate.writing"), gr.Timer(active=True)
@@ -67,10 +67,11 @@ class GenerateSection:
             return "", gr.skip(), gr.Timer(active=False)
         job = self.studio.jobs.get(job_id)
         if job.active:
-            return f"{job.progress:.0%} · {job.message}", gr.skip(), gr.Timer(active=True)
+            return f"{job.progress:.0%} · {job_message(job)}", gr.skip(), gr.Timer(active=True)
         rows = [[r["question"], r["answer"], r["file"], ",".join(str(p) for p in r["pages"])]
                 for r in job.result.get("rows", [])]
-        return say("evaluate_generate.rows_ready", status=job.status, rows=len(rows)), rows, gr.Timer(active=False)
+        ready = say("evaluate_generate.rows_ready", status=status_word(job.status), rows=len(rows))
+        return ready, rows, gr.Timer(active=False)
 
     @warns
     def on_save(self, table: Any, name: str, mode: str, holdout: float) -> str:

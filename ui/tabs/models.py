@@ -15,10 +15,11 @@ from engine.models.loading import ATTENTIONS, DEVICES, DTYPES, QUANTIZATIONS, Lo
 from engine.models.presets import model_presets
 from engine.models.remote import ENGINE_DEVICE, is_engine_source
 from engine.studio import Studio
-from ui.errors import warns
+from ui.errors import person_message, status_phrase, warns
 from ui.i18n import say, t
 from ui.tabs.models_adapters import AdaptersSection, adapter_names, adapter_rows
 from ui.tabs.models_engine import ENGINE_KIND, engine_choices, engine_field, engine_note
+from ui.tabs.models_memory import memory_text
 
 KINDS = ("Preset", "Hub id", "Local folder", "GGUF file", ENGINE_KIND)
 KIND_KEYS = {"Preset": "models.kind_preset", "Hub id": "models.kind_hub", "Local folder": "models.kind_folder",
@@ -53,12 +54,10 @@ def preset_notes(name: str) -> str:
     if preset is None:
         return ""
     if preset.demo:
-        return ("**Offline demo model** — SmolLM2-135M-Instruct, *not a Qwen model*: a tiny model shipped with "
-                "Lorag's dependencies, converted once from GGUF (about 40 s the first time). Good for trying chat, "
-                "adapters and training without internet; its answers are those of a 135M model.")
-    thinking = " · thinking on/off (Qwen3)" if preset.thinking == "switchable" else ""
-    return (f"`{preset.hub_id}` · ≈ {preset.params_b:g} B parameters · context {preset.context_length:,} tokens"
-            f"{thinking} · sampling preset: {preset.generation_preset()}")
+        return say("models.demo_notes")
+    thinking = " · " + say("models.preset_thinking") if preset.thinking == "switchable" else ""
+    return say("models.preset_notes", hub_id=preset.hub_id, params=f"{preset.params_b:g}",
+               context=f"{preset.context_length:,}", thinking=thinking, preset=preset.generation_preset())
 
 
 def create_models_tab(studio: Studio) -> None:
@@ -165,9 +164,10 @@ class _ModelsTab:
         if is_engine_source(source):
             return engine_note(self.studio)
         try:
-            return "**Memory:** " + self.studio.models.estimate(_options(source, *values[6:10])).summary()
+            return say("models.memory_line", summary=memory_text(self.studio.models.estimate(
+                _options(source, *values[6:10]))))
         except LoragError as exc:
-            return f"**Memory:** {html.escape(str(exc))}"
+            return say("models.memory_line", summary=html.escape(person_message(exc)))
 
     def on_load(self, *values: Any) -> Iterator[tuple]:
         """Download first when a hub model is missing, then load; yields (progress, status, adapters table)."""
@@ -179,22 +179,31 @@ class _ModelsTab:
         if resolved.kind == "hub" and not resolved.ready:
             for line in _download(studio, resolved.hub_id, token_value):
                 yield line, loaded_status(studio), gr.update()
-        note = " (the first time, the demo model is converted from GGUF: about 40 s)" \
-            if resolved.kind == "demo" and not resolved.ready else ""
-        yield f"Loading {html.escape(resolved.name)}…{note}", loaded_status(studio), gr.update()
+        note = " " + say("models.demo_first_time") if resolved.kind == "demo" and not resolved.ready else ""
+        yield say("models.loading_model", name=html.escape(resolved.name), note=note), loaded_status(studio), \
+            gr.update()
         started = time.perf_counter()
         try:
             info = studio.models.load(options)
         except LoragError as exc:
-            yield f"**Not loaded:** {html.escape(str(exc))}", loaded_status(studio), adapter_rows(studio)
+            yield (say("models.not_loaded_line", error=html.escape(person_message(exc))), loaded_status(studio),
+                   adapter_rows(studio))
             raise
-        yield (f"Loaded **{html.escape(info.name)}** in {time.perf_counter() - started:.1f} s.",
+        yield (say("models.loaded_in", name=html.escape(info.name), seconds=f"{time.perf_counter() - started:.1f}"),
                loaded_status(studio), adapter_rows(studio))
 
     def on_unload(self) -> tuple:
         report = self.studio.models.unload()
-        return (report.summary() if report else "Nothing was loaded."), loaded_status(self.studio), \
+        return (unload_line(report) if report else say("models.nothing_was_loaded")), loaded_status(self.studio), \
             adapter_rows(self.studio)
+
+
+def unload_line(report: Any) -> str:
+    """UnloadReport.summary() in the person's language."""
+    text = say("models.unloaded_line", name=report.name, ram=f"{report.ram_freed_bytes / 1e6:.0f}")
+    if report.gpu_freed_bytes:
+        text += ", " + say("models.gpu_freed", gpu=f"{report.gpu_freed_bytes / 1e6:.0f}")
+    return text + "."
 
 
 def _options(source: str, device: str, dtype: str, quant: str, attention: str, token: str = "") -> LoadOptions:
@@ -214,7 +223,11 @@ def _free_gb(studio: Studio) -> float:
 def _download(studio: Studio, hub_id: str, token: str):
     for job in studio.jobs.follow(studio.models.start_download(hub_id, token).id):
         if job.active:
-            yield (f"Downloading {html.escape(hub_id)}: {job.progress * 100:.0f}% {html.escape(job.message)} "
-                   "(keeps going if you close the page)")
+            yield say("models.downloading_line", hub_id=html.escape(hub_id), percent=f"{job.progress * 100:.0f}",
+                      message=html.escape(job.message))
     if job.status != "completed":
-        raise job.refusal() if job.message else LoragError(f"The download of {hub_id} did not finish ({job.status}).")
+        if job.message:
+            raise job.refusal()
+        status = status_phrase(job.status)
+        raise LoragError(f"The download of {hub_id} did not finish ({status}).", key="models.download_unfinished",
+                         params={"hub_id": hub_id, "status": status})

@@ -12,7 +12,7 @@ import gradio as gr
 from engine.errors import LoragError
 from engine.studio import Studio
 from ui.errors import said, warns
-from ui.i18n import headers, t, table
+from ui.i18n import headers, say, t, table
 
 ADAPTER_COLUMNS = [f"table.adapter.{name}" for name in ("name", "made_for", "rank", "alpha", "targets", "source",
                                                         "created", "fits", "in_memory", "mb")]
@@ -25,12 +25,13 @@ def adapter_rows(studio: Studio) -> dict:
         if info.error:
             fits = f"✗ {info.error}"
         elif info.compatible is None:
-            fits = "— (no model loaded)"
+            fits = say("adapters.no_model_loaded")
         else:
             fits = "✓" if info.compatible else f"✗ {said(info.reason)}"
+        resident = say("adapters.resident_yes") if info.resident else ""
         created = datetime.fromtimestamp(meta.created_at).strftime("%Y-%m-%d %H:%M") if meta.created_at else ""
         rows.append([info.name, meta.base.model or meta.base.architecture or "?", meta.rank, meta.alpha,
-                     ", ".join(meta.target_modules), meta.source, created, fits, "yes" if info.resident else "",
+                     ", ".join(meta.target_modules), meta.source, created, fits, resident,
                      round(info.size_bytes / 1e6, 1)])
     return table(ADAPTER_COLUMNS, rows)
 
@@ -116,31 +117,32 @@ class AdaptersSection:
             info = adapters.import_folder(source or "", name)
         elif kind == "zip":
             if not source:
-                raise LoragError("Choose a zip file first.")
+                raise LoragError("Choose a zip file first.", key="adapters.choose_zip")
             info = adapters.import_zip(source, name)
         else:
             info = adapters.import_hub((source or "").strip(), name, token=token)
-        return self.done(f"Imported **{html.escape(info.name)}**.", info.name)
+        return self.done(say("adapters.imported_line", name=html.escape(info.name)), info.name)
 
     @staticmethod
     def need(name: str | None) -> str:
         if not name:
-            raise LoragError("Choose an adapter first.")
+            raise LoragError("Choose an adapter first.", key="adapters.choose_first")
         return name
 
     def on_activate(self, name: str | None) -> tuple:
         seconds = self.studio.adapters.activate(self.need(name))
-        what = f"loaded in {seconds:.2f} s" if seconds else "already in memory"
-        return self.done(f"**{html.escape(name)}** {what}.", name)
+        message = (say("adapters.loaded_in", name=html.escape(name), seconds=f"{seconds:.2f}") if seconds
+                   else say("adapters.already_in_memory", name=html.escape(name)))
+        return self.done(message, name)
 
     def on_drop(self, name: str | None) -> tuple:
         removed = self.studio.adapters.unload(self.need(name))
-        return self.done(f"**{html.escape(name)}** {'unloaded from memory' if removed else 'was not in memory'}.",
-                         name)
+        return self.done(say("adapters.unloaded_line" if removed else "adapters.not_in_memory",
+                             name=html.escape(name)), name)
 
     def on_remove(self, name: str | None) -> tuple:
         self.studio.adapters.delete(self.need(name))
-        return self.done(f"Deleted **{html.escape(name)}**.")
+        return self.done(say("adapters.deleted_line", name=html.escape(name)))
 
     def on_merge(self, name: str | None, out_name: str) -> Iterator[tuple]:
         """Merge as a job, showing its progress here until it ends."""
@@ -148,9 +150,10 @@ class AdaptersSection:
         started = studio.adapters.start_merge_export(self.need(name), (out_name or "").strip())
         for job in studio.jobs.follow(started.id):
             if job.active:
-                progress = f"Merging… {job.progress * 100:.0f}% {html.escape(job.message)}"
+                progress = say("adapters.merging_line", percent=f"{job.progress * 100:.0f}",
+                               message=html.escape(job.message))
                 yield adapter_rows(studio), gr.update(), progress
         if job.status != "completed":
-            raise job.refusal() if job.message else LoragError("The merge did not finish.")
-        yield self.done(f"Merged model saved in `{html.escape(job.result.get('folder', ''))}`; load it as a local "
-                        "folder.", name)
+            raise job.refusal() if job.message else LoragError("The merge did not finish.",
+                                                               key="adapters.merge_unfinished")
+        yield self.done(say("adapters.merged_line", folder=html.escape(job.result.get("folder", ""))), name)

@@ -14,9 +14,9 @@ from engine.errors import LoragError
 from engine.models.generation import GenerationParams, generation_presets
 from engine.ratelimit import RateLimited
 from engine.studio import Studio
-from ui.errors import shows_errors
-from ui.i18n import t
-from ui.people import GENERATION_QUEUE, count_generation, owner, warn_limited
+from ui.errors import shows_errors, warn_limited
+from ui.i18n import say, t
+from ui.people import GENERATION_QUEUE, count_generation, owner
 from ui.tabs.chat_settings import NONE_ADAPTER, relist_adapters
 
 TEXT_KEY = "notebook.text"
@@ -29,9 +29,10 @@ def text_key(studio: Studio, request: gr.Request | None) -> str:
 
 
 def finish_line(stats) -> str:
-    note = {"length": " · reached max tokens", "stopped": " · stopped"}.get(stats.finish_reason, "")
-    return (f"Prompt {stats.prompt_tokens} tokens · generated {stats.completion_tokens} tokens · "
-            f"{stats.tokens_per_second:.1f} tok/s{note}")
+    note = {"length": " · " + say("notebook.reached_max"), "stopped": " · " + say("notebook.stopped")}.get(
+        stats.finish_reason, "")
+    return say("notebook.finish_line", prompt=stats.prompt_tokens, generated=stats.completion_tokens,
+               speed=f"{stats.tokens_per_second:.1f}", note=note)
 
 
 class _NotebookTab:
@@ -101,12 +102,13 @@ class _NotebookTab:
         self.studio.store.set_setting(text_key(self.studio, request), value or "")
 
     def on_count(self, value: str) -> str:
-        return f"{self.studio.models.count_tokens(value)} tokens" if self.studio.models.current else ""
+        return say("notebook.token_count", count=self.studio.models.count_tokens(value)) if self.studio.models.current \
+            else ""
 
     def on_generate(self, request: gr.Request, prompt: str, chosen: str, request_id: str, max_new: int, temp: float,
             p: float, k: int, rep: float, seed_value: int):
         if not prompt:
-            raise LoragError("Write the beginning of a text first.")
+            raise LoragError("Write the beginning of a text first.", key="notebook.write_first")
         try:
             count_generation(self.studio, request)
         except RateLimited as exc:
@@ -122,7 +124,7 @@ class _NotebookTab:
                                                               request_id=request_id):
                 produced = event.answer
                 status = finish_line(event.stats) if event.kind == "done" else \
-                    f"Prompt {prompt_tokens} tokens · generating…"
+                    say("notebook.generating_line", prompt=prompt_tokens)
                 yield prompt + produced, status
         finally:
             self.on_save_text(request, prompt + produced)

@@ -10,12 +10,13 @@ from typing import Any
 
 import gradio as gr
 
-from engine.errors import LoragError
+from engine.errors import LoragError, Phrase
 from engine.fields import kind_of
 from engine.studio import Studio
 from engine.training.config import IN_CONFIG, IN_FORM, RECIPE_FIELDS, TrainingConfig
-from ui.errors import job_message, person_message, shows_errors, warns
+from ui.errors import job_message, person_message, said, shows_errors, status_word, warns
 from ui.i18n import headers, say, t
+from ui.tabs.training_dataset_view import dataset_text, lora_plan_text
 from ui.tabs.training_estimate import EstimateSection
 from ui.tabs.training_view import (
     JOB_HEADERS,
@@ -25,11 +26,13 @@ from ui.tabs.training_view import (
     loss_curve_svg,
     preview_html,
     progress_html,
+    stats_text,
 )
 
 POLL_S = 2.0
 IDLE_POLL_S = 15.0
 LOG_LINES = 14
+IN_RECIPE_FILE = Phrase("the recipe file", "training.in_recipe_file")  # where a loaded file's error is
 CONFIG_FIELDS = {f.name: f for f in fields(TrainingConfig)}
 FORM_FIELDS = tuple(CONFIG_FIELDS)
 # Where the settings sit; a setting not named here shows up in the Advanced section by itself.
@@ -50,7 +53,8 @@ def parse_placeholders(text: str) -> dict[str, str]:
         if not part.strip():
             continue
         if "=" not in part:
-            raise LoragError(f"Placeholder values look like name=Lorag, author=Me; {part.strip()!r} has no '='.")
+            raise LoragError(f"Placeholder values look like name=Lorag, author=Me; {part.strip()!r} has no '='.",
+                             key="training.placeholder_no_equals", params={"part": repr(part.strip())})
         key, value = part.split("=", 1)
         out[key.strip().strip("{}").strip()] = value.strip()
     return out
@@ -274,15 +278,15 @@ class _TrainingTab:
         values = parse_placeholders(placeholders)
         base_choice = (custom or "").strip() or base
         if not base_choice:
-            return self.service.inspect(sha, values).summary() + "\n\n" + say("training.pick_base"), "", \
+            return dataset_text(self.service.inspect(sha, values)) + "\n\n" + say("training.pick_base"), "", \
                 preview_html(None)
         length = int(max_length or 1024)
         report, analysis = self.service.analyze(sha, base_choice, length, bool(assistant_only), values)
-        text = report.summary()
+        text = dataset_text(report)
         if analysis.error_count:
-            text += (f"\n\nWith this base model's chat template, {analysis.error_count} more row(s) cannot be "
-                     "trained:\n" + "\n".join(f"- {e}" for e in analysis.errors))
-        return text, analysis.stats.summary(length), preview_html(analysis)
+            text += (f"\n\n{say('training.rows_not_trainable', count=analysis.error_count)}:\n"
+                     + "\n".join(f"- {said(e)}" for e in analysis.errors))
+        return text, stats_text(analysis.stats, length), preview_html(analysis)
 
     @warns
     def on_recipe(self, name: str):
@@ -295,9 +299,9 @@ class _TrainingTab:
         if not path:
             return [gr.update() for _ in RECIPE_FIELDS] + [""]
         with open(path, encoding="utf-8") as fh:
-            values, description = self.service.recipes.parse(fh.read(), "the recipe file")
+            values, description = self.service.recipes.parse(fh.read(), IN_RECIPE_FILE)
         config = self.service.default_config().merged({**values, "recipe": "loaded"})
-        return [getattr(config, field) for field in RECIPE_FIELDS] + [description or "Loaded from the file."]
+        return [getattr(config, field) for field in RECIPE_FIELDS] + [description or say("training.loaded_from_file")]
 
     def _config(self, values: list[Any], custom: str):
         data = dict(zip(FORM_FIELDS, values, strict=True))
@@ -315,7 +319,7 @@ class _TrainingTab:
     def on_show(self, *values):
         config = self._config(list(values[:-1]), values[-1])
         try:  # what LoRA reaches on the base and the memory it needs
-            plan = f"**{self.service.lora_plan(config).summary()}**"
+            plan = f"**{lora_plan_text(self.service.lora_plan(config))}**"
         except LoragError as exc:
             plan = str(exc)
         return gr.update(value=config.to_yaml(), visible=True), plan
@@ -324,7 +328,7 @@ class _TrainingTab:
     def on_save_recipe(self, name: str, *values):
         config = self._config(list(values[:-1]), values[-1])
         path = self.service.recipes.save(name, config)
-        return f"Saved the recipe **{path.stem}** ({path}).", gr.update(choices=self.service.recipes.names(),
+        return say("training.recipe_saved", name=path.stem, path=path), gr.update(choices=self.service.recipes.names(),
                                                                          value=path.stem)
 
     def on_start(self, mode: str):
@@ -337,25 +341,25 @@ class _TrainingTab:
                 job = self.service.start(config, on_busy=mode)
             except GpuBusy as exc:
                 return f"⚠️ {person_message(exc)}", gr.update(visible=True), gr.update()
-            note = self.service.device_check(config).message if mode == "ask" else f"Started ({mode})."
+            note = said(self.service.device_check(config).message) if mode == "ask" else say(f"training.started_{mode}")
             choices = [(f"{j.title} · {j.id}", j.id) for j in self.service.list_jobs()]
-            return f"Started job {job.id}. {note}", gr.update(visible=False), gr.update(choices=choices,
-                                                                                         value=job.id)
+            started = say("training.started_job", job=job.id, note=note)
+            return started, gr.update(visible=False), gr.update(choices=choices, value=job.id)
         return start
 
     @warns
     def on_cancel(self, job_id: str | None):
         if not job_id:
-            raise LoragError("Pick a job first.")
+            raise LoragError("Pick a job first.", key="training.pick_job")
         job = self.service.cancel(job_id)
-        return f"Job {job.id}: {job_message(job) or job.status}"
+        return say("training.job_line", job=job.id, message=job_message(job) or status_word(job.status))
 
     @warns
     def on_resume(self, job_id: str | None):
         if not job_id:
-            raise LoragError("Pick a job first.")
+            raise LoragError("Pick a job first.", key="training.pick_job")
         job = self.service.resume(job_id)
-        return f"Job {job.id}: {job.message}"
+        return say("training.job_line", job=job.id, message=job_message(job))
 
     @warns
     def on_poll(self, job_id: str | None):

@@ -10,8 +10,9 @@ from typing import Any, Callable
 import gradio as gr
 
 from engine.errors import LoragError
-from ui.errors import job_message, warns
-from ui.i18n import t
+from ui.errors import job_message, status_word, warns
+from ui.i18n import say, t
+from ui.tabs.training_estimate_view import estimate_text
 
 POLL_S = 1.0
 
@@ -39,26 +40,28 @@ class EstimateSection:
         estimator = self.service.estimator
         estimate = estimator.estimate(config)
         job_id = estimate.job_id
-        yield estimate.summary(), gr.update(visible=bool(job_id)), job_id
+        yield estimate_text(estimate), gr.update(visible=bool(job_id)), job_id
         job = None
         while job_id:
             job = estimator.job(job_id)
             if not job.active:
                 break
-            yield (f"{estimate.summary()}\n\n{job.message or 'Starting…'} ({100 * (job.progress or 0):.0f}%)",
+            doing = job.message or say("training.calibration_starting")
+            yield (f"{estimate_text(estimate)}\n\n{doing} ({100 * (job.progress or 0):.0f}%)",
                    gr.update(), job_id)
             time.sleep(POLL_S)
         if job is not None and job.status != "completed":
-            yield (f"{estimate.summary()}\n\nThe calibration ended {job.status}: {job_message(job)}",
+            ended = say("training.calibration_ended", status=status_word(job.status), message=job_message(job))
+            yield (f"{estimate_text(estimate)}\n\n{ended}",
                    gr.update(visible=False), "")
             return
         if job is not None:
             estimate = estimator.estimate(config, calibrate=False, calibrated_by=job.id)
-            yield estimate.summary(), gr.update(visible=False), ""
+            yield estimate_text(estimate), gr.update(visible=False), ""
 
     @warns
     def on_cancel(self, job_id: str):
         if not job_id:
-            raise LoragError("No calibration is running.")
+            raise LoragError("No calibration is running.", key="training.no_calibration")
         job = self.service.estimator.cancel(job_id)
-        return f"Cancelling the calibration ({job.status})…"
+        return say("training.calibration_cancelling", status=status_word(job.status))

@@ -10,7 +10,7 @@ import math
 import time
 from typing import Any
 
-from ui.errors import job_message, said
+from ui.errors import job_message, said, status_word
 from ui.i18n import say, table
 
 TRAIN_COLOR, EVAL_COLOR = "#2563eb", "#ea580c"
@@ -40,25 +40,49 @@ def _marked(segments: list[Any], trained: str = TRAINED) -> str:
     return "".join(parts)
 
 
+def place_label(line: int, row: int = 0) -> str:
+    """Where a preview row is ('Line 7', 'Row 3 (line 12)', 'Row 3'), in the person's language."""
+    if row and line:
+        return say("training.preview.place_row_line", row=row, line=line)
+    return say("training.preview.place_row", row=row) if row else say("training.preview.place_line", line=line)
+
+
 def _preview_row(row: Any) -> str:
-    renamed = f" · roles {html.escape(', '.join(row.renamed))}" if row.renamed else ""
-    head = (f"<b>{row.place.capitalize()}</b> · {row.tokens} tokens, {row.trained_tokens} trained{renamed}")
+    roles = ", ".join(row.renamed)
+    renamed = f" · {say('training.preview.roles', roles=html.escape(roles))}" if row.renamed else ""
+    counts = say("training.preview.tokens", tokens=row.tokens, trained=row.trained_tokens)
+    head = f"<b>{place_label(row.line, row.row)}</b> · {counts}{renamed}"
     body = f"{PRE}{_marked(row.segments)}</pre>"
     if row.rejected:
-        body = (f"<div>chosen:</div>{body}<div>rejected (after the same prompt):</div>"
+        body = (f"<div>{say('training.preview.chosen')}</div>{body}<div>{say('training.preview.rejected')}</div>"
                 f"{PRE}<span class='lorag-rejected-box'>{_marked(row.rejected, REJECTED)}</span></pre>")
     return f"<div class='lorag-preview-row' data-line='{row.line}'>{head}{body}</div>"
+
+
+def stats_text(stats: Any, max_length: int) -> str:
+    """TokenStats.summary() in the person's language."""
+    if not stats.rows:
+        return say("training.stats.no_rows")
+    text = say("training.stats.line", rows=stats.rows, min=stats.min, median=f"{stats.median:.0f}", p95=stats.p95,
+               max=stats.max, tokens=stats.tokens, trained=stats.trained_tokens, max_length=max_length,
+               over=stats.over_max_length)
+    if stats.lose_all_trained:
+        text += "; " + say("training.stats.lose_all", count=stats.lose_all_trained)
+    if stats.sampled_from > stats.rows:
+        text += " " + say("training.stats.sampled", rows=stats.rows, total=stats.sampled_from)
+    return text + "."
 
 
 def preview_html(analysis: Any) -> str:
     if analysis is None or not analysis.preview:
         return f"<p class='lorag-empty'>{say('training.no_preview')}</p>"
     rejected = any(row.rejected for row in analysis.preview)
-    legend = ("<p style='font-size:.9em'><mark style='background:#bbf7d0;padding:0 3px'>green: trained "
-              "(the loss is computed on these tokens)</mark> · "
-              + ("<mark style='background:#fecaca;padding:0 3px'>red: the rejected answer, made less likely</mark>"
+    legend = (f"<p style='font-size:.9em'><mark style='background:#bbf7d0;padding:0 3px'>"
+              f"{say('training.preview.legend_trained')}</mark> · "
+              + (f"<mark style='background:#fecaca;padding:0 3px'>{say('training.preview.legend_rejected')}</mark>"
                  " · " if rejected else "")
-              + "plain: context only · <s style='opacity:.6'>struck through: cut by the max length</s></p>")
+              + f"{say('training.preview.legend_plain')} · "
+              f"<s style='opacity:.6'>{say('training.preview.legend_cut')}</s></p>")
     note = f"<p style='font-size:.9em'>{html.escape(str(said(analysis.note)))}</p>"
     return f"<div id='lorag-training-preview'>{note}{legend}{''.join(_preview_row(r) for r in analysis.preview)}</div>"
 
@@ -69,15 +93,17 @@ def progress_html(view: Any) -> str:
     job = view.job
     pct = 100.0 * (job.progress or 0)
     color = STATUS_COLORS.get(job.status, "#6b7280")
-    speed = f"{view.tokens_per_s:.0f} tokens/s" if view.tokens_per_s else "— tokens/s"
+    speed = say("training.progress.speed", speed=f"{view.tokens_per_s:.0f}" if view.tokens_per_s else "—")
     state = view.state
-    step = f"step {state.get('step', 0)}/{state.get('max_steps', '?')}" if state else "not started"
+    step = (say("training.progress.step", step=state.get("step", 0), max_steps=state.get("max_steps", "?"))
+            if state else say("training.progress.not_started"))
     device = f" · {state['device']}" if state.get("device") else ""
-    checkpoint = f" · last checkpoint: {view.checkpoint}" if view.checkpoint else ""
-    return (f"<div id='lorag-job-status' data-status='{job.status}'>"
-            f"<b>{html.escape(view.adapter_name)}</b> on {html.escape(view.base)} · "
-            f"<span style='color:{color};font-weight:600'>{job.status}</span> · {step} · {speed} · "
-            f"ETA {view.eta}{device}{checkpoint}"
+    checkpoint = f" · {say('training.progress.checkpoint', checkpoint=view.checkpoint)}" if view.checkpoint else ""
+    what = say("training.progress.on", adapter=f"<b>{html.escape(view.adapter_name)}</b>",
+               base=html.escape(view.base))
+    return (f"<div id='lorag-job-status' data-status='{job.status}'>{what} · "
+            f"<span style='color:{color};font-weight:600'>{status_word(job.status)}</span> · {step} · {speed} · "
+            f"{say('training.progress.eta', eta=view.eta)}{device}{checkpoint}"
             f"<div style='background:#e5e7eb;border-radius:6px;height:14px;margin:.4em 0'>"
             f"<div class='lorag-progress' style='width:{pct:.1f}%;background:{color};height:14px;"
             f"border-radius:6px'></div></div>"
@@ -97,9 +123,10 @@ def _scale(value: float, lo: float, hi: float, size: float) -> float:
 
 
 def loss_curve_svg(train: list[tuple[int, float]], evals: list[tuple[int, float]], width: int = 640,
-                   height: int = 240, what: str = "loss", elem_id: str = "lorag-loss-curve") -> str:
+                   height: int = 240, what: str | None = None, elem_id: str = "lorag-loss-curve") -> str:
     """Train (blue) and eval (orange) loss (or another measure: `what`) against the step, as inline SVG."""
     points = train + evals
+    what = what or say("training.curve.loss")
     if not points:
         return ("<div id='lorag-loss-curve' data-train-points='0' data-eval-points='0' class='lorag-empty'>"
                 f"{say('training.curve_appears')}</div>")
@@ -138,13 +165,15 @@ def loss_curve_svg(train: list[tuple[int, float]], evals: list[tuple[int, float]
             continue  # a long run reads better as a line; the hover titles would be noise
         for (s, v), (x, y) in zip(series, coords, strict=True):
             parts.append(f"<circle class='{css}' cx='{x:.1f}' cy='{y:.1f}' r='2.5' fill='{color}'>"
-                         f"<title>step {s}: {v:.4f}</title></circle>")
-    legend = (f"<span style='color:{TRAIN_COLOR}'>● train {what}</span>"
-              + (f" &nbsp; <span style='color:{EVAL_COLOR}'>● eval {what}</span>" if evals else ""))
+                         f"<title>{say('training.curve.point', step=s, value=f'{v:.4f}')}</title></circle>")
+    aria = html.escape(say("training.curve.aria", what=what), quote=True)
+    legend = (f"<span style='color:{TRAIN_COLOR}'>● {say('training.curve.train', what=what)}</span>"
+              + (f" &nbsp; <span style='color:{EVAL_COLOR}'>● {say('training.curve.eval', what=what)}</span>"
+                 if evals else ""))
     return (f"<div id='{elem_id}' data-train-points='{len(train)}' data-eval-points='{len(evals)}'>"
-            f"<div style='font-size:.9em'>{legend} (x: step)</div>"
+            f"<div style='font-size:.9em'>{legend} {say('training.curve.x_step')}</div>"
             f"<svg width='{width}' height='{height}' viewBox='0 0 {width} {height}' role='img' "
-            f"aria-label='{what} curve'>{''.join(parts)}</svg></div>")
+            f"aria-label='{aria}'>{''.join(parts)}</svg></div>")
 
 
 def curves_html(view: Any) -> str:
@@ -152,7 +181,7 @@ def curves_html(view: Any) -> str:
     html_text = loss_curve_svg(*view.loss_points())
     margins = view.margin_points()
     if any(margins):
-        html_text += loss_curve_svg(*margins, what="reward margin (chosen − rejected)", elem_id="lorag-margin-curve")
+        html_text += loss_curve_svg(*margins, what=say("training.curve.margin"), elem_id="lorag-margin-curve")
     return html_text
 
 
@@ -162,8 +191,8 @@ def job_rows(views: list[Any]) -> dict:
         job = view.job
         started = time.strftime("%m-%d %H:%M", time.localtime(job.started_at or job.created_at))
         speed = f"{view.tokens_per_s:.0f}" if view.tokens_per_s else ""
-        rows.append([job.id, view.adapter_name, job.status, f"{100 * (job.progress or 0):.0f}%", speed, view.eta,
-                     started])
+        rows.append([job.id, view.adapter_name, status_word(job.status), f"{100 * (job.progress or 0):.0f}%", speed,
+                     view.eta, started])
     return table(JOB_HEADERS, rows)
 
 
