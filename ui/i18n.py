@@ -88,3 +88,15 @@ def _chosen_language(request: gr.Request) -> str:
     blocks = LocalContext.blocks.get(None)
     studio = getattr(blocks, "lorag_studio", None)
     return chosen_language(studio, request) if studio is not None else BROWSER
+
+
+def pages_text(pages: list[int]) -> str:
+    """engine.rag.types.pages_label in this event's language: 'p. 3', 'pp. 3-5', 'pp. 2, 5'."""
+    if not pages:
+        return ""
+    pages = sorted(set(pages))
+    if len(pages) == 1:
+        return say("sources.pages_one", page=pages[0])
+    if pages == list(range(pages[0], pages[-1] + 1)):
+        return say("sources.pages_range", first=pages[0], last=pages[-1])
+    return say("sources.pages_list", pages=", ".join(str(p) for p in pages))

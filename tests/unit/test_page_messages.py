@@ -253,3 +253,20 @@ def test_the_memory_a_model_needs_in_russian(russian):
     assert "НЕ помещается: выберите 4-bit/8-bit или модель поменьше." in big
     assert "Только текст: визуальная часть (0.40 млрд параметров, 0.8 ГБ в bf16) не загружается." in big
     assert big.endswith("A note of the engine.")
+
+
+@pytest.mark.parametrize("pages", [[3], [3, 4, 5], [5, 2], [2, 2], []])
+def test_page_numbers_read_as_the_engine_writes_them_in_english(pages):
+    from engine.rag.types import pages_label
+    from ui.i18n import pages_text
+
+    assert pages_text(pages) == pages_label(pages)
+
+
+def test_page_numbers_and_the_streaming_line_in_russian(russian):
+    from ui.components.sources import citations_markdown
+    from ui.i18n import pages_text, say
+
+    assert [pages_text(p) for p in ([3], [3, 4, 5], [2, 5])] == ["с. 3", "с. 3–5", "с. 2, 5"]
+    assert "report.pdf, с. 4–5" in citations_markdown([{"filename": "report.pdf", "pages": [4, 5], "text": "x"}])
+    assert say("chat_view.generating") == "генерация…"

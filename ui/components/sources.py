@@ -20,10 +20,10 @@ from typing import Any, Sequence
 
 import gradio as gr
 
-from engine.rag.types import Citation, Hit, pages_label
+from engine.rag.types import Citation, Hit
 from engine.studio import Studio
 from ui.errors import shows_errors
-from ui.i18n import say, t
+from ui.i18n import pages_text, say, t
 from ui.people import viewer
 
 SEPARATOR = "::"
@@ -39,7 +39,7 @@ def _field(item: Any, name: str, default: Any = "") -> Any:
 def source_label(item: Hit | Citation | dict, n: int | None = None) -> str:
     """'[2] report.pdf · pp. 4-5 · score 0.81 — snippet…'"""
     number = _field(item, "n", None) or n
-    parts = [_field(item, "filename"), pages_label(list(_field(item, "pages", []) or []))]
+    parts = [_field(item, "filename"), pages_text(list(_field(item, "pages", []) or []))]
     score = _field(item, "score", None)
     if score is not None and not _field(item, "snippet"):  # search hits show their score, citations do not
         parts.append(say("sources.score", score=f"{float(score):.3f}"))
@@ -64,7 +64,7 @@ def citations_markdown(items: Sequence[Hit | Citation | dict], limit: int = SNIP
     lines = []
     for n, item in enumerate(items, start=1):
         number = _field(item, "n", None) or n
-        where = ", ".join(p for p in (_field(item, "filename"), pages_label(list(_field(item, "pages", []) or [])))
+        where = ", ".join(p for p in (_field(item, "filename"), pages_text(list(_field(item, "pages", []) or [])))
                           if p)
         snippet = html.escape(_shorten(_field(item, "snippet") or _field(item, "text"), limit))
         lines.append(f"**[{number}]** {html.escape(where)} — {snippet}")
@@ -76,7 +76,7 @@ def ocr_note(ocr_pages: Sequence[int]) -> str:
     if not ocr_pages:
         return ""
     return "\n\n" + say("sources.ocr_one" if len(ocr_pages) == 1 else "sources.ocr_many",
-                        pages=pages_label(list(ocr_pages)))
+                        pages=pages_text(list(ocr_pages)))
 
 
 # --- under a chat answer: the sources saved with it -----------------------------------------------------
@@ -90,7 +90,7 @@ def answer_sources(meta: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
 
 
 def _short(item: dict[str, Any]) -> str:
-    where = " ".join(p for p in (item.get("filename", ""), pages_label(list(item.get("pages") or []))) if p)
+    where = " ".join(p for p in (item.get("filename", ""), pages_text(list(item.get("pages") or []))) if p)
     return f"[{item.get('n')}] {where}"
 
 

@@ -135,4 +135,4 @@ def stream_reply_view(studio: Studio, chat_id: str, mode: str, request_id: str,
             yield above + assistant_messages(view.answer or f"⏳ {waiting}", view.reasoning, None,
                                              streaming=True), waiting
             continue
-        yield above + assistant_messages(view.answer, view.reasoning, None, streaming=True), "generating…"
+        yield above + assistant_messages(view.answer, view.reasoning, None, streaming=True), say("chat_view.generating")

@@ -10,9 +10,9 @@ from typing import Any
 
 from engine.errors import LoragError
 from engine.rag.language import LanguageWarning, language_name, language_warning
-from engine.rag.types import Collection, Document, pages_label
+from engine.rag.types import Collection, Document
 from ui.errors import job_message, person_message, status_word
-from ui.i18n import catalogue, say
+from ui.i18n import catalogue, pages_text, say
 
 WARNING_STYLE = ("border-left:4px solid #d97706;background:rgba(217,119,6,0.1);padding:0.5em 0.8em;"
                  "border-radius:4px")
@@ -89,7 +89,7 @@ def ocr_label(meta: dict[str, Any]) -> str:
         return ""
     if isinstance(pages, int):
         return str(pages)
-    return f"{len(pages)} ({pages_label(list(pages))})"
+    return f"{len(pages)} ({pages_text(list(pages))})"
 
 
 def collection_notes(collection: Collection, documents: list[Document]) -> str:
