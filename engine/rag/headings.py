@@ -45,7 +45,7 @@ def named_share(heading: str, asked: set[str], asked_groups: set[int]) -> float:
     if not words:
         return 0.0
     matched = asked & words
-    for group in named_groups(heading) & asked_groups:
+    for group in (named_groups(heading) & asked_groups) if asked_groups else ():
         matched |= words & _group_words()[group]
     return len(matched) / len(words)
 

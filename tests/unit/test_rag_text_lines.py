@@ -1,6 +1,6 @@
 """The text layer's lines as PDFium gives them: cleaned, headings told from text, kerning splits mended."""
 
-from engine.rag.pdftext import clean_line, clean_page, is_heading
+from engine.rag.pdftext import clean_line, is_heading, read_pages
 from tests.conftest import need_shared
 
 
@@ -22,29 +22,18 @@ def test_real_one_letter_words_and_capitals_stay_apart():
     assert clean_line("as they say in you r") == "as they say in you r"     # only a capitalised word is mended
 
 
+def filing_page_lines(name: str, page: int) -> list[str]:
+    """The cleaned lines of one page (1-based) of a real filing in ../shared/reports-dev (the PDFium text path)."""
+    return read_pages(need_shared("reports-dev", "pdfs", name))[page - 1].split("\n")
+
+
 def test_the_balance_sheet_page_of_a_real_filing_is_headed_balance_sheet():
-    import pypdfium2 as pdfium
-
-    from engine.rag.pdftext import _page_text
-
-    doc = pdfium.PdfDocument(str(need_shared("reports-dev", "pdfs", "3M_2018_10K.pdf")))
-    try:
-        lines = clean_page(_page_text(doc, 57)).split("\n")    # page 58: the balance sheet
-    finally:
-        doc.close()
+    lines = filing_page_lines("3M_2018_10K.pdf", 58)
     assert any(is_heading(line) and "Balance Sheet" in line for line in lines), lines[:12]
 
 
 def test_words_pdfium_puts_one_a_line_come_back_together_with_their_figures():
-    import pypdfium2 as pdfium
-
-    from engine.rag.pdftext import _page_text
-
-    doc = pdfium.PdfDocument(str(need_shared("reports-dev", "pdfs", "MGMRESORTS_2018_10K.pdf")))
-    try:
-        lines = clean_page(_page_text(doc, 56)).split("\n")    # page 57: the balance sheet
-    finally:
-        doc.close()
+    lines = filing_page_lines("MGMRESORTS_2018_10K.pdf", 57)   # the balance sheet
     assert "CONSOLIDATED BALANCE SHEETS" in lines and is_heading("CONSOLIDATED BALANCE SHEETS")
     assert "Cash and cash equivalents $ 1,526,762 $ 1,499,995" in lines
 
