@@ -4,13 +4,14 @@ made once and reused, and a model it cannot run falls back to torch."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 import numpy as np
 import pytest
 
 from engine.rag.config import EmbeddingPreset
 from engine.rag.embed import Embedder, EmbeddingSpec, resolve_model
-from engine.rag.embed_onnx import OnnxInt8Model, pooling_mode
+from engine.rag.embed_onnx import QUANTIZED, OnnxInt8Model, pooling_mode
 
 TEXTS = ["Purchases of property, plant and equipment (PP&E) (1,577) (1,373) (1,420)",
          "Cash and cash equivalents at end of period $ 2,853 $ 3,053",
@@ -44,13 +45,22 @@ def test_int8_vectors_match_torch_and_rank_the_same(minilm, int8):
 
 
 def test_the_quantized_model_is_made_once_and_reused(minilm, int8, tmp_path_factory):
-    cache = next(p for p in tmp_path_factory.getbasetemp().glob("onnx*") if any(p.rglob("model-int8.onnx")))
-    made = next(cache.rglob("model-int8.onnx"))
+    cache = next(p for p in tmp_path_factory.getbasetemp().glob("onnx*") if any(p.rglob(QUANTIZED)))
+    made = next(cache.rglob(QUANTIZED))
     stamp = made.stat().st_mtime_ns
     again = OnnxInt8Model(minilm.folder, cache, threads=1)
     assert made.stat().st_mtime_ns == stamp
-    assert not list(cache.rglob("*.part")) and [p.name for p in made.parent.iterdir()] == ["model-int8.onnx"]
+    assert not list(cache.rglob("*.part")) and [p.name for p in made.parent.iterdir()] == [QUANTIZED]
     assert np.allclose(again.encode(TEXTS[:1]), int8.encode(TEXTS[:1]), atol=1e-6)
+
+
+def test_the_attention_of_every_layer_is_fused_and_quantized(minilm, int8, tmp_path_factory):
+    import onnx
+
+    made = next(p for p in tmp_path_factory.getbasetemp().rglob(QUANTIZED))
+    ops = Counter(node.op_type for node in onnx.load(str(made)).graph.node)
+    layers = 6  # all-MiniLM-L6-v2
+    assert ops["QAttention"] == layers and ops["SkipLayerNormalization"] == 2 * layers and ops["BiasGelu"] == layers
 
 
 def test_a_prompt_is_put_before_the_text(int8):
