@@ -60,6 +60,12 @@ def over_limit(studio: Studio, request: gr.Request | None) -> RateLimited | None
     return studio.limiter.refusal(rate_key(request))
 
 
-# One model serves everybody: generation events share this concurrency group, so Gradio's queue runs one at a
-# time and shows the others their place in the queue.
+# One model serves everybody: the Notebook's and Compare's generation events share this concurrency group, so
+# Gradio's queue runs one at a time and shows the others their place in the queue.
 GENERATION_QUEUE = dict(concurrency_limit=1, concurrency_id="generation")
+
+# Chat replies go straight to the model's own line (engine.models.turns), which API requests join too: Gradio's
+# queue would count only the page's events, so a person behind API requests would wait unseen. The bubble says the
+# place in the model's line instead ("Waiting for the model: 2 request(s) ahead"); Stop takes a reply out of it.
+# The limit only bounds the page's threads that wait in that line.
+CHAT_QUEUE = dict(concurrency_limit=16, concurrency_id="chat")

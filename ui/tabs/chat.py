@@ -29,7 +29,7 @@ from engine.ratelimit import RateLimited
 from engine.studio import Studio
 from ui.errors import person_message, shows_errors, warn_limited
 from ui.i18n import say, t
-from ui.people import GENERATION_QUEUE, count_generation, over_limit, owner, viewer
+from ui.people import CHAT_QUEUE, count_generation, over_limit, owner, viewer
 from ui.tabs.chat_compare import ComparePanel
 from ui.tabs.chat_documents import ChatDocuments
 from ui.tabs.chat_files import ChatFiles, split
@@ -164,7 +164,7 @@ class _ChatTab:
                          outputs=[self.chat_id, self.message, self.files.note, self.chatbot, self.chat_list,
                                   self.title, self.refusal], queue=False)
         reply_step = dict(inputs=[self.chat_id, self.session, self.docs.collection, self.docs.documents],
-                          outputs=[self.chatbot, self.stats], **GENERATION_QUEUE)
+                          outputs=[self.chatbot, self.stats], **CHAT_QUEUE)
         after_send = {**reply_step, "inputs": [*reply_step["inputs"], self.refusal]}
         follow = self.files.follow_step(self.chat_id, self.chatbot)
         for trigger in (self.send.click, self.message.submit):
