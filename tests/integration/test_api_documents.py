@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from engine.access import AccessPlan
 from engine.api.mount import api_routes
+from engine.rag.config import default_embedding_model
 from tests.conftest import need_shared
 from tests.support.rag import wait_job
 
@@ -79,7 +80,7 @@ def test_streamed_answer_carries_the_sources_in_its_last_chunk(studio, http):
 def test_embeddings_with_the_collections_embedder(studio, http):
     ai = client_for(http)
     by_collection = ai.embeddings.create(model="api-docs", input="blue ledger").data[0].embedding
-    by_model = ai.embeddings.create(model="all-minilm-l6-v2", input="blue ledger").data[0].embedding
+    by_model = ai.embeddings.create(model=default_embedding_model(), input="blue ledger").data[0].embedding
     assert len(by_collection) == 384
     assert max(abs(a - b) for a, b in zip(by_collection, by_model, strict=True)) < 1e-5
 
