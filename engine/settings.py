@@ -18,6 +18,7 @@ from engine.errors import LoragError
 from engine.fields import option
 
 ENV_PREFIX = "LORAG_"
+CONSISTENCY_LEVELS = ("ONE", "QUORUM", "ALL")  # Weaviate's, for replicated collections
 
 
 def _opt(default: Any, help: str, *, flag: str | None = None, group: str = "studio") -> Any:
@@ -56,6 +57,11 @@ class Settings:
                                               "scripts/setup.sh builds).", group="weaviate")
     weaviate_timeout: float = _opt(90.0, "Seconds to wait for the managed Weaviate to become ready.",
                                    group="weaviate")
+    weaviate_nodes: int = _opt(1, "Managed Weaviate nodes on this machine, forming one cluster (collections are "
+                                  "replicated on min(3, nodes) of them).", group="weaviate")
+    weaviate_consistency: str = _opt("QUORUM", "Consistency level of a replicated collection's reads and writes "
+                                               "(ONE, QUORUM or ALL), fixed when the collection is made.",
+                                     group="weaviate")
     no_weaviate: bool = _opt(False, "Start without Weaviate (documents are unavailable).", group="weaviate")
     device: str = _opt("auto", "Where models run: auto, cuda or cpu.", group="models")
     model: str = _opt("", "Model to load at start (a preset name, hub id or local folder). Empty: none.",
@@ -66,6 +72,14 @@ class Settings:
     log_level: str = _opt("INFO", "Logging level (DEBUG, INFO, WARNING).")
     no_auto_resume: bool = _opt(False, "Leave the evaluation runs a restart stopped for their Resume button instead "
                                        "of resuming them when the studio starts.")
+
+    def __post_init__(self) -> None:
+        self.weaviate_consistency = str(self.weaviate_consistency).upper()
+        if self.weaviate_consistency not in CONSISTENCY_LEVELS:
+            raise LoragError(f"--weaviate-consistency must be one of {', '.join(CONSISTENCY_LEVELS)}, not "
+                             f"{self.weaviate_consistency!r}.")
+        if not 1 <= int(self.weaviate_nodes) <= 9:
+            raise LoragError(f"--weaviate-nodes must be between 1 and 9, not {self.weaviate_nodes}.")
 
     @property
     def bind_host(self) -> str:

@@ -20,6 +20,7 @@ from engine.jobs import Jobs
 from engine.settings import Settings
 from engine.store import Store
 from engine.weaviate import RemoteWeaviate, WeaviateEndpoint, WeaviateStatus
+from engine.weaviate.cluster import ManagedCluster
 from engine.weaviate.link import WeaviateLink
 from engine.weaviate.server import ManagedWeaviate
 from engine.writes import WriteLock
@@ -66,12 +67,15 @@ class Studio:
         self.access = access or AccessPlan()
         self.share = share or ShareState()
 
-    def _make_weaviate(self) -> ManagedWeaviate | RemoteWeaviate | None:
+    def _make_weaviate(self) -> ManagedWeaviate | ManagedCluster | RemoteWeaviate | None:
         s = self.settings
         if s.no_weaviate:
             return None
         if s.weaviate_url:
             return RemoteWeaviate(s.weaviate_url, s.weaviate_grpc_port, s.weaviate_api_key)
+        if s.weaviate_nodes > 1:
+            return ManagedCluster(s.path("weaviate"), s.weaviate_nodes, binary=s.weaviate_binary,
+                                  timeout=s.weaviate_timeout, api_key=s.weaviate_api_key)
         return ManagedWeaviate(s.path("weaviate"), binary=s.weaviate_binary, timeout=s.weaviate_timeout,
                                api_key=s.weaviate_api_key)
 
@@ -160,7 +164,8 @@ class Studio:
 
         s = self.settings
         return RagService(self.store, self.jobs, WeaviateLink(self.weaviate), s.path("uploads"), s.path("models"),
-                          max_upload_bytes=s.max_upload_bytes, writes=self.writes)
+                          max_upload_bytes=s.max_upload_bytes, writes=self.writes,
+                          consistency=s.weaviate_consistency)
 
     @cached_property
     def training(self) -> "TrainingService":

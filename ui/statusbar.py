@@ -19,13 +19,21 @@ def weaviate_line(wv: WeaviateStatus) -> str:
         return say("status.weaviate_down", error=wv.error or say("status.not_running"))
     count = say("status.objects", count=wv.object_count) if wv.object_count is not None else ""
     where = say("status.managed" if wv.managed else "status.external")
-    return say("status.weaviate_running", version=wv.version, where=where, url=wv.url, count=count)
+    return say("status.weaviate_running", version=wv.version, where=where, url=wv.url, count=count) + _nodes(wv)
+
+
+def _nodes(wv: WeaviateStatus) -> str:
+    """WeaviateStatus.nodes_summary(): every node of a cluster and its health ('' for one node)."""
+    if not wv.cluster:
+        return ""
+    listed = ", ".join(f"{n.name} {n.status}" for n in wv.nodes)
+    return say("status.nodes", healthy=wv.healthy_nodes, total=max(len(wv.nodes), wv.expected_nodes), listed=listed)
 
 
 def render_status(studio: Studio, username: str | None = None) -> str:
     status = studio.status()
     wv = status.weaviate
-    wv_class = "ok" if wv.running and wv.ready else "down"
+    wv_class = "ok" if wv.running and wv.ready and not wv.degraded else "down"
     models = studio.started_models()
     model = say("status.no_model") if models is None or models.empty else status.model
     model_text, weaviate_text = html.escape(say("status.model", model=model)), html.escape(weaviate_line(wv))

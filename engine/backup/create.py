@@ -68,10 +68,14 @@ def _weaviate_server(weaviate) -> ManagedWeaviate | None:
     """The managed server to back up (None: the studio runs without Weaviate)."""
     if weaviate is None:
         return None
-    if not isinstance(weaviate, ManagedWeaviate):
+    if not weaviate.managed:
         raise LoragError("Backups cover the Weaviate server that Lorag manages; this studio uses an external one "
                          "(--weaviate-url).", hint="Back that server up with its own backup module.",
                          key="backup.external_weaviate", hint_key="backup.external_weaviate_hint")
+    if len(getattr(weaviate, "nodes", ())) > 1:
+        raise LoragError("Backups of a Weaviate cluster (--weaviate-nodes above 1) are not supported yet.",
+                         hint="Back up a studio with one Weaviate node, or copy the stopped data folder.",
+                         key="backup.weaviate_cluster", hint_key="backup.weaviate_cluster_hint")
     if weaviate.ports is None or not (weaviate.running or weaviate.other_server_pid()):
         raise LoragError("The Weaviate server is not running, so its documents cannot be backed up.",
                          hint="Start or restart it (Settings tab), then back up.",

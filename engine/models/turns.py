@@ -3,7 +3,8 @@ others wait in the order they came, each able to say its place. A plain Lock pro
 a request could wait behind later ones and nobody could tell an API client how long.
 
 `hold(ticket)` waits for the ticket's turn (leaving the line when `cancelled` is set), `place(ticket)` says where it
-stands (0: holding; 1: next), `expected_wait(place)` what the holds so far suggest in seconds, `where(ticket)` all of it.
+stands (0: holding; 1: next), `expected_wait(place)` what the holds so far suggest in seconds, `where(ticket)` all
+of it.
 """
 
 from __future__ import annotations

@@ -31,8 +31,10 @@ log = logging.getLogger(__name__)
 
 class Collections:
     def __init__(self, store: Store, jobs: Jobs, clients: WeaviateClients, uploads: UploadStore,
-                 embedders: EmbedderCache, rerankers: RerankerCache, writes: WriteLock) -> None:
+                 embedders: EmbedderCache, rerankers: RerankerCache, writes: WriteLock,
+                 consistency: str = "QUORUM") -> None:
         self.store = store
+        self.consistency = consistency  # of the replicated collections made from now on
         self.writes = writes  # held while the documents change, so a backup sees SQLite and Weaviate agree
         self.jobs = jobs
         self.clients = clients
@@ -47,11 +49,15 @@ class Collections:
         self.clients.close()
 
     # --- the Weaviate index of a collection ---------------------------------------------------------------
-    def chunk_index(self, name: str) -> ChunkIndex:
-        return ChunkIndex(self.clients.get(), name)
+    def chunk_index(self, info: IndexInfo) -> ChunkIndex:
+        return ChunkIndex(self.clients.get(), info.name, replicas=info.replicas, consistency=info.consistency)
 
     def index_of(self, collection: Collection) -> ChunkIndex:
-        return self.chunk_index(collection.index.name)
+        return self.chunk_index(collection.index)
+
+    def default_replicas(self) -> int:
+        """Weaviate keeps a new collection on min(3, nodes) nodes (1 on a single server)."""
+        return min(3, len(self.clients.get().cluster.nodes()))
 
     def set_index(self, collection_id: str, info: IndexInfo) -> None:
         """Point the collection at another Weaviate collection (a rebuild for a new embedding model)."""
@@ -167,8 +173,9 @@ class Collections:
             parse_strategy=parse_strategy or self.defaults.parse_strategy))
         collection_id = uuid.uuid4().hex[:12]
         info = IndexInfo(name=weaviate_name(collection_id, 1), model=settings.embedding_model,
-                         dimensions=self.dimensions(settings.embedding_model))
-        self.chunk_index(info.name).create()
+                         dimensions=self.dimensions(settings.embedding_model), replicas=self.default_replicas(),
+                         consistency=self.consistency)
+        self.chunk_index(info).create()
         self.store.insert("collections", {"id": collection_id, "name": name, "owner": owner, "shared": int(shared),
                                           "settings": {**settings.to_dict(), "index": info.__dict__.copy()},
                                           "needs_reindex": 0, "created_at": now()})

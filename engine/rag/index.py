@@ -92,9 +92,11 @@ class WeaviateClients:
 
 
 class ChunkIndex:
-    def __init__(self, client, name: str) -> None:
+    def __init__(self, client, name: str, replicas: int = 1, consistency: str = "QUORUM") -> None:
         self.client = client
         self.name = name
+        self.replicas = replicas
+        self.consistency = consistency  # of every read and write, when replicated
 
     # --- schema -----------------------------------------------------------------------------------------
     def exists(self) -> bool:
@@ -116,6 +118,7 @@ class ChunkIndex:
             vector_config=Configure.Vectors.self_provided(
                 vector_index_config=Configure.VectorIndex.hnsw(distance_metric=VectorDistances.COSINE)),
             inverted_index_config=Configure.inverted_index(),
+            replication_config=self._replication(),
             properties=[
                 Property(name="text", data_type=DataType.TEXT, tokenization=Tokenization.WORD),
                 _title_property(), _stems_property(),
@@ -130,6 +133,17 @@ class ChunkIndex:
                 Property(name="html", data_type=DataType.TEXT, index_searchable=False, index_filterable=False),
             ],
         )
+
+    def _replication(self):
+        """On a cluster: `replicas` copies, kept in step by repair on read and by async replication (Weaviate 1.38+
+        runs it for every replicated collection: a node that was down catches up by itself); a delete and a write
+        of one chunk on different nodes: the later wins."""
+        from weaviate.classes.config import Configure, ReplicationDeletionStrategy
+
+        if self.replicas <= 1:
+            return None
+        return Configure.replication(factor=self.replicas,
+                                     deletion_strategy=ReplicationDeletionStrategy.TIME_BASED_RESOLUTION)
 
     def _add_title_property(self) -> None:
         """Collections made before titles and page offsets were stored get the properties (old chunks have none)."""
@@ -150,14 +164,17 @@ class ChunkIndex:
 
     @property
     def _collection(self):
-        return self.client.collections.use(self.name)
+        from weaviate.classes.config import ConsistencyLevel
+
+        handle = self.client.collections.use(self.name)
+        return handle.with_consistency_level(ConsistencyLevel(self.consistency)) if self.replicas > 1 else handle
 
     # --- writes -----------------------------------------------------------------------------------------
     def insert(self, objects: list[dict[str, Any]], batch_size: int = 128,
                on_batch: Callable[[int, int], None] | None = None) -> StoreReport:
         """objects: {"uuid", "vector", "properties"}. Each batch is retried once for its failed objects."""
         from weaviate.classes.data import DataObject
-        from weaviate.exceptions import WeaviateInsertManyAllFailedError
+        from weaviate.exceptions import WeaviateBatchError, WeaviateInsertManyAllFailedError
 
         failed: dict[int, str] = {}
         stored = 0
@@ -170,7 +187,9 @@ class ChunkIndex:
                 try:
                     result = self._collection.data.insert_many(data)
                     errors = {todo[k]: err.message for k, err in result.errors.items()}
-                except WeaviateInsertManyAllFailedError as exc:
+                except (WeaviateInsertManyAllFailedError, WeaviateBatchError) as exc:
+                    # A whole batch timed out: on a cluster whose Raft leader just died, the first write waits
+                    # about a minute for the new leader. Chunk ids are fixed, so writing it again doubles nothing.
                     errors = {i: str(exc) for i in todo}
                 todo = sorted(errors)
                 if not todo:
@@ -199,7 +218,14 @@ class ChunkIndex:
 
         if not self.exists():
             return 0
-        filters = Filter.by_property("document_id").equal(document_id) if document_id else None
+        if document_id:
+            filters = Filter.by_property("document_id").equal(document_id)
+        elif self.replicas > 1:
+            # Weaviate's unfiltered count of a replicated collection asks every replica and hangs while a node is
+            # down; a filtered count is a search, which answers from the replicas that are up.
+            filters = Filter.by_property("chunk_index").greater_or_equal(0)
+        else:
+            filters = None
         return self._collection.aggregate.over_all(total_count=True, filters=filters).total_count or 0
 
     def hybrid(self, query: str, vector: list[float], k: int, alpha: float,

@@ -108,7 +108,7 @@ class IngestRun:
             lock.release()
 
     def _run(self, ctx: JobContext) -> dict[str, Any]:
-        index = self.service.chunk_index(self.target.name)
+        index = self.service.chunk_index(self.target)
         index.create()
         embedder = None
         try:
@@ -331,7 +331,7 @@ class IngestRun:
             for commit in self._deferred:
                 commit()
             self.service.set_index(self.collection.id, self.rebuild)
-        self.service.chunk_index(old.name).drop()
+        self.service.chunk_index(old).drop()
         self._log(f"switched to the new index {self.rebuild.name} ({self.rebuild.model}); dropped {old.name}")
 
     # --- progress -----------------------------------------------------------------------------------------

@@ -114,7 +114,8 @@ class Ingestion:
             docs = collections.documents(current)  # a new model: every document goes into the new index
             model = current.settings.embedding_model
             rebuild = IndexInfo(name=weaviate_name(current.id, current.index.generation + 1), model=model,
-                                dimensions=collections.dimensions(model), generation=current.index.generation + 1)
+                                dimensions=collections.dimensions(model), generation=current.index.generation + 1,
+                                replicas=current.index.replicas, consistency=current.index.consistency)
         tasks = []
         for doc in docs:
             path = doc.path

@@ -27,7 +27,8 @@ KERNING_SPLIT = re.compile(r"\b([A-Z][A-Za-z]+) ([b-hj-npr-uwyz])$")
 HEADING_MAX_CHARS = 90
 ITEM = re.compile(r"^(item|part|note|section|chapter|schedule)\s+[\dIVXA-Z]+[.:]?\s", re.I)
 NUMBERED = re.compile(r"^\d{1,2}(?:\.\d{1,2})*\.?\s+(?=\w)")
-CONTINUED = re.compile(r"\s*(?:[-—–,]\s*)?[(\[]?\b(continued|concluded|cont'd)[)\]]?$", re.I)  # a statement's second page
+# a statement's second page
+CONTINUED = re.compile(r"\s*(?:[-—–,]\s*)?[(\[]?\b(continued|concluded|cont'd)[)\]]?$", re.I)
 FIGURES = re.compile(r"[\d$%(),.\-—–]+")
 
 ProgressFn = Callable[[int, int], None]

@@ -46,13 +46,14 @@ class _Part:
 
 class RagService:
     def __init__(self, store: Store, jobs: Jobs, weaviate: WeaviateLink, uploads_dir: Path, models_dir: Path,
-                 max_upload_bytes: int, writes: WriteLock | None = None) -> None:
-        """`writes`: the data folder's document-write lock (engine.writes; default: writes.lock beside uploads)."""
+                 max_upload_bytes: int, writes: WriteLock | None = None, consistency: str = "QUORUM") -> None:
+        """`writes`: the data folder's document-write lock (engine.writes; default: writes.lock beside uploads).
+        `consistency`: the level new replicated collections read and write at (ONE, QUORUM, ALL)."""
         self.weaviate = weaviate
         clients = WeaviateClients(weaviate.endpoint, weaviate.identity)
         writes = writes or WriteLock(Path(uploads_dir).parent / "writes.lock")
         self.collections = Collections(store, jobs, clients, UploadStore(uploads_dir), EmbedderCache(models_dir),
-                                       RerankerCache(models_dir), writes)
+                                       RerankerCache(models_dir), writes, consistency)
         self.ingestion = Ingestion(self.collections, jobs, max_upload_bytes)
         self.retrieval = Retrieval(self.collections)
 
@@ -68,7 +69,8 @@ class RagService:
 # Which part answers which name (the names callers used before the service was split).
 PARTS = {
     "collections": ("store", "jobs", "clients", "uploads", "embedders", "rerankers", "defaults", "chunk_index",
-                    "index_of", "set_index", "dimensions", "collection_lock", "list_collections", "collection",
+                    "index_of", "default_replicas", "set_index", "dimensions", "collection_lock", "list_collections",
+                    "collection",
                     "check_owner", "set_shared", "create_collection", "rename_collection", "update_collection",
                     "delete_collection", "documents", "document", "delete_document", "count", "jobs_for"),
     "ingestion": ("max_upload_bytes", "ingest", "reindex", "cancel", "mark_interrupted",

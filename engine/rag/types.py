@@ -39,12 +39,15 @@ class CollectionSettings:
 
 @dataclass
 class IndexInfo:
-    """The Weaviate collection that holds a collection's chunks, and the model its vectors come from."""
+    """The Weaviate collection that holds a collection's chunks, the model its vectors come from, and how Weaviate
+    replicates it (fixed when it is made: on how many nodes, and the consistency level of its reads and writes)."""
 
     name: str
     model: str
     dimensions: int
     generation: int = 1
+    replicas: int = 1
+    consistency: str = "QUORUM"
 
 
 @dataclass

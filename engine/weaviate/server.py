@@ -11,6 +11,10 @@ Folder layout (data/weaviate/):
 
 weaviate-server binds its gRPC port and its internal cluster API on all interfaces whatever we ask, so the
 managed server always requires credentials: an API key (generated unless given) and a cluster password.
+
+A node of a managed cluster (engine.weaviate.cluster) is the same process with a `Membership`: its node name, the
+Raft peers to join and the gossip address of the first node. The cluster's nodes share one secrets.json and one
+backups/ folder (the first node's).
 """
 
 from __future__ import annotations
@@ -109,16 +113,33 @@ class Ports:
         return cls(http=http, grpc=grpc, gossip=gossip, raft=raft)
 
 
+SINGLE_NODE = "node0"  # the node name a single server has always had: Raft keeps it on disk
+
+
+@dataclass(frozen=True)
+class Membership:
+    """How one node of a managed cluster finds the others."""
+
+    name: str         # CLUSTER_HOSTNAME
+    raft_join: str    # every voter, "node0:8300,node1:8302,..."
+    gossip_join: str  # "127.0.0.1:<first node's gossip port>", "" on the first node
+    voters: int       # RAFT_BOOTSTRAP_EXPECT
+
+
 class ManagedWeaviate:
     """Start, watch and stop one weaviate-server that persists under `folder`."""
 
     managed = True
 
-    def __init__(self, folder: Path, binary: Path | None = None, timeout: float = 90.0, api_key: str = "") -> None:
+    def __init__(self, folder: Path, binary: Path | None = None, timeout: float = 90.0, api_key: str = "",
+                 secrets_path: Path | None = None, backups_path: Path | None = None) -> None:
         self.folder = Path(folder)
         self.binary = binary
         self.timeout = timeout
         self.api_key = api_key
+        self.secrets_path = Path(secrets_path) if secrets_path else self.folder / "secrets.json"
+        self._backups_path = Path(backups_path) if backups_path else self.folder / "backups"
+        self.membership: Membership | None = None  # None: a single node
         self.ports: Ports | None = None
         self.process: subprocess.Popen | None = None
         self.last_error = ""
@@ -130,7 +151,7 @@ class ManagedWeaviate:
 
     @property
     def backups_path(self) -> Path:
-        return (self.folder / "backups").resolve()
+        return self._backups_path.resolve()
 
     @property
     def endpoint(self) -> WeaviateEndpoint:
@@ -149,12 +170,25 @@ class ManagedWeaviate:
             raise
 
     def _start(self) -> WeaviateEndpoint:
+        self.prepare()
+        self.spawn()
+        self.wait_ready()
+        return self.endpoint
+
+    def prepare(self) -> Ports:
+        """Stop an orphan left on the folder, choose the ports and read the secrets (before spawning)."""
         self.last_error = ""
-        binary = resolve_binary(self.binary)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._stop_orphan()
         self.ports = self._choose_ports()
         self._load_secrets()
+        return self.ports
+
+    def spawn(self) -> None:
+        """Start the prepared process without waiting for it (a cluster's nodes only become ready together)."""
+        binary = resolve_binary(self.binary)
+        if self._log_file is not None:  # the log of a run that died
+            self._log_file.close()
         self._log_file = self.log_path.open("wb")
         log.info("starting weaviate-server on 127.0.0.1:%s (grpc %s), data in %s",
                  self.ports.http, self.ports.grpc, self.folder)
@@ -164,8 +198,6 @@ class ManagedWeaviate:
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
         (self.folder / "server.pid").write_text(str(self.process.pid))
-        self._wait_ready()
-        return self.endpoint
 
     def _choose_ports(self) -> Ports:
         saved = self.folder / "ports.json"
@@ -182,7 +214,7 @@ class ManagedWeaviate:
         return ports
 
     def _load_secrets(self) -> None:
-        path = self.folder / "secrets.json"
+        path = self.secrets_path
         stored = json.loads(path.read_text()) if path.exists() else {}
         fresh = {"api_key": self.api_key or stored.get("api_key") or secrets.token_urlsafe(24),
                  "cluster_password": stored.get("cluster_password") or secrets.token_urlsafe(24)}
@@ -203,20 +235,18 @@ class ManagedWeaviate:
             "API_BASED_MODULES_DISABLED": "true",
             "DISABLE_TELEMETRY": "true",
             "GO_PROFILING_DISABLE": "true",
-            "CLUSTER_HOSTNAME": "node0",
             "CLUSTER_IN_LOCALHOST": "true",
             "CLUSTER_BIND_ADDR": "127.0.0.1",
             "CLUSTER_GOSSIP_BIND_PORT": str(p.gossip),
             "CLUSTER_DATA_BIND_PORT": str(p.gossip + 1),
             "RAFT_PORT": str(p.raft),
             "RAFT_INTERNAL_RPC_PORT": str(p.raft + 1),
-            "RAFT_JOIN": f"node0:{p.raft}",
-            "RAFT_BOOTSTRAP_EXPECT": "1",
-            # One node on loopback: no network delay to tolerate; the default 5 makes every start wait ~8 s.
+            # Nodes on loopback: no network delay to tolerate; the default 5 makes every start wait ~8 s.
             "RAFT_TIMEOUTS_MULTIPLIER": "1",
             "GRPC_PORT": str(p.grpc),
             "LOG_LEVEL": "info",
             "QUERY_DEFAULTS_LIMIT": "25",
+            **self._membership_env(),
         }
         env.update({"AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "false",
                     "AUTHENTICATION_APIKEY_ENABLED": "true",
@@ -226,7 +256,14 @@ class ManagedWeaviate:
                     "CLUSTER_BASIC_AUTH_PASSWORD": self._cluster_password})
         return env
 
-    def _wait_ready(self) -> None:
+    def _membership_env(self) -> dict[str, str]:
+        m = self.membership or Membership(SINGLE_NODE, f"{SINGLE_NODE}:{self.ports.raft}", "", 1)
+        env = {"CLUSTER_HOSTNAME": m.name, "RAFT_JOIN": m.raft_join, "RAFT_BOOTSTRAP_EXPECT": str(m.voters)}
+        if m.gossip_join:
+            env["CLUSTER_JOIN"] = m.gossip_join
+        return env
+
+    def wait_ready(self) -> None:
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

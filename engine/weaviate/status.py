@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 
@@ -30,6 +30,20 @@ class WeaviateEndpoint:
                    api_key=api_key, secure=secure)
 
 
+@dataclass(frozen=True)
+class NodeState:
+    """One node as /v1/nodes reports it."""
+
+    name: str
+    status: str            # HEALTHY, UNHEALTHY, UNAVAILABLE, TIMEOUT, INDEXING
+    object_count: int = 0
+    shards: int = 0
+
+    @property
+    def healthy(self) -> bool:
+        return self.status == "HEALTHY"
+
+
 @dataclass
 class WeaviateStatus:
     running: bool
@@ -40,13 +54,36 @@ class WeaviateStatus:
     ready: bool = False
     error: str = ""
     log_tail: str = ""
+    nodes: list[NodeState] = field(default_factory=list)
+    expected_nodes: int = 1  # how many nodes a managed cluster should have
+
+    @property
+    def cluster(self) -> bool:
+        return max(len(self.nodes), self.expected_nodes) > 1
+
+    @property
+    def healthy_nodes(self) -> int:
+        return sum(n.healthy for n in self.nodes)
+
+    @property
+    def degraded(self) -> bool:
+        """A cluster with a node down or unhealthy (it still answers while a quorum of copies is up)."""
+        return self.cluster and self.healthy_nodes < max(len(self.nodes), self.expected_nodes)
 
     def summary(self) -> str:
         where = "managed" if self.managed else "external"
         if not self.running:
             return f"Weaviate: down ({self.error or 'not running'})"
         count = f", {self.object_count} objects" if self.object_count is not None else ""
-        return f"Weaviate {self.version}: running ({where}, {self.url}{count})"
+        return f"Weaviate {self.version}: running ({where}, {self.url}{count}){self.nodes_summary()}"
+
+    def nodes_summary(self) -> str:
+        """' · nodes 2/3 healthy: node0 HEALTHY, ...' for a cluster, '' for one node."""
+        if not self.cluster:
+            return ""
+        listed = ", ".join(f"{n.name} {n.status}" for n in self.nodes)
+        total = max(len(self.nodes), self.expected_nodes)
+        return f" · nodes {self.healthy_nodes}/{total} healthy: {listed}"
 
 
 def _get_json(endpoint: WeaviateEndpoint, path: str, timeout: float) -> tuple[int, object]:
@@ -78,13 +115,19 @@ def probe(endpoint: WeaviateEndpoint, details: bool = False, timeout: float = 2.
                 return status
             status.version = (meta or {}).get("version", "")
             _, nodes = _get_json(endpoint, "/v1/nodes?output=verbose", timeout)
-            status.object_count = sum(
-                (node.get("stats") or {}).get("objectCount", 0) for node in (nodes or {}).get("nodes", [])
-            )
+            status.nodes = [_node_state(node) for node in (nodes or {}).get("nodes", [])]
+            # A replicated object is counted once per node that holds it: the total is what the nodes hold.
+            status.object_count = sum(n.object_count for n in status.nodes)
     except (OSError, ValueError) as exc:
         status.running = False
         status.error = f"unreachable ({getattr(exc, 'reason', exc)})"
     return status
+
+
+def _node_state(node: dict) -> NodeState:
+    stats = node.get("stats") or {}
+    return NodeState(name=node.get("name", "?"), status=node.get("status", "?"),
+                     object_count=stats.get("objectCount", 0) or 0, shards=stats.get("shardCount", 0) or 0)
 
 
 class RemoteWeaviate:

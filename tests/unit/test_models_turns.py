@@ -34,7 +34,7 @@ def test_waiters_are_served_in_the_order_they_came_and_know_their_place():
     for number in (1, 2, 3):          # each joins the line only after the one before it is in
         threads.append(threading.Thread(target=waiter, args=(number,)))
         threads[-1].start()
-        wait_until(lambda: turns.place(tickets[number]) == number)
+        wait_until(lambda number=number: turns.place(tickets[number]) == number)
     assert [turns.place(t) for t in tickets] == [0, 1, 2, 3] and turns.length() == 4
     release.set()
     for thread in threads:

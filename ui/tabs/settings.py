@@ -23,6 +23,8 @@ def _settings_table(studio: Studio) -> str:
 def _weaviate_report(studio: Studio) -> str:
     st = studio.weaviate_status()
     lines = [f"**{weaviate_line(st)}**"]
+    if st.running and st.error:  # a cluster with a node down
+        lines.append(st.error)
     if st.error and st.log_tail:
         lines.append(say("settings.last_log_lines") + "\n```\n" + st.log_tail + "\n```")
     return "\n\n".join(lines)
