@@ -109,6 +109,8 @@ class IngestRun:
 
     def _run(self, ctx: JobContext) -> dict[str, Any]:
         index = self.service.chunk_index(self.target)
+        if self.rebuild is not None:
+            index.drop()  # what an interrupted rebuild left there: the new index starts empty
         index.create()
         embedder = None
         try:

