@@ -130,6 +130,12 @@ class ManagedCluster:
             node.stop(timeout)
 
     def restart(self) -> WeaviateEndpoint:
+        """Start the nodes that are down while the others run (no pause for the searches), else all of them."""
+        down = [i for i, n in enumerate(self.nodes) if not n.running]
+        if down and len(down) < len(self.nodes) and all(n.membership for n in self.nodes):
+            for index in down:
+                self.start_node(index)
+            return self.endpoint
         self.stop()
         return self.start()
 
@@ -162,7 +168,7 @@ class ManagedCluster:
             status.error = status.error or "stopped"
             return status
         status = self.entry.status()
-        status.expected_nodes = len(self.nodes)
+        status.expected_nodes, status.down_nodes = len(self.nodes), down
         if down:
             status.error = f"node(s) down: {', '.join(down)}; restart Weaviate from Settings"
         return status

@@ -56,6 +56,7 @@ class WeaviateStatus:
     log_tail: str = ""
     nodes: list[NodeState] = field(default_factory=list)
     expected_nodes: int = 1  # how many nodes a managed cluster should have
+    down_nodes: list[str] = field(default_factory=list)  # a managed cluster's nodes whose process is not running
 
     @property
     def cluster(self) -> bool:

@@ -101,7 +101,10 @@ def test_a_node_killed_during_ingestion_and_searches_loses_and_doubles_nothing(c
         ids = [str(o.uuid) for o in client.collections.use(current.index.name).iterator()]
     assert len(ids) == len(set(ids)) == stored.chunks    # no chunk lost, none doubled
 
-    cluster.start_node(2)                               # it rejoins with its ports and data and catches up
+    assert cluster.status().down_nodes == ["node2"]
+    running = [n.process.pid for n in cluster.nodes[:2]]
+    cluster.restart()         # the Settings button: starts node2 alone, with its ports and data, and it catches up
+    assert [n.process.pid for n in cluster.nodes[:2]] == running
     cluster.wait_healthy(60)
     # node2 holds a copy of every chunk (factor 3 on 3 nodes); the first test's collection is empty
     wait_for(lambda: node_counts(cluster).get("node2") == stored.chunks, 240, 2.0)

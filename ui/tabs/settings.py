@@ -15,6 +15,8 @@ from ui.tabs.settings_backup import create_backup_panel
 def _settings_table(studio: Studio) -> str:
     s = studio.settings
     weaviate = s.weaviate_url or say("settings.weaviate_off" if s.no_weaviate else "settings.weaviate_managed")
+    if s.weaviate_nodes > 1 and not (s.weaviate_url or s.no_weaviate):
+        weaviate = say("settings.weaviate_managed_nodes", nodes=s.weaviate_nodes)
     return say("settings.table", data=s.data_dir.resolve(), address=f"http://{s.bind_host}:{s.port}",
                login=say("settings.login_required" if (s.auth or s.auth_file) else "settings.login_none"),
                device=s.device, upload=s.max_upload_mb, weaviate=weaviate)
@@ -23,8 +25,8 @@ def _settings_table(studio: Studio) -> str:
 def _weaviate_report(studio: Studio) -> str:
     st = studio.weaviate_status()
     lines = [f"**{weaviate_line(st)}**"]
-    if st.running and st.error:  # a cluster with a node down
-        lines.append(st.error)
+    if st.running and st.down_nodes:
+        lines.append(say("settings.nodes_down", nodes=", ".join(st.down_nodes)))
     if st.error and st.log_tail:
         lines.append(say("settings.last_log_lines") + "\n```\n" + st.log_tail + "\n```")
     return "\n\n".join(lines)
