@@ -76,10 +76,12 @@ class Settings:
     def __post_init__(self) -> None:
         self.weaviate_consistency = str(self.weaviate_consistency).upper()
         if self.weaviate_consistency not in CONSISTENCY_LEVELS:
-            raise LoragError(f"--weaviate-consistency must be one of {', '.join(CONSISTENCY_LEVELS)}, not "
-                             f"{self.weaviate_consistency!r}.")
+            levels = ", ".join(CONSISTENCY_LEVELS)
+            raise LoragError(f"--weaviate-consistency must be one of {levels}, not {self.weaviate_consistency!r}.",
+                             key="settings.consistency", params={"levels": levels, "level": self.weaviate_consistency})
         if not 1 <= int(self.weaviate_nodes) <= 9:
-            raise LoragError(f"--weaviate-nodes must be between 1 and 9, not {self.weaviate_nodes}.")
+            raise LoragError(f"--weaviate-nodes must be between 1 and 9, not {self.weaviate_nodes}.",
+                             key="settings.weaviate_nodes", params={"nodes": self.weaviate_nodes})
 
     @property
     def bind_host(self) -> str:

@@ -59,7 +59,8 @@ class ManagedCluster:
     def __init__(self, folder: Path, nodes: int, binary: Path | None = None, timeout: float = 90.0,
                  api_key: str = "") -> None:
         if not 2 <= nodes <= MAX_NODES:
-            raise LoragError(f"--weaviate-nodes must be between 1 and {MAX_NODES}, not {nodes}.")
+            raise LoragError(f"A managed cluster has 2 to {MAX_NODES} nodes, not {nodes}.",
+                             key="documents.cluster_size", params={"most": MAX_NODES, "nodes": nodes})
         self.folder = Path(folder)
         self.timeout = timeout
         self.nodes = [ManagedWeaviate(node_folder(folder, i), binary=binary, timeout=timeout, api_key=api_key,
@@ -123,7 +124,7 @@ class ManagedCluster:
                 return
             (self.nodes[clash].folder / "ports.json").unlink(missing_ok=True)
         raise LoragError("Could not find free ports on 127.0.0.1 for every Weaviate node.",
-                         key="documents.weaviate_no_ports")
+                         key="documents.weaviate_no_node_ports")
 
     def stop(self, timeout: float = 20.0) -> None:
         for node in reversed(self.nodes):
@@ -146,7 +147,7 @@ class ManagedCluster:
         if node.running:
             return
         if node.membership is None:
-            raise LoragError("Start the whole cluster first.")
+            raise LoragError("Start the whole cluster first.", key="documents.cluster_not_started")
         node.spawn()
         node.wait_ready()
 
@@ -158,7 +159,8 @@ class ManagedCluster:
             if len(states) == len(self.nodes) and all(s.healthy for s in states):
                 return states
             if time.monotonic() > deadline:
-                raise LoragError(f"The Weaviate cluster did not become healthy: {states}")
+                raise LoragError(f"The Weaviate cluster did not become healthy: {states}",
+                                 key="documents.cluster_unhealthy", params={"states": states})
             time.sleep(0.5)
 
     def status(self) -> WeaviateStatus:

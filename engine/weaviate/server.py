@@ -126,6 +126,15 @@ class Membership:
     voters: int       # RAFT_BOOTSTRAP_EXPECT
 
 
+def _dead(pid: int) -> bool:
+    """True when `pid` is gone or a zombie (killed, not yet reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state in ("Z", "X")
+
+
 class ManagedWeaviate:
     """Start, watch and stop one weaviate-server that persists under `folder`."""
 
@@ -283,7 +292,10 @@ class ManagedWeaviate:
 
     @property
     def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        # poll() also answers None while another thread is reaping the child, so a killed server (a zombie
+        # until reaped) is recognised by its state in /proc too.
+        proc = self.process
+        return proc is not None and proc.poll() is None and not _dead(proc.pid)
 
     def stop(self, timeout: float = 20.0) -> None:
         proc, self.process = self.process, None
