@@ -19,6 +19,7 @@ from engine.fields import option
 
 ENV_PREFIX = "LORAG_"
 CONSISTENCY_LEVELS = ("ONE", "QUORUM", "ALL")  # Weaviate's, for replicated collections
+MAX_WEAVIATE_NODES = 9
 
 
 def _opt(default: Any, help: str, *, flag: str | None = None, group: str = "studio") -> Any:
@@ -79,9 +80,10 @@ class Settings:
             levels = ", ".join(CONSISTENCY_LEVELS)
             raise LoragError(f"--weaviate-consistency must be one of {levels}, not {self.weaviate_consistency!r}.",
                              key="settings.consistency", params={"levels": levels, "level": self.weaviate_consistency})
-        if not 1 <= int(self.weaviate_nodes) <= 9:
-            raise LoragError(f"--weaviate-nodes must be between 1 and 9, not {self.weaviate_nodes}.",
-                             key="settings.weaviate_nodes", params={"nodes": self.weaviate_nodes})
+        if not 1 <= int(self.weaviate_nodes) <= MAX_WEAVIATE_NODES:
+            raise LoragError(f"--weaviate-nodes must be between 1 and {MAX_WEAVIATE_NODES}, not "
+                             f"{self.weaviate_nodes}.", key="settings.weaviate_nodes",
+                             params={"most": MAX_WEAVIATE_NODES, "nodes": self.weaviate_nodes})
 
     @property
     def bind_host(self) -> str:

@@ -23,6 +23,7 @@ from engine.backup.manifest import SQLITE, Manifest, copied_folders
 from engine.errors import LoragError, Phrase
 from engine.settings import Settings
 from engine.store import Store
+from engine.weaviate.cluster import ManagedCluster
 from engine.weaviate.server import WEAVIATE_VERSION, ManagedWeaviate
 from engine.writes import WriteLock
 
@@ -72,7 +73,7 @@ def _weaviate_server(weaviate) -> ManagedWeaviate | None:
         raise LoragError("Backups cover the Weaviate server that Lorag manages; this studio uses an external one "
                          "(--weaviate-url).", hint="Back that server up with its own backup module.",
                          key="backup.external_weaviate", hint_key="backup.external_weaviate_hint")
-    if len(getattr(weaviate, "nodes", ())) > 1:
+    if isinstance(weaviate, ManagedCluster):
         raise LoragError("Backups of a Weaviate cluster (--weaviate-nodes above 1) are not supported yet.",
                          hint="Back up a studio with one Weaviate node, or copy the stopped data folder.",
                          key="backup.weaviate_cluster", hint_key="backup.weaviate_cluster_hint")

@@ -154,6 +154,9 @@ class Ingestion:
         """Drop the new indexes that rebuilds (after an embedding-model change) left half-filled when the studio
         stopped: every Weaviate collection of a Lorag collection but the one it searches. The old index stays in
         use and the collection still says it needs a re-index. Returns the dropped names."""
+        collections = self.collections.list_collections()
+        if not collections:
+            return []
         try:
             client = self.collections.clients.get()
             existing = set(client.collections.list_all(simple=True))
@@ -161,7 +164,7 @@ class Ingestion:
             log.warning("could not look for abandoned rebuilds: %s", exc)
             return []
         dropped = []
-        for current in self.collections.list_collections():
+        for current in collections:
             prefix = weaviate_name(current.id, 0)[:-1]
             for name in sorted(n for n in existing if n.startswith(prefix) and n != current.index.name):
                 client.collections.delete(name)

@@ -69,8 +69,7 @@ class RagService:
 # Which part answers which name (the names callers used before the service was split).
 PARTS = {
     "collections": ("store", "jobs", "clients", "uploads", "embedders", "rerankers", "defaults", "chunk_index",
-                    "index_of", "default_replicas", "set_index", "dimensions", "collection_lock", "list_collections",
-                    "collection",
+                    "index_of", "set_index", "dimensions", "collection_lock", "list_collections", "collection",
                     "check_owner", "set_shared", "create_collection", "rename_collection", "update_collection",
                     "delete_collection", "documents", "document", "delete_document", "count", "jobs_for"),
     "ingestion": ("max_upload_bytes", "ingest", "reindex", "cancel", "mark_interrupted",

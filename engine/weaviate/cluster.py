@@ -17,12 +17,11 @@ import time
 from pathlib import Path
 
 from engine.errors import LoragError
+from engine.settings import MAX_WEAVIATE_NODES as MAX_NODES
 from engine.weaviate.server import SINGLE_NODE, ManagedWeaviate, Membership, Ports
 from engine.weaviate.status import NodeState, WeaviateEndpoint, WeaviateStatus, probe
 
 log = logging.getLogger(__name__)
-
-MAX_NODES = 9
 
 
 def node_name(index: int) -> str:

@@ -82,3 +82,11 @@ def test_a_replicated_index_asks_weaviate_for_its_copies_and_one_node_for_none()
 def test_a_cluster_needs_two_nodes_at_least(tmp_path):
     with pytest.raises(LoragError):
         ManagedCluster(Path(tmp_path), 1)
+
+
+def test_a_backup_of_a_managed_cluster_is_refused_with_a_reason(tmp_path):
+    from engine.backup.create import _weaviate_server
+
+    with pytest.raises(LoragError, match="cluster .* not supported yet") as refused:
+        _weaviate_server(ManagedCluster(tmp_path, 3))
+    assert refused.value.key == "backup.weaviate_cluster"
