@@ -12,6 +12,8 @@ import logging
 import shutil
 from pathlib import Path
 
+from filelock import FileLock
+
 from engine.errors import LoragError
 
 log = logging.getLogger(__name__)
@@ -46,10 +48,26 @@ def _drop_gguf_quantization_entry(folder: Path) -> None:
 
 
 def import_gguf(gguf_file: Path, dest: Path) -> Path:
-    """Convert a GGUF model file into a normal model folder at `dest` (skipped when already there)."""
+    """Convert a GGUF model file into a normal model folder at `dest` (skipped when already there). Processes that
+    convert the same file at once (two test workers, a studio and a benchmark) take turns: one converts, the
+    others find the folder done."""
+    if _converted(dest):
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(dest.with_name(dest.name + ".lock"))):
+        if not _converted(dest):
+            _convert(gguf_file, dest)
+    return dest
+
+
+def _converted(dest: Path) -> bool:
     if (dest / "config.json").exists() and (dest / "model.safetensors").exists():
         _drop_gguf_quantization_entry(dest)
-        return dest
+        return True
+    return False
+
+
+def _convert(gguf_file: Path, dest: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     log.info("converting %s into %s", gguf_file, dest)
@@ -65,7 +83,6 @@ def import_gguf(gguf_file: Path, dest: Path) -> Path:
     _drop_gguf_quantization_entry(tmp)
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
-    return dest
 
 
 def import_demo_model(models_dir: Path) -> Path:

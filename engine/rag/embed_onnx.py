@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock
 
 log = logging.getLogger(__name__)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -82,11 +83,17 @@ def pooling_mode(model: Any) -> str:
 
 
 def quantized_model(model: Any, folder: Path) -> Path:
-    """<folder>/model-int8-fused.onnx, exported, fused and quantized on first use."""
+    """<folder>/model-int8-fused.onnx, exported, fused and quantized on first use (by one process at a time: the
+    cache is shared by every studio, benchmark and test worker of the user)."""
     target = folder / QUANTIZED
     if target.exists():
         return target
     folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder.with_name(folder.name + ".lock"))):  # beside the folder: it holds the model alone
+        return target if target.exists() else _quantize(model, folder, target)
+
+
+def _quantize(model: Any, folder: Path, target: Path) -> Path:
     exported = folder / f"model-{os.getpid()}.onnx"
     _export(model, exported)
     fused = _fused(model, exported)
