@@ -25,6 +25,7 @@ STEMS = "stems"
 TEXT_PROPERTIES = ["text", "title"]
 TITLE = "title"
 PAGE_STARTS = "page_starts"
+HUNG_AFTER_S = 5.0  # a live Weaviate answers its liveness check in milliseconds
 
 
 def chunk_uuid(document_sha256: str, index: int, model: str) -> str:
@@ -58,6 +59,7 @@ class WeaviateClients:
 
         with self._lock:
             endpoint = self._endpoint_fn()
+            self._check_answers(endpoint)
             identity = (endpoint, self._identity_fn())
             if self._client is not None and identity == self._identity and self._alive():
                 return self._client
@@ -71,6 +73,19 @@ class WeaviateClients:
                                  params={"url": endpoint.url, "exc": exc}) from None
             self._identity = identity
             return self._client
+
+    @staticmethod
+    def _check_answers(endpoint) -> None:
+        """A hung server (alive, not answering) is refused at once: the client would wait its full timeout on every
+        call (about two minutes for a search), then call it a failed connection."""
+        from engine.weaviate.status import hangs
+
+        if hangs(endpoint, HUNG_AFTER_S):
+            raise LoragError(f"Weaviate at {endpoint.url} does not answer within {HUNG_AFTER_S:.0f} s: it is "
+                             "running but hung or overloaded.",
+                             hint="Wait a little, or restart it from the Settings tab.",
+                             key="documents.weaviate_hung", hint_key="documents.weaviate_hung_hint",
+                             params={"url": endpoint.url, "seconds": f"{HUNG_AFTER_S:.0f}"})
 
     def _alive(self) -> bool:
         try:

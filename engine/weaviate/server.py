@@ -301,6 +301,7 @@ class ManagedWeaviate:
         proc, self.process = self.process, None
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGCONT)  # a stopped (hung) server then shuts down cleanly instead of being killed
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:

@@ -99,6 +99,16 @@ def _get_json(endpoint: WeaviateEndpoint, path: str, timeout: float) -> tuple[in
         return exc.code, None
 
 
+def hangs(endpoint: WeaviateEndpoint, timeout: float) -> bool:
+    """True when the server takes the connection but does not answer its liveness check within `timeout` s: it
+    runs but is hung or overloaded. A refused connection or any HTTP answer is False (the caller reports those)."""
+    try:
+        _get_json(endpoint, "/v1/.well-known/live", timeout)
+    except (OSError, ValueError) as exc:
+        return isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError)
+    return False
+
+
 def probe(endpoint: WeaviateEndpoint, details: bool = False, timeout: float = 2.0) -> WeaviateStatus:
     """Ready check, plus version and object count when `details`."""
     status = WeaviateStatus(running=False, managed=False, url=endpoint.url)

@@ -269,6 +269,52 @@ def test_weaviate_killed_under_the_studio_fails_clearly_and_loses_nothing(tmp_pa
 
 
 @pytest.mark.weaviate
+def test_a_hung_weaviate_is_refused_at_once_and_recovers_by_itself_or_by_a_restart(tmp_path):
+    """The managed weaviate-server stopped (SIGSTOP: alive, answering nothing): a search and an upload fail with a
+    LoragError that says it hangs (not a two-minute wait ending in 'cannot connect'), nothing is half-indexed;
+    when it answers again searches work without a restart; hung again, Restart from Settings brings it back."""
+    import os
+    import signal
+
+    from engine.errors import LoragError
+
+    pdf = need_shared("pdfs", "minimal-document.pdf")
+    other = need_shared("pdfs", "crazyones-pdfa.pdf")
+    studio = make_studio(tmp_path / "data")
+    try:
+        rag = studio.rag
+        rag.create_collection("wv")
+        wait_job(studio, rag.ingest("wv", [pdf]).id)
+        [doc] = rag.documents("wv")
+        before = [h.chunk_id for h in rag.search("wv", "lorem ipsum", k=3)]
+
+        pid = studio.weaviate.process.pid
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(LoragError, match="does not answer within .* hung or overloaded"):
+                rag.search("wv", "lorem ipsum", k=3)
+            assert not studio.weaviate_status().ready
+            job = wait_job(studio, rag.ingest("wv", [other]).id)
+            assert job.status == "failed" and "does not answer" in job.message, job.message
+            assert [d.status for d in rag.documents("wv")] == ["indexed"]
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert [h.chunk_id for h in rag.search("wv", "lorem ipsum", k=3)] == before
+        assert studio.weaviate.process.pid == pid   # it came back by itself
+
+        os.kill(pid, signal.SIGSTOP)
+        assert studio.restart_weaviate().running
+        assert studio.weaviate.process.pid != pid and pid_gone(pid)
+        assert rag.count("wv") == doc.chunks
+        assert [h.chunk_id for h in rag.search("wv", "lorem ipsum", k=3)] == before
+        job = wait_job(studio, rag.ingest("wv", [other]).id)
+        assert job.status == "completed", job.message
+        assert rag.count("wv") == sum(d.chunks for d in rag.documents("wv"))
+    finally:
+        studio.close()
+
+
+@pytest.mark.weaviate
 def test_weaviate_killed_during_an_ingestions_store_step_leaves_no_chunk(tmp_path, monkeypatch):
     """The weaviate-server dies after the first batch of a document was written: the job fails saying so, and
     once Weaviate is back (restarted from Settings, or at the next start) none of that document's chunks is left."""
