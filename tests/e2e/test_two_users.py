@@ -37,7 +37,8 @@ def sign_in(browser, url: str, user: str):
     page.get_by_label("password").fill(USERS[user])
     page.get_by_role("button", name="Login").click()
     page.locator("[data-testid=status-user]").wait_for()
-    page.wait_for_function("() => document.querySelector('#chat-model')?.innerText?.includes('SmolLM2')")
+    page.wait_for_function("() => document.querySelector('#chat-model')?.innerText?.includes('SmolLM2')",
+                           polling=250)
     page.get_by_text("Sampling").click()                   # (after the page's load event filled the controls)
     return context, page
 
@@ -52,13 +53,14 @@ def set_sampling(page, max_tokens: int, temperature: float) -> None:
 
 
 def send(page, text: str) -> None:
+    page.bring_to_front()
     page.locator("#chat-input textarea").fill(text)
     page.locator("#chat-send").click()
 
 
 def wait_stats(page, text: str, timeout: float = 120_000) -> None:
     page.wait_for_function(f"() => document.querySelector('{STATS}')?.innerText?.includes('{text}')",
-                           timeout=timeout)
+                           timeout=timeout, polling=250)
 
 
 TRACKER = "document.querySelector('#chatbot [data-testid=status-tracker]')"
@@ -66,12 +68,13 @@ TRACKER = "document.querySelector('#chatbot [data-testid=status-tracker]')"
 
 def click_and_finish(page, selector: str) -> None:
     """Click, then wait until the chatbot's event has run (a click while one runs would be ignored)."""
+    page.bring_to_front()
     page.locator(selector).click()
     try:
-        page.wait_for_function(f"() => !{TRACKER}.classList.contains('hide')", timeout=10_000)
+        page.wait_for_function(f"() => !{TRACKER}.classList.contains('hide')", timeout=10_000, polling=250)
     except Exception:  # noqa: BLE001 - it may have finished before we looked
         pass
-    page.wait_for_function(f"() => {TRACKER}.classList.contains('hide')", timeout=120_000)
+    page.wait_for_function(f"() => {TRACKER}.classList.contains('hide')", timeout=120_000, polling=250)
 
 
 def chat_titles(page) -> list[str]:
@@ -92,7 +95,8 @@ def test_two_users_queue_privacy_and_rate_limit(studio, browser, test_output):
         notebook.get_by_label("number input for Max new tokens").press("Enter")
         ann.locator("#notebook-text textarea").fill("1, 2, 3, 4, 5, 6, 7, 8, 9, 10,")
         ann.locator("#notebook-generate").click()
-        ann.wait_for_function("() => document.querySelector('#notebook-counts')?.innerText?.includes('generating')")
+        ann.wait_for_function("() => document.querySelector('#notebook-counts')?.innerText?.includes('generating')",
+                              polling=250)
 
         send(bob, "What is the capital of France?")
         # bob sees his place in the model's line (the one API requests join too), not Gradio's page-only queue
@@ -100,6 +104,7 @@ def test_two_users_queue_privacy_and_rate_limit(studio, browser, test_output):
         queued.first.wait_for(timeout=30_000)
         assert "Waiting for the model" in bob.locator(STATS).inner_text()
         bob.screenshot(path=str(test_output / "users-bob-queued.png"), full_page=True)
+        ann.bring_to_front()   # a page behind another may draw no frames, and a click waits for one
         ann.locator("#notebook-stop").click()                         # ann stops; bob's turn comes
         wait_stats(bob, "tok/s")
         assert "Paris" in bob.locator("#chatbot").inner_text()
@@ -119,7 +124,8 @@ def test_two_users_queue_privacy_and_rate_limit(studio, browser, test_output):
         ann.screenshot(path=str(test_output / "users-ann-own-chats.png"), full_page=True)
         for person in (ann, bob):  # the Notebook's text is kept per person too
             open_tab(person, "Notebook")
-        ann.wait_for_function("() => document.querySelector('#notebook-text textarea')?.value?.startsWith('1, 2, 3')")
+        ann.wait_for_function("() => document.querySelector('#notebook-text textarea')?.value?.startsWith('1, 2, 3')",
+                              polling=250)
         assert "1, 2, 3" not in bob.locator("#notebook-text textarea").input_value()
         for person in (ann, bob):
             open_tab(person, "Chat")

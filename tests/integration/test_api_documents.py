@@ -94,7 +94,7 @@ def test_private_collections_stay_private_with_logins(studio, http):
         bob.chat.completions.create(**ask(studio))
     with pytest.raises(openai.NotFoundError):
         bob.embeddings.create(model="api-docs", input="x")
-    assert [c.name for c in studio.rag.list_collections("bob")] == []
+    assert "api-docs" not in [c.name for c in studio.rag.list_collections("bob")]   # (other files' public ones may be)
     studio.rag.set_shared("api-docs", True, viewer="ann")
     try:
         assert bob.chat.completions.create(**ask(studio)).model_extra["lorag"]["found"]

@@ -34,6 +34,7 @@ def launch_chromium() -> Iterator:
 def failure_shot(page, path: Path) -> None:
     """A screenshot of a failed test's page, best effort: a page too busy to draw must not hide the failure."""
     try:
+        page.bring_to_front()   # of two people's pages, the one behind may draw nothing to take
         page.screenshot(path=str(path), full_page=True, timeout=10_000)
     except Exception as exc:  # the test's own error is the one to see
         print(f"no failure screenshot {path.name}: {exc}")
