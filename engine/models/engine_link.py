@@ -1,7 +1,9 @@
 """The model ModelService has on an OpenAI-compatible engine (--engine-url) instead of in memory.
 
 "Loading" an engine model checks that the engine serves it and records it; nothing moves into this process.
-Continuing a reply is not offered on an engine model yet.
+Continuing a reply is not offered on an engine model yet. Its thinking mode is what the engine says (a Lorag
+engine says it in /v1/models); an engine that does not say (vLLM, SGLang) counts as switchable: the person may
+switch thinking, and the engine's template reads enable_thinking or ignores it.
 
 Lorag's adapters run there only as the engine's own LoRA models: a Lorag adapter `name` is usable when the
 engine lists a LoRA model of the loaded base named `name` or `<base>@name` (vLLM `--lora-modules name=path`,
@@ -18,6 +20,7 @@ from engine.errors import LoragError, Phrase
 from engine.models.generation import GenerationParams, StreamEvent
 from engine.models.remote import ENGINE_DEVICE, ENGINE_PREFIX, EngineClient, EngineModel
 from engine.models.state import LoadedModel, UnloadReport
+from engine.models.thinking import SWITCHABLE, requested_switches
 
 
 class EngineLink:
@@ -42,7 +45,7 @@ class EngineLink:
         self.current = LoadedModel(
             name=model_id, source=source, folder=self.client.url, device=ENGINE_DEVICE, dtype="", quantization="none",
             attention="", fingerprint=BaseFingerprint(model=model_id), context_length=found.context_length,
-            options={"source": source})
+            thinking=found.thinking or SWITCHABLE, switches=list(found.switches), options={"source": source})
         return self.current
 
     def unload(self) -> UnloadReport | None:
@@ -73,13 +76,18 @@ class EngineLink:
 
     # --- generation ---------------------------------------------------------------------------------------
     def stream_chat(self, messages: list[dict[str, Any]], params: GenerationParams, adapter: str | None,
-                    stop_event: threading.Event, continue_final: bool = False) -> Iterator[StreamEvent]:
+                    stop_event: threading.Event, continue_final: bool = False, thinking: bool | None = None,
+                    preserve_thinking: bool | None = None, reasoning_effort: str = "") -> Iterator[StreamEvent]:
+        """The thinking switches the caller set go to the engine as chat_template_kwargs (nothing is filled in:
+        the engine's template keeps its own defaults for the rest)."""
         if continue_final:
             raise LoragError("Continuing a reply is not available on an engine model yet: regenerate it instead.",
                              key="engine.no_continue")
         if not messages:
             raise LoragError("There is nothing to answer yet.", key="chat.nothing_to_answer")
-        return self.client.stream_chat(self._model_for(adapter), messages, params, stop_event, adapter=adapter or "")
+        template = requested_switches(thinking, preserve_thinking, reasoning_effort)
+        return self.client.stream_chat(self._model_for(adapter), messages, params, stop_event, adapter=adapter or "",
+                                       template=template)
 
     def stream_completion(self, prompt: str, params: GenerationParams, adapter: str | None,
                           stop_event: threading.Event) -> Iterator[StreamEvent]:

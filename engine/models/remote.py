@@ -4,10 +4,12 @@ vLLM, SGLang, llama.cpp's server, Ollama, or another Lorag serving /v1.
 `EngineClient(url, key)`:
 - `models() -> list[EngineModel]` (GET /v1/models); a LoRA model carries its base in `parent` (vLLM lists its
   --lora-modules so, and Lorag lists its adapters so).
-- `stream_chat(model, messages, params, stop_event)` (POST /v1/chat/completions, stream=true) and
+- `stream_chat(model, messages, params, stop_event, template=...)` (POST /v1/chat/completions, stream=true; earlier
+  replies go back without their reasoning, unless preserve_thinking asks for it as `reasoning_content`) and
   `stream_completion(model, prompt, params, stop_event)` (POST /v1/completions) yield the same `StreamEvent`s as
-  in-process generation. Stop strings and sampling are passed through; setting `stop_event`
-  closes the stream (finish_reason "stopped").
+  in-process generation. Stop strings and sampling are passed through; `template` (the thinking switches
+  enable_thinking / preserve_thinking / reasoning_effort that were set) goes as `chat_template_kwargs`, the field
+  vLLM, SGLang and Lorag read; setting `stop_event` closes the stream (finish_reason "stopped").
 - Errors are LoragErrors naming the engine: not reachable, an error status, or an engine that dies mid-answer.
   In the last case the stream first yields its "done" event with the text received so far (finish_reason "cut"),
   then raises, so a chat keeps the partial reply and says why it ends there.
@@ -18,13 +20,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import httpx
 
 from engine.errors import LoragError
 from engine.models.generation import GenerationParams, GenerationStats, StreamEvent
+from engine.models.thinking import history_for_template
 
 ENGINE_PREFIX = "engine:"      # a load source naming an engine model: "engine:Qwen/Qwen3-8B"
 ENGINE_DEVICE = "engine"       # LoadedModel.device of a model the engine runs
@@ -40,11 +43,15 @@ class EngineModel:
     id: str
     parent: str = ""              # '' for a base model; the base of a LoRA model
     context_length: int = 0       # vLLM's max_model_len when it says
+    thinking: str = ""            # none | switchable | always when the engine says (a Lorag does); '' unknown
+    switches: list[str] = field(default_factory=list)   # the template switches it reads, when the engine says
 
     @classmethod
     def of(cls, entry: dict[str, Any]) -> "EngineModel":
+        told = entry.get("lorag") if isinstance(entry.get("lorag"), dict) else {}
         return cls(id=str(entry.get("id", "")), parent=str(entry.get("parent") or ""),
-                   context_length=int(entry.get("max_model_len") or 0))
+                   context_length=int(entry.get("max_model_len") or 0), thinking=str(told.get("thinking") or ""),
+                   switches=[str(s) for s in told.get("switches") or []])
 
 
 def engine_source(model_id: str) -> str:
@@ -78,8 +85,12 @@ class EngineClient:
 
     # --- chat -------------------------------------------------------------------------------------------
     def stream_chat(self, model: str, messages: list[dict[str, Any]], params: GenerationParams,
-                    stop_event: threading.Event, adapter: str = "") -> Iterator[StreamEvent]:
-        body = {"messages": [{"role": m["role"], "content": m["content"]} for m in messages]}
+                    stop_event: threading.Event, adapter: str = "",
+                    template: dict[str, Any] | None = None) -> Iterator[StreamEvent]:
+        preserve = bool((template or {}).get("preserve_thinking"))  # earlier reasoning goes along only then
+        body: dict[str, Any] = {"messages": history_for_template(messages, preserve)}
+        if template:
+            body["chat_template_kwargs"] = dict(template)
         return self._stream("/chat/completions", model, body, params, stop_event, _Reply(model, adapter, params.seed))
 
     def stream_completion(self, model: str, prompt: str, params: GenerationParams, stop_event: threading.Event,

@@ -341,7 +341,7 @@ class ModelService:
         params = params or GenerationParams()
         if self._remote() is not None:
             return self._on_engine(self.engine.stream_chat, messages, params, adapter, request_id,
-                                   continue_final=continue_final)
+                                   continue_final=continue_final, thinking=thinking, **switches)
         return self._stream(params, adapter or None, request_id,
                             prompt_for=lambda loaded: (self._render(loaded, messages, thinking, continue_final,
                                                                     **switches), False),
