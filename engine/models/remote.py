@@ -10,6 +10,8 @@ vLLM, SGLang, llama.cpp's server, Ollama, or another Lorag serving /v1.
   in-process generation. Stop strings and sampling are passed through; `template` (the thinking switches
   enable_thinking / preserve_thinking / reasoning_effort that were set) goes as `chat_template_kwargs`, the field
   vLLM, SGLang and Lorag read; setting `stop_event` closes the stream (finish_reason "stopped").
+- `load_lora(name, path)` / `unload_lora(name)`: vLLM's runtime LoRA endpoints (POST /v1/load_lora_adapter,
+  /v1/unload_lora_adapter), which a Lorag serves too.
 - Errors are LoragErrors naming the engine: not reachable, an error status, or an engine that dies mid-answer.
   In the last case the stream first yields its "done" event with the text received so far (finish_reason "cut"),
   then raises, so a chat keeps the partial reply and says why it ends there.
@@ -82,6 +84,19 @@ class EngineClient:
                              key="engine.not_model_list", hint_key="engine.not_model_list_hint",
                              params={"url": self.url}) from None
         return [EngineModel.of(e) for e in entries if isinstance(e, dict) and e.get("id")]
+
+    # --- runtime LoRA (vLLM with VLLM_ALLOW_RUNTIME_LORA_UPDATING=True, Lorag) ------------------------------
+    def load_lora(self, name: str, path: str) -> None:
+        """POST /v1/load_lora_adapter: the engine loads the adapter folder `path` (on its machine) as `name`."""
+        self._post("/load_lora_adapter", {"lora_name": name, "lora_path": path})
+
+    def unload_lora(self, name: str) -> None:
+        self._post("/unload_lora_adapter", {"lora_name": name})
+
+    def _post(self, path: str, body: dict[str, Any]) -> None:
+        with self._calling():
+            response = httpx.post(self.api + path, json=body, headers=self.headers, timeout=self.timeout)
+        self._check(response)
 
     # --- chat -------------------------------------------------------------------------------------------
     def stream_chat(self, model: str, messages: list[dict[str, Any]], params: GenerationParams,
