@@ -9,7 +9,8 @@ vLLM, SGLang, llama.cpp's server, Ollama, or another Lorag serving /v1.
   `stream_completion(model, prompt, params, stop_event)` (POST /v1/completions) yield the same `StreamEvent`s as
   in-process generation. Stop strings and sampling are passed through; `template` (the thinking switches
   enable_thinking / preserve_thinking / reasoning_effort that were set) goes as `chat_template_kwargs`, the field
-  vLLM, SGLang and Lorag read; setting `stop_event` closes the stream (finish_reason "stopped").
+  vLLM, SGLang and Lorag read; setting `stop_event` closes the connection at once, even while the engine sends
+  nothing (finish_reason "stopped").
 - `load_lora(name, path)` / `unload_lora(name)`: vLLM's runtime LoRA endpoints (POST /v1/load_lora_adapter,
   /v1/unload_lora_adapter), which a Lorag serves too.
 - Errors are LoragErrors naming the engine: not reachable, an error status, or an engine that dies mid-answer.
@@ -20,6 +21,7 @@ vLLM, SGLang, llama.cpp's server, Ollama, or another Lorag serving /v1.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -122,15 +124,19 @@ class EngineClient:
             if response.status_code >= 400:
                 response.read()
                 self._check(response)
-            try:
-                for data in _sse_data(response):
-                    yield from reply.take(data)
-                    if stop_event.is_set():
-                        reply.finish = "stopped"
-                        break
-            except STREAM_FAILURES as exc:
-                yield reply.done(CUT)
-                raise self._cut(reply, exc) from None
+            with _HangUp(response, stop_event):
+                try:
+                    for data in _sse_data(response):
+                        yield from reply.take(data)
+                        if stop_event.is_set():
+                            reply.finish = "stopped"
+                            break
+                except STREAM_FAILURES as exc:
+                    if not stop_event.is_set():
+                        yield reply.done(CUT)
+                        raise self._cut(reply, exc) from None
+            if not reply.finish and stop_event.is_set():   # Stop hung up on it
+                reply.finish = "stopped"
         if not reply.finish:   # the stream ended without saying why: the engine went away
             yield reply.done(CUT)
             raise self._cut(reply, None)
@@ -160,6 +166,45 @@ class EngineClient:
                           hint="Check that the engine is still running.",
                           key="engine.cut_off", hint_key="engine.cut_off_hint",
                           params={"url": self.url, "why": why, "kept": len(reply.answer)})
+
+
+class _HangUp:
+    """Stop closes the connection at once, not at the engine's next chunk (a reply waiting in the engine's queue or
+    in a long prefill sends nothing for a while): a watcher thread shuts the socket down the moment `stop_event` is
+    set, which wakes the blocked read with end-of-stream and tells the engine the client is gone."""
+
+    POLL_S = 0.05
+
+    def __init__(self, response: httpx.Response, stop_event: threading.Event) -> None:
+        self.response, self.stop_event = response, stop_event
+        self.over = threading.Event()
+        self.watcher = threading.Thread(target=self._watch, name="engine-hang-up", daemon=True)
+
+    def __enter__(self) -> None:
+        self.watcher.start()
+
+    def __exit__(self, *exc: Any) -> bool:
+        self.over.set()
+        self.watcher.join(1.0)
+        return False
+
+    def _watch(self) -> None:
+        while not self.over.is_set():
+            if self.stop_event.wait(self.POLL_S):
+                if not self.over.is_set():
+                    self._hang_up()
+                return
+
+    def _hang_up(self) -> None:
+        stream = self.response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        try:
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)   # thread-safe, unlike closing the response under a read
+            else:
+                self.response.close()
+        except (OSError, httpx.HTTPError):
+            pass   # the stream ended meanwhile
 
 
 class _Calling:

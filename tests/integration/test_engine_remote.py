@@ -124,6 +124,47 @@ def test_stop_ends_the_stream(studio, loaded):
     assert rest[-1].answer.startswith(first.answer.strip())
 
 
+def test_stop_hangs_up_at_once_while_the_engine_sends_nothing(studio, loaded, engine):
+    """The engine (one model, requests in line) is busy with a long reply, so this studio's request waits there and
+    gets no chunk; Stop still ends it at once, and the engine is told (its long reply goes on)."""
+    import threading
+    import time
+
+    import httpx
+
+    busy_body = {"model": BASE, "messages": [{"role": "user", "content": "Write a long story about a dragon."}],
+                 "temperature": 0, "max_tokens": 400, "stream": True}
+    busy_chunks, busy_done = [], threading.Event()
+
+    def keep_engine_busy():
+        with httpx.stream("POST", f"{engine.url}/v1/chat/completions", json=busy_body, timeout=120,
+                          headers={"Authorization": f"Bearer {KEY}"}) as response:
+            for line in response.iter_lines():
+                busy_chunks.append(line)
+                if busy_done.is_set():
+                    return
+
+    busy = threading.Thread(target=keep_engine_busy, daemon=True)
+    busy.start()
+    _wait_for(lambda: len([c for c in busy_chunks if '"content"' in c]) > 3)   # the engine is generating it
+    events, waiting = [], threading.Thread(target=lambda: events.extend(studio.models.stream_chat(
+        QUESTION, GenerationParams(**GREEDY), request_id="page-9")), daemon=True)
+    waiting.start()
+    time.sleep(1.0)                                                   # it reached the engine and waits in line
+    assert not [e for e in events if e.kind == "answer"]
+    started = time.monotonic()
+    assert studio.models.stop("page-9")
+    waiting.join(10)
+    stopped_in = time.monotonic() - started
+    try:
+        assert not waiting.is_alive() and stopped_in < 1.5, stopped_in
+        assert events[-1].kind == "done" and events[-1].stats.finish_reason == "stopped" and not events[-1].answer
+        assert busy.is_alive()                                        # the long reply is still being written
+    finally:
+        busy_done.set()
+        busy.join(60)
+
+
 def test_an_adapter_runs_as_the_engines_lora_model(studio, loaded):
     assert studio.adapters.check("marseille") == ""
     done = list(studio.models.stream_chat(QUESTION, GenerationParams(**GREEDY), adapter="marseille"))[-1]
@@ -310,6 +351,15 @@ def _api_stream_killing(studio: Studio, doomed: StudioProcess) -> list[str]:
             if len(lines) == 6:
                 doomed.kill()
     return lines
+
+
+def _wait_for(condition, timeout: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 def _served(client: EngineClient) -> dict[str, str]:
