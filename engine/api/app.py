@@ -1,5 +1,5 @@
-"""The /v1 routes: models, chat completions, completions, embeddings (FastAPI, mounted under /v1), and the
-evaluation routes of engine.api.evaluation.
+"""The /v1 routes: models, chat completions, completions, embeddings (FastAPI, mounted under /v1), the
+evaluation routes of engine.api.evaluation and runtime LoRA loading (engine.api.lora).
 
 Every request passes `ApiGate` first (credentials, body size), before its body is even read, so a caller
 without credentials learns nothing but 401. Bodies are parsed here (engine.api.schemas.parse_body) so that
@@ -20,6 +20,7 @@ from engine.api.auth import authenticate, check_body_size
 from engine.api.errors import NOT_FOUND, RATE, SERVER, ApiError, from_lorag
 from engine.api.evaluation import add_evaluation_routes
 from engine.api.format import DONE_LINE, finish_reason, queue_comment, sse
+from engine.api.lora import add_lora_routes
 from engine.api.schemas import (
     MAX_BODY_BYTES,
     ChatCompletionRequest,
@@ -74,6 +75,7 @@ def create_api_app(studio: "Studio") -> FastAPI:
     api.add_middleware(ApiGate, studio=studio)
     _add_error_handlers(api)
     add_evaluation_routes(api, studio)
+    add_lora_routes(api, studio)
 
     def client(request: Request) -> str | None:
         return request.client.host if request.client else None

@@ -33,6 +33,14 @@ class ChatMessage(_Body):
     role: Literal["system", "developer", "user", "assistant"]
     content: str | list[TextPart] | None = None
     name: str | None = None
+    reasoning_content: str | None = None   # an earlier reply's reasoning (vLLM's field; kept with preserve_thinking)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The message as the studio's chat path takes it (role, content, and reasoning when sent)."""
+        item: dict[str, Any] = {"role": "system" if self.role == "developer" else self.role, "content": self.text()}
+        if self.role == "assistant" and self.reasoning_content:
+            item["reasoning"] = self.reasoning_content
+        return item
 
     def text(self) -> str:
         if self.content is None:

@@ -19,6 +19,7 @@ from engine.api.format import Reply, model_entry
 from engine.api.schemas import ChatCompletionRequest, CompletionRequest, Sampling
 from engine.errors import LoragError
 from engine.models.generation import GenerationParams, StreamEvent
+from engine.models.remote import ENGINE_DEVICE
 
 if TYPE_CHECKING:
     from engine.models.service import LoadedModel
@@ -62,7 +63,8 @@ class OpenAIService:
         if current is None:
             return []
         created = self._first_seen.setdefault(current.name, int(time.time()))
-        entries = [model_entry(current.name, created, root=current.source, parent=None)]
+        told = {"thinking": current.thinking, "switches": list(current.switches)}   # for a Lorag using this one
+        entries = [model_entry(current.name, created, root=current.source, parent=None, lorag=told)]
         for name in self.studio.adapters.names():
             entries.append(model_entry(f"{current.name}{ADAPTER_SEPARATOR}{name}", created, root=current.name,
                                        parent=current.name))
@@ -127,18 +129,18 @@ class OpenAIService:
 
     def chat(self, request: ChatCompletionRequest, caller: Caller, client_host: str | None) -> Generation:
         current, adapter = self.resolve(request.model)
+        on_engine = current.device == ENGINE_DEVICE   # the engine's template fills in what the request leaves out
         thinking = request.thinking
-        if thinking is None:
+        if thinking is None and not on_engine:
             thinking = current.thinking != "none"
-        params = self.params(request, current, request.wanted_tokens, thinking)
-        messages = [{"role": "system" if m.role == "developer" else m.role, "content": m.text()}
-                    for m in request.messages]
+        params = self.params(request, current, request.wanted_tokens, bool(thinking))
+        messages = [m.as_dict() for m in request.messages]
         extra: dict[str, Any] = {}
         finish_extra = None
         if request.lorag is not None and request.lorag.collection:
             messages, extra, finish_extra = self._with_documents(request, messages, caller)
         switches = request.template_switches
-        if switches and messages is not None:  # a switch the model's template lacks: a 400 before streaming
+        if switches and messages is not None and not on_engine:  # a switch the template lacks: a 400 first
             try:
                 self.studio.models.render_prompt(messages, thinking, **switches)
             except LoragError as exc:

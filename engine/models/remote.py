@@ -4,10 +4,15 @@ vLLM, SGLang, llama.cpp's server, Ollama, or another Lorag serving /v1.
 `EngineClient(url, key)`:
 - `models() -> list[EngineModel]` (GET /v1/models); a LoRA model carries its base in `parent` (vLLM lists its
   --lora-modules so, and Lorag lists its adapters so).
-- `stream_chat(model, messages, params, stop_event)` (POST /v1/chat/completions, stream=true) and
+- `stream_chat(model, messages, params, stop_event, template=...)` (POST /v1/chat/completions, stream=true; earlier
+  replies go back without their reasoning, unless preserve_thinking asks for it as `reasoning_content`) and
   `stream_completion(model, prompt, params, stop_event)` (POST /v1/completions) yield the same `StreamEvent`s as
-  in-process generation. Stop strings and sampling are passed through; setting `stop_event`
-  closes the stream (finish_reason "stopped").
+  in-process generation. Stop strings and sampling are passed through; `template` (the thinking switches
+  enable_thinking / preserve_thinking / reasoning_effort that were set) goes as `chat_template_kwargs`, the field
+  vLLM, SGLang and Lorag read; setting `stop_event` closes the connection at once, even while the engine sends
+  nothing (finish_reason "stopped").
+- `load_lora(name, path)` / `unload_lora(name)`: vLLM's runtime LoRA endpoints (POST /v1/load_lora_adapter,
+  /v1/unload_lora_adapter), which a Lorag serves too.
 - Errors are LoragErrors naming the engine: not reachable, an error status, or an engine that dies mid-answer.
   In the last case the stream first yields its "done" event with the text received so far (finish_reason "cut"),
   then raises, so a chat keeps the partial reply and says why it ends there.
@@ -16,15 +21,17 @@ vLLM, SGLang, llama.cpp's server, Ollama, or another Lorag serving /v1.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import httpx
 
 from engine.errors import LoragError
 from engine.models.generation import GenerationParams, GenerationStats, StreamEvent
+from engine.models.thinking import history_for_template
 
 ENGINE_PREFIX = "engine:"      # a load source naming an engine model: "engine:Qwen/Qwen3-8B"
 ENGINE_DEVICE = "engine"       # LoadedModel.device of a model the engine runs
@@ -40,11 +47,15 @@ class EngineModel:
     id: str
     parent: str = ""              # '' for a base model; the base of a LoRA model
     context_length: int = 0       # vLLM's max_model_len when it says
+    thinking: str = ""            # none | switchable | always when the engine says (a Lorag does); '' unknown
+    switches: list[str] = field(default_factory=list)   # the template switches it reads, when the engine says
 
     @classmethod
     def of(cls, entry: dict[str, Any]) -> "EngineModel":
+        told = entry.get("lorag") if isinstance(entry.get("lorag"), dict) else {}
         return cls(id=str(entry.get("id", "")), parent=str(entry.get("parent") or ""),
-                   context_length=int(entry.get("max_model_len") or 0))
+                   context_length=int(entry.get("max_model_len") or 0), thinking=str(told.get("thinking") or ""),
+                   switches=[str(s) for s in told.get("switches") or []])
 
 
 def engine_source(model_id: str) -> str:
@@ -76,10 +87,27 @@ class EngineClient:
                              params={"url": self.url}) from None
         return [EngineModel.of(e) for e in entries if isinstance(e, dict) and e.get("id")]
 
+    # --- runtime LoRA (vLLM with VLLM_ALLOW_RUNTIME_LORA_UPDATING=True, Lorag) ------------------------------
+    def load_lora(self, name: str, path: str) -> None:
+        """POST /v1/load_lora_adapter: the engine loads the adapter folder `path` (on its machine) as `name`."""
+        self._post("/load_lora_adapter", {"lora_name": name, "lora_path": path})
+
+    def unload_lora(self, name: str) -> None:
+        self._post("/unload_lora_adapter", {"lora_name": name})
+
+    def _post(self, path: str, body: dict[str, Any]) -> None:
+        with self._calling():
+            response = httpx.post(self.api + path, json=body, headers=self.headers, timeout=self.timeout)
+        self._check(response)
+
     # --- chat -------------------------------------------------------------------------------------------
     def stream_chat(self, model: str, messages: list[dict[str, Any]], params: GenerationParams,
-                    stop_event: threading.Event, adapter: str = "") -> Iterator[StreamEvent]:
-        body = {"messages": [{"role": m["role"], "content": m["content"]} for m in messages]}
+                    stop_event: threading.Event, adapter: str = "",
+                    template: dict[str, Any] | None = None) -> Iterator[StreamEvent]:
+        preserve = bool((template or {}).get("preserve_thinking"))  # earlier reasoning goes along only then
+        body: dict[str, Any] = {"messages": history_for_template(messages, preserve)}
+        if template:
+            body["chat_template_kwargs"] = dict(template)
         return self._stream("/chat/completions", model, body, params, stop_event, _Reply(model, adapter, params.seed))
 
     def stream_completion(self, model: str, prompt: str, params: GenerationParams, stop_event: threading.Event,
@@ -96,15 +124,19 @@ class EngineClient:
             if response.status_code >= 400:
                 response.read()
                 self._check(response)
-            try:
-                for data in _sse_data(response):
-                    yield from reply.take(data)
-                    if stop_event.is_set():
-                        reply.finish = "stopped"
-                        break
-            except STREAM_FAILURES as exc:
-                yield reply.done(CUT)
-                raise self._cut(reply, exc) from None
+            with _HangUp(response, stop_event):
+                try:
+                    for data in _sse_data(response):
+                        yield from reply.take(data)
+                        if stop_event.is_set():
+                            reply.finish = "stopped"
+                            break
+                except STREAM_FAILURES as exc:
+                    if not stop_event.is_set():
+                        yield reply.done(CUT)
+                        raise self._cut(reply, exc) from None
+            if not reply.finish and stop_event.is_set():   # Stop hung up on it
+                reply.finish = "stopped"
         if not reply.finish:   # the stream ended without saying why: the engine went away
             yield reply.done(CUT)
             raise self._cut(reply, None)
@@ -134,6 +166,45 @@ class EngineClient:
                           hint="Check that the engine is still running.",
                           key="engine.cut_off", hint_key="engine.cut_off_hint",
                           params={"url": self.url, "why": why, "kept": len(reply.answer)})
+
+
+class _HangUp:
+    """Stop closes the connection at once, not at the engine's next chunk (a reply waiting in the engine's queue or
+    in a long prefill sends nothing for a while): a watcher thread shuts the socket down the moment `stop_event` is
+    set, which wakes the blocked read with end-of-stream and tells the engine the client is gone."""
+
+    POLL_S = 0.05
+
+    def __init__(self, response: httpx.Response, stop_event: threading.Event) -> None:
+        self.response, self.stop_event = response, stop_event
+        self.over = threading.Event()
+        self.watcher = threading.Thread(target=self._watch, name="engine-hang-up", daemon=True)
+
+    def __enter__(self) -> None:
+        self.watcher.start()
+
+    def __exit__(self, *exc: Any) -> bool:
+        self.over.set()
+        self.watcher.join(1.0)
+        return False
+
+    def _watch(self) -> None:
+        while not self.over.is_set():
+            if self.stop_event.wait(self.POLL_S):
+                if not self.over.is_set():
+                    self._hang_up()
+                return
+
+    def _hang_up(self) -> None:
+        stream = self.response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        try:
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)   # thread-safe, unlike closing the response under a read
+            else:
+                self.response.close()
+        except (OSError, httpx.HTTPError):
+            pass   # the stream ended meanwhile
 
 
 class _Calling:

@@ -7,19 +7,17 @@ Public API (what the UI, the API and other areas call):
 - `unload() -> UnloadReport` (memory measured before and after), `current -> LoadedModel | None`,
   `summary() -> str` (one line for the status bar), `estimate(options) -> MemoryEstimate` before loading,
   `start_download(hub_id, token) -> Job` (kind "download": progress, resumable, cancel).
-- `render_prompt(messages, thinking=None, continue_final=False) -> str`: exactly the text the model receives
-  (the tokenizer's own chat template; "Show prompt").
+- `render_prompt(messages, thinking=None, continue_final=False) -> str`: the model's exact input ("Show prompt").
 - `stream_chat(messages, params, adapter=None, thinking=None, continue_final=False, request_id=None)` and
   `stream_completion(prompt, params, adapter=None, request_id=None)` yield `StreamEvent`s (engine.models.generation):
   "reasoning" / "answer" deltas, then one "done" event with `GenerationStats`. Reasoning (Qwen3 <think>) is split
   from the answer and never part of it. `messages` are dicts with role, content and optionally reasoning (only
   the answer of earlier turns is sent back to the model).
-- An engine model (`load("engine:<id>")`, with --engine-url: engine.models.engine_link) streams chat from that
-  OpenAI-compatible server instead; what needs the weights here (render_prompt, adapters' hot-swap) says so.
+- An engine model (`load("engine:<id>")`, --engine-url: engine.models.engine_link) streams from that server.
 - `stop(request_id=None)`: ends that stream (or every stream) at the next token; the stream then finishes with
   finish_reason "stopped" and the text so far.
 - Adapters (used by AdapterRegistry): `resident_adapters()`, `activate_adapter(name)`, `drop_adapter(name)`,
-  `adapter_problem(name)`.
+  `adapter_problem(name)`; on an engine model they ask the engine (runtime LoRA loading: engine.models.engine_link).
 
 Concurrency: there is one model object, so generation is serialized by one line (engine.models.turns): a second
 request waits until the first one's stream is finished (or stopped), then runs with its own adapter; requests are
@@ -80,7 +78,7 @@ class ModelService:
         self._streams = Streams()
         from engine.models.engine_link import EngineLink
 
-        self.engine = EngineLink(engine) if engine is not None else None
+        self.engine = EngineLink(engine, self.adapters_dir) if engine is not None else None
 
     # --- state ----------------------------------------------------------------------------------------
     @property
@@ -253,11 +251,15 @@ class ModelService:
 
     def activate_adapter(self, name: str) -> float:
         """Make `name` resident on the loaded model; returns seconds spent loading it (0 when resident)."""
+        if self._remote() is not None:   # the engine serves it, or loads it at runtime now
+            return self.engine.activate(name)
         with self._turns.hold():
             return self._ensure_adapter(self._require(), name)
 
     def drop_adapter(self, name: str) -> bool:
         """Remove `name` from memory (the base model keeps working)."""
+        if self._remote() is not None:   # the engine unloads it if this studio had it loaded there
+            return self.engine.unload_adapter(name)
         self.stop()
         with self._turns.hold():
             loaded = self._loaded
@@ -341,7 +343,7 @@ class ModelService:
         params = params or GenerationParams()
         if self._remote() is not None:
             return self._on_engine(self.engine.stream_chat, messages, params, adapter, request_id,
-                                   continue_final=continue_final)
+                                   continue_final=continue_final, thinking=thinking, **switches)
         return self._stream(params, adapter or None, request_id,
                             prompt_for=lambda loaded: (self._render(loaded, messages, thinking, continue_final,
                                                                     **switches), False),

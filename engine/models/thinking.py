@@ -53,16 +53,35 @@ def template_kwargs(tokenizer: Any, thinking: bool | None = None, preserve_think
     if "preserve_thinking" in switches:
         kwargs["preserve_thinking"] = bool(preserve_thinking)
     if reasoning_effort:
-        if reasoning_effort not in REASONING_EFFORTS:
-            raise LoragError(f"Unknown reasoning effort {reasoning_effort!r}: choose one of "
-                             f"{', '.join(REASONING_EFFORTS)}.",
-                             key="chat.unknown_reasoning_effort",
-                             params={"effort": reasoning_effort, "efforts": ', '.join(REASONING_EFFORTS)})
+        _check_effort(reasoning_effort)
         if "reasoning_effort" not in switches:
             raise LoragError("This model's chat template has no reasoning effort switch (Qwen3.8 has one).",
                              key="chat.no_reasoning_effort")
         kwargs["reasoning_effort"] = reasoning_effort
     return kwargs
+
+
+def requested_switches(thinking: bool | None = None, preserve_thinking: bool | None = None,
+                       reasoning_effort: str = "") -> dict[str, Any]:
+    """The switches the caller set, as chat_template_kwargs for an engine (--engine-url): its template is not
+    known here, so nothing is filled in; the engine's template reads what it knows (vLLM, SGLang, Lorag)."""
+    kwargs: dict[str, Any] = {}
+    if thinking is not None:
+        kwargs["enable_thinking"] = bool(thinking)
+    if preserve_thinking is not None:
+        kwargs["preserve_thinking"] = bool(preserve_thinking)
+    if reasoning_effort:
+        _check_effort(reasoning_effort)
+        kwargs["reasoning_effort"] = reasoning_effort
+    return kwargs
+
+
+def _check_effort(reasoning_effort: str) -> None:
+    if reasoning_effort not in REASONING_EFFORTS:
+        raise LoragError(f"Unknown reasoning effort {reasoning_effort!r}: choose one of "
+                         f"{', '.join(REASONING_EFFORTS)}.",
+                         key="chat.unknown_reasoning_effort",
+                         params={"effort": reasoning_effort, "efforts": ', '.join(REASONING_EFFORTS)})
 
 
 def thinking_mode(tokenizer: Any) -> str:
