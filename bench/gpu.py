@@ -2,7 +2,8 @@
 first token), Lorag's training worker against a plain trl script (LoRA tokens/s), and the switch between two
 resident adapters. Each figure is a ratio to its baseline measured in the same run.
 
-    python -m bench.gpu --tiny          # CI, on the CPU: tiny random Qwen2.5, Qwen3.5 dense and Qwen3.5 MoE
+    python -m bench.gpu --tiny          # on the CPU: tiny random Qwen2.5, Qwen3.5 dense and Qwen3.5 MoE
+    python -m bench.gpu --tiny --quick  # CI (tests/integration/test_bench_gpu_tiny.py): the same runs, least work
     python -m bench.gpu                 # on a GPU: random-init models at real shapes (no weights can be fetched):
                                         # Qwen2.5-7B, Qwen3.5-27B (dense, DeltaNet) and Qwen3-30B-A3B (MoE)
 
@@ -140,18 +141,32 @@ def measure(name: str, args: argparse.Namespace, work: Path) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def main() -> None:
+# --rounds, --new-tokens, --switches, --steps, --batch: as measured, and with --quick (every part still runs).
+AMOUNTS = {"rounds": 3, "new_tokens": 32, "switches": 40, "steps": 4, "batch": 2}
+QUICK = {"rounds": 1, "new_tokens": 4, "switches": 4, "steps": 1, "batch": 1}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tiny", action="store_true", help="tiny random models on the CPU (CI)")
+    parser.add_argument("--tiny", action="store_true", help="tiny random models on the CPU")
+    parser.add_argument("--quick", action="store_true", help="the least work per part (1 round of 4 tokens, 4 "
+                        "switches, 1 training step of batch 1): a check that the benchmark runs, not a measurement; "
+                        "the flags below still override it")
     parser.add_argument("--models", default="", help="comma-separated subset of the models")
     parser.add_argument("--work-dir", type=Path, default=None)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--new-tokens", type=int, default=32)
-    parser.add_argument("--switches", type=int, default=40)
-    parser.add_argument("--steps", type=int, default=4)
-    parser.add_argument("--batch", type=int, default=2)
+    for name in AMOUNTS:
+        parser.add_argument("--" + name.replace("_", "-"), type=int, default=None,
+                            help=f"default {AMOUNTS[name]}, --quick {QUICK[name]}")
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    for name, value in (QUICK if args.quick else AMOUNTS).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     setup_torch(args.threads)
     names = [n for n in args.models.split(",") if n] or list(TINY if args.tiny else REAL)
     work = Path(tempfile.mkdtemp(prefix="lorag-bench-gpu-", dir=args.work_dir))
@@ -159,7 +174,8 @@ def main() -> None:
         results = {name: measure(name, args, work) for name in names}
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    emit({"benchmark": "gpu", "mode": "tiny" if args.tiny else "real shapes, random init", "models": results})
+    emit({"benchmark": "gpu", "mode": "tiny" if args.tiny else "real shapes, random init", "quick": args.quick,
+          "models": results})
 
 
 if __name__ == "__main__":
