@@ -9,11 +9,15 @@ resident adapters. Each figure is a ratio to its baseline measured in the same r
 
 On the GPU each model is written in bf16 to --work-dir, measured, and deleted before the next (the MoE takes about
 61 GB of disk). Needs trl and peft there, and ../shared (the Qwen tokenizer fixture and identity.json).
+The JSON's "kernels" says whether flash-linear-attention (`fla`) and `causal_conv1d` were importable, and whether
+transformers uses them (it needs CUDA too): without them Qwen3.5's DeltaNet layers run slow reference code, so a
+GPU run records which of the two it measured (`pip install -e .[gpu]`, what scripts/setup.sh does on a GPU).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import shutil
 import tempfile
 import time
@@ -24,6 +28,38 @@ from bench._common import SHARED, emit, median, say, setup_torch
 TINY = {"qwen2.5-tiny": ("qwen2", ""), "qwen3.5-tiny": ("qwen3_5", "qwen3_5_think"),
         "qwen3.5-moe-tiny": ("qwen3_5_moe", "qwen3_6")}
 REAL = ("qwen2.5-7b", "qwen3.5-27b", "qwen3-30b-a3b")
+
+
+# import name -> (distribution, the transformers check that says it will be used)
+KERNELS = {"fla": ("flash-linear-attention", "is_flash_linear_attention_available"),
+           "causal_conv1d": ("causal-conv1d", "is_causal_conv1d_available")}
+
+
+def linear_attention_kernels() -> dict:
+    """For `fla` and `causal_conv1d`: importable here (with its version, or why not), and used by transformers."""
+    from importlib import metadata
+
+    from transformers.utils import import_utils
+
+    out = {}
+    for module, (distribution, check) in KERNELS.items():
+        entry: dict = {"distribution": distribution}
+        try:
+            version = getattr(importlib.import_module(module), "__version__", "")
+            entry.update(importable=True, version=version or _version(metadata, distribution))
+        except Exception as exc:  # noqa: BLE001 - absent, or present but broken (no CUDA, a torch mismatch)
+            entry.update(importable=False, error=f"{type(exc).__name__}: {exc}"[:300])
+        used = getattr(import_utils, check, None)
+        entry["used_by_transformers"] = bool(used()) if used is not None else False
+        out[module] = entry
+    return out
+
+
+def _version(metadata, distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:   # e.g. `fla` from fla-core alone
+        return ""
 
 
 def real_config(name: str):
@@ -175,7 +211,7 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     emit({"benchmark": "gpu", "mode": "tiny" if args.tiny else "real shapes, random init", "quick": args.quick,
-          "models": results})
+          "kernels": linear_attention_kernels(), "models": results})
 
 
 if __name__ == "__main__":

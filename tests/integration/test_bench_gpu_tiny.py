@@ -1,6 +1,7 @@
 """bench.gpu runs: `python -m bench.gpu --tiny --quick` (tiny Qwen2.5, Qwen3.5 dense and MoE on the CPU: chat path
 against bare generate, adapter switch, our training worker against plain trl) prints one JSON object whose figures
-are all there, positive and finite. No timing is held against a threshold: this is not a measurement."""
+are all there, positive and finite, and which says whether the DeltaNet kernels (fla, causal_conv1d) were importable.
+No timing is held against a threshold: this is not a measurement."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ def test_bench_gpu_tiny_prints_its_figures(tmp_path):
     result = json.loads(done.stdout.strip().splitlines()[-1])   # one JSON object, the last line of stdout
     assert result["benchmark"] == "gpu" and result["mode"] == "tiny" and result["quick"] is True
     assert set(result["models"]) == set(TINY)
+    kernels = result["kernels"]   # whether Qwen3.5's DeltaNet kernels were there: a GPU run records both cases
+    assert set(kernels) == {"fla", "causal_conv1d"}
+    for entry in kernels.values():
+        assert isinstance(entry["importable"], bool) and isinstance(entry["used_by_transformers"], bool), entry
+        assert "version" in entry if entry["importable"] else entry["error"], entry
     for name, model in result["models"].items():
         assert positive(model["params"]) and model["device"] == "cpu", name
         assert set(model["chat"]) == CHAT, name
