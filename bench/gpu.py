@@ -2,17 +2,22 @@
 first token), Lorag's training worker against a plain trl script (LoRA tokens/s), and the switch between two
 resident adapters. Each figure is a ratio to its baseline measured in the same run.
 
-    python -m bench.gpu --tiny          # CI, on the CPU: tiny random Qwen2.5, Qwen3.5 dense and Qwen3.5 MoE
+    python -m bench.gpu --tiny          # on the CPU: tiny random Qwen2.5, Qwen3.5 dense and Qwen3.5 MoE
+    python -m bench.gpu --tiny --quick  # CI (tests/integration/test_bench_gpu_tiny.py): the same runs, least work
     python -m bench.gpu                 # on a GPU: random-init models at real shapes (no weights can be fetched):
                                         # Qwen2.5-7B, Qwen3.5-27B (dense, DeltaNet) and Qwen3-30B-A3B (MoE)
 
 On the GPU each model is written in bf16 to --work-dir, measured, and deleted before the next (the MoE takes about
 61 GB of disk). Needs trl and peft there, and ../shared (the Qwen tokenizer fixture and identity.json).
+The JSON's "kernels" says whether flash-linear-attention (`fla`) and `causal_conv1d` were importable, and whether
+transformers uses them (it needs CUDA too): without them Qwen3.5's DeltaNet layers run slow reference code, so a
+GPU run records which of the two it measured (`pip install -e .[gpu]`, what scripts/setup.sh does on a GPU).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import shutil
 import tempfile
 import time
@@ -23,6 +28,38 @@ from bench._common import SHARED, emit, median, say, setup_torch
 TINY = {"qwen2.5-tiny": ("qwen2", ""), "qwen3.5-tiny": ("qwen3_5", "qwen3_5_think"),
         "qwen3.5-moe-tiny": ("qwen3_5_moe", "qwen3_6")}
 REAL = ("qwen2.5-7b", "qwen3.5-27b", "qwen3-30b-a3b")
+
+
+# import name -> (distribution, the transformers check that says it will be used)
+KERNELS = {"fla": ("flash-linear-attention", "is_flash_linear_attention_available"),
+           "causal_conv1d": ("causal-conv1d", "is_causal_conv1d_available")}
+
+
+def linear_attention_kernels() -> dict:
+    """For `fla` and `causal_conv1d`: importable here (with its version, or why not), and used by transformers."""
+    from importlib import metadata
+
+    from transformers.utils import import_utils
+
+    out = {}
+    for module, (distribution, check) in KERNELS.items():
+        entry: dict = {"distribution": distribution}
+        try:
+            version = getattr(importlib.import_module(module), "__version__", "")
+            entry.update(importable=True, version=version or _version(metadata, distribution))
+        except Exception as exc:  # noqa: BLE001 - absent, or present but broken (no CUDA, a torch mismatch)
+            entry.update(importable=False, error=f"{type(exc).__name__}: {exc}"[:300])
+        used = getattr(import_utils, check, None)
+        entry["used_by_transformers"] = bool(used()) if used is not None else False
+        out[module] = entry
+    return out
+
+
+def _version(metadata, distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:   # e.g. `fla` from fla-core alone
+        return ""
 
 
 def real_config(name: str):
@@ -140,18 +177,32 @@ def measure(name: str, args: argparse.Namespace, work: Path) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def main() -> None:
+# --rounds, --new-tokens, --switches, --steps, --batch: as measured, and with --quick (every part still runs).
+AMOUNTS = {"rounds": 3, "new_tokens": 32, "switches": 40, "steps": 4, "batch": 2}
+QUICK = {"rounds": 1, "new_tokens": 4, "switches": 4, "steps": 1, "batch": 1}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tiny", action="store_true", help="tiny random models on the CPU (CI)")
+    parser.add_argument("--tiny", action="store_true", help="tiny random models on the CPU")
+    parser.add_argument("--quick", action="store_true", help="the least work per part (1 round of 4 tokens, 4 "
+                        "switches, 1 training step of batch 1): a check that the benchmark runs, not a measurement; "
+                        "the flags below still override it")
     parser.add_argument("--models", default="", help="comma-separated subset of the models")
     parser.add_argument("--work-dir", type=Path, default=None)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--new-tokens", type=int, default=32)
-    parser.add_argument("--switches", type=int, default=40)
-    parser.add_argument("--steps", type=int, default=4)
-    parser.add_argument("--batch", type=int, default=2)
+    for name in AMOUNTS:
+        parser.add_argument("--" + name.replace("_", "-"), type=int, default=None,
+                            help=f"default {AMOUNTS[name]}, --quick {QUICK[name]}")
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    for name, value in (QUICK if args.quick else AMOUNTS).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     setup_torch(args.threads)
     names = [n for n in args.models.split(",") if n] or list(TINY if args.tiny else REAL)
     work = Path(tempfile.mkdtemp(prefix="lorag-bench-gpu-", dir=args.work_dir))
@@ -159,7 +210,8 @@ def main() -> None:
         results = {name: measure(name, args, work) for name in names}
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    emit({"benchmark": "gpu", "mode": "tiny" if args.tiny else "real shapes, random init", "models": results})
+    emit({"benchmark": "gpu", "mode": "tiny" if args.tiny else "real shapes, random init", "quick": args.quick,
+          "kernels": linear_attention_kernels(), "models": results})
 
 
 if __name__ == "__main__":

@@ -137,10 +137,19 @@ def _model_stream(models: Any, turn: Turn, prepared: PreparedTurn, params: Any,
     if prepared.reply is not None:
         current = getattr(models, "current", None)
         return fixed_reply(prepared.reply, getattr(current, "name", ""))
-    switches = {k: settings[k] for k in ("preserve_thinking", "reasoning_effort") if settings.get(k)}
+    switches = chat_switches(models, settings)
     return models.stream_chat(prepared.messages, params, adapter=settings.get("adapter") or None,
                               thinking=settings.get("thinking"), continue_final=(turn.mode == CONTINUE),
                               request_id=request_id, report_queue=report_queue, **switches)
+
+
+def chat_switches(models: Any, settings: dict[str, Any]) -> dict[str, Any]:
+    """The chat's preserve_thinking / reasoning_effort that the loaded model's template reads. A chat keeps its
+    switches when another model is loaded (they show again with a model that has them); a model without one
+    answers as if it was never set, rather than refusing the chat."""
+    current = getattr(models, "current", None)
+    known = set(getattr(current, "switches", None) or [])
+    return {k: settings[k] for k in ("preserve_thinking", "reasoning_effort") if settings.get(k) and k in known}
 
 
 def _stream_and_save(chats: ChatStore, models: Any, turn: Turn, request_id: str | None,
@@ -198,4 +207,4 @@ def last_prompt(chats: ChatStore, models: Any, chat_id: str | None, settings: di
         messages = messages[:-1]
     if not messages:
         raise LoragError("There is nothing to show yet: write a message first.", key="chat.nothing_to_show")
-    return models.render_prompt(messages, thinking=settings.get("thinking"))
+    return models.render_prompt(messages, thinking=settings.get("thinking"), **chat_switches(models, settings))

@@ -35,6 +35,15 @@ print("\n".join(project["dependencies"] + project["optional-dependencies"]["dev"
 PY
 }
 
+# One optional-dependencies extra of pyproject (nothing when it has none of that name).
+list_extra() {
+  "$1" - "$ROOT/pyproject.toml" "$2" <<'PY'
+import sys, tomllib
+project = tomllib.load(open(sys.argv[1], "rb"))["project"]
+print("\n".join(project.get("optional-dependencies", {}).get(sys.argv[2], [])))
+PY
+}
+
 deps_stamp() {
   { list_deps "$1"; cat "$ROOT/requirements/constraints.txt"; printf '%s\n' "${NO_DEPS[@]}"; } \
     | sha256sum | cut -c1-16
@@ -55,6 +64,36 @@ ensure_venv() {
   "${pip[@]}" -q -c "$ROOT/requirements/constraints.txt" "${deps[@]}"
   "${pip[@]}" -q --no-deps "${NO_DEPS[@]}"
   echo "$stamp" > "$VENV/.lorag-stamp"
+}
+
+# A machine whose nvidia-smi lists a GPU (an nvidia-smi that fails, as without a driver, counts as none).
+has_nvidia_gpu() {
+  command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q '^GPU'
+}
+
+# The gpu extra (flash-linear-attention, causal-conv1d): the kernels of Qwen3.5+'s linear-attention layers, which
+# transformers otherwise runs as slow reference code. Only on a machine with an NVIDIA GPU (LORAG_GPU_EXTRA=0: never);
+# tried once per set of packages and torch version, and a package that does not install (causal-conv1d compiles
+# with nvcc) is reported, never a failed set-up.
+ensure_gpu_kernels() {
+  [ "${LORAG_GPU_EXTRA:-auto}" != 0 ] || return 0
+  has_nvidia_gpu || return 0
+  local py="$VENV/bin/python" stamp_file="$VENV/.lorag-gpu-stamp" log_file="$LORAG_HOME/gpu-extra.log"
+  local stamp; stamp="$({ list_extra "$py" gpu
+    "$py" -c "from importlib.metadata import version; print(version('torch'))"; } | sha256sum | cut -c1-16)"
+  if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ]; then return 0; fi
+  local pkgs failed=(); mapfile -t pkgs < <(list_extra "$py" gpu)
+  log "installing the GPU kernels for Qwen3.5+ (${pkgs[*]}); causal-conv1d may compile for minutes"
+  : > "$log_file"
+  for pkg in "${pkgs[@]}"; do   # built against the venv's torch, which the constraints keep as it is
+    "$py" -m pip install --disable-pip-version-check -q --no-build-isolation \
+      -c "$ROOT/requirements/constraints.txt" "$pkg" >>"$log_file" 2>&1 || failed+=("$pkg")
+  done
+  if [ "${#failed[@]}" -gt 0 ]; then
+    log "could not install ${failed[*]} (see $log_file): Qwen3.5+ runs those layers as slow reference code;" \
+        "rm $stamp_file to try again"
+  fi
+  echo "$stamp" > "$stamp_file"
 }
 
 ensure_weaviate() {
@@ -90,6 +129,7 @@ ensure_tesseract() {
 
 main() {
   ensure_venv
+  ensure_gpu_kernels
   ensure_weaviate
   ensure_tesseract
   if [ "${1:-}" = "--browser" ]; then ensure_chromium; fi

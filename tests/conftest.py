@@ -115,6 +115,13 @@ def tiny_qwen35_moe(tmp_path_factory) -> Path:
     return _build(tmp_path_factory, "tiny-qwen35-moe", "qwen3_5_moe", "real", template="qwen3_6")
 
 
+@pytest.fixture(scope="session")
+def tiny_qwen38(tmp_path_factory) -> Path:
+    """Tiny random Qwen3.5 (Qwen3.8's architecture) with the real Qwen3.8 template: enable_thinking,
+    preserve_thinking and reasoning_effort."""
+    return _build(tmp_path_factory, "tiny-qwen38", "qwen3_5", "real", template="qwen3_8")
+
+
 # --- the real SmolLM2-135M-Instruct ----------------------------------------------------------------
 @pytest.fixture(scope="session")
 def smollm2_dir() -> Path:

@@ -1,7 +1,8 @@
 """Chat tab: saved chats, streaming replies, a LoRA adapter per chat, Qwen3 thinking, compare base vs adapter.
 
 Everything that matters lives in SQLite (studio.chats): the open chat, its messages and its settings (adapter,
-system prompt, sampling, thinking) are read back on every page load, so a reload or a restart loses nothing.
+system prompt, sampling, thinking and the template switches) are read back on every page load, so a reload or a
+restart loses nothing.
 A reply always goes through `stream_reply_view` (the engine's engine.chat_turn.show_reply runs the turn: new,
 regenerate, continue); with a documents collection chosen for the chat it gets the `prepare` hook for retrieval,
 and the answer's sources show under it (ui.tabs.chat_documents builds that part).

@@ -1,5 +1,5 @@
 """The Chat tab's compare panel: one prompt answered by the base model and by an adapter, side by side, with the
-chat's sampling settings and the same seed for both."""
+chat's sampling settings, thinking switches and the same seed for both."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, Iterator
 
 import gradio as gr
 
+from engine.chat_turn import chat_switches
 from engine.errors import LoragError
 from engine.models.generation import GenerationParams
 from engine.ratelimit import RateLimited
@@ -71,6 +72,7 @@ def compare_stream(studio: Studio, adapter: str, prompt: str, settings: dict[str
     messages = ([{"role": "system", "content": settings["system_prompt"]}] if settings["system_prompt"] else [])
     messages.append({"role": "user", "content": prompt})
     texts = {"base": "", "adapter": ""}
+    switches = chat_switches(studio.models, settings)   # Keep earlier reasoning / Reasoning effort, as in the chat
 
     def show(which: str, body: str, footer: str = "") -> str:
         label = (say("chat_compare.base_model_head") if which == "base"
@@ -79,7 +81,7 @@ def compare_stream(studio: Studio, adapter: str, prompt: str, settings: dict[str
 
     for which, name in (("base", None), ("adapter", adapter)):
         for event in studio.models.stream_chat(messages, params, adapter=name, thinking=settings["thinking"],
-                                               request_id=f"compare-{which}"):
+                                               request_id=f"compare-{which}", **switches):
             footer = stats_line(event.stats.to_meta()) if event.kind == "done" and event.stats else "…"
             texts[which] = show(which, event.answer or say("chat_compare.thinking"), footer)
             waiting = say("chat_compare.waiting_for_base")
