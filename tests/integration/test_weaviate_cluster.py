@@ -94,7 +94,7 @@ def test_a_node_killed_during_ingestion_and_searches_loses_and_doubles_nothing(c
     assert len(searches) > 5 and all(hits and hits[0].filename for hits in searches)
     assert cluster.status().degraded and "node2" in cluster.status().error
     stored = rag.collection(current)
-    assert stored.documents == 2
+    assert stored.documents == 2, done.result
     made = sum(f["chunks"] for f in first.result["files"] + done.result["files"])
     assert rag.count(current) == stored.chunks == made
     with connect(cluster.endpoint) as client:
