@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -25,7 +26,9 @@ STEMS = "stems"
 TEXT_PROPERTIES = ["text", "title"]
 TITLE = "title"
 PAGE_STARTS = "page_starts"
-HUNG_AFTER_S = 5.0  # a live Weaviate answers its liveness check in milliseconds
+HUNG_AFTER_S = 10.0  # a live Weaviate answers its liveness check in milliseconds, even on a loaded machine
+LEADERLESS = "leader not found"  # what a cluster node answers a schema read while there is no Raft leader
+ELECTION_WAIT_S = 60.0
 
 
 def chunk_uuid(document_sha256: str, index: int, model: str) -> str:
@@ -42,6 +45,25 @@ def weaviate_name(collection_id: str, generation: int) -> str:
 class StoreReport:
     stored: int
     failed: dict[int, str]  # chunk index -> Weaviate's message
+
+
+def riding_out_an_election(call: Callable[[], Any], replicated: bool = False) -> Any:
+    """`call()`, again while a cluster has no Raft leader: when the leader dies, schema reads answer 'leader not
+    found' (on a replicated collection, other server errors too) until the other nodes elect one (seconds; longer
+    on a loaded machine). Data reads and writes do not wait for it, so a search goes on answering meanwhile."""
+    from weaviate.exceptions import UnexpectedStatusCodeError, WeaviateBaseError
+
+    deadline, pause = time.monotonic() + ELECTION_WAIT_S, 0.25
+    while True:
+        try:
+            return call()
+        except WeaviateBaseError as exc:
+            server_error = isinstance(exc, UnexpectedStatusCodeError) and exc.status_code >= 500
+            if not (LEADERLESS in str(exc) or (replicated and server_error)) or time.monotonic() > deadline:
+                raise
+            log.info("Weaviate answered %s; asking again in %.2f s", exc, pause)
+        time.sleep(pause)
+        pause = min(2 * pause, 4.0)
 
 
 class WeaviateClients:
@@ -115,7 +137,7 @@ class ChunkIndex:
 
     # --- schema -----------------------------------------------------------------------------------------
     def exists(self) -> bool:
-        return self.client.collections.exists(self.name)
+        return riding_out_an_election(lambda: self.client.collections.exists(self.name), self.replicas > 1)
 
     def create(self) -> None:
         from weaviate.classes.config import Configure, DataType, Property, Tokenization, VectorDistances
@@ -171,7 +193,8 @@ class ChunkIndex:
             self._collection.config.add_property(_stems_property())
 
     def _property_names(self) -> set[str]:
-        return {p.name for p in self._collection.config.get().properties}
+        config = riding_out_an_election(lambda: self._collection.config.get(), self.replicas > 1)
+        return {p.name for p in config.properties}
 
     def drop(self) -> None:
         if self.exists():
@@ -225,7 +248,9 @@ class ChunkIndex:
         where = Filter.by_property("document_id").equal(document_id)
         if from_chunk:
             where = where & Filter.by_property("chunk_index").greater_or_equal(from_chunk)
-        return self._collection.data.delete_many(where=where).successful
+        deleted = riding_out_an_election(lambda: self._collection.data.delete_many(where=where),  # idempotent
+                                         self.replicas > 1)
+        return deleted.successful
 
     # --- reads ------------------------------------------------------------------------------------------
     def count(self, document_id: str | None = None) -> int:

@@ -94,7 +94,7 @@ def test_a_node_killed_during_ingestion_and_searches_loses_and_doubles_nothing(c
     assert len(searches) > 5 and all(hits and hits[0].filename for hits in searches)
     assert cluster.status().degraded and "node2" in cluster.status().error
     stored = rag.collection(current)
-    assert stored.documents == 2, done.result
+    assert stored.documents == 2, [(f["name"], f.get("status"), f.get("error")) for f in done.result["files"]]
     made = sum(f["chunks"] for f in first.result["files"] + done.result["files"])
     assert rag.count(current) == stored.chunks == made
     with connect(cluster.endpoint) as client:
@@ -111,24 +111,3 @@ def test_a_node_killed_during_ingestion_and_searches_loses_and_doubles_nothing(c
     assert rag.count(current) == stored.chunks
     assert not cluster.status().degraded
 
-
-def test_the_entry_node_killed_searches_and_counts_go_on_through_the_next(cluster, rag):
-    """node0 is the node clients talk to first (and where the others joined the cluster): killed, the clients move
-    to node1 and get the same answers; restarted, it rejoins through its Raft peers."""
-    current = rag.collection("failover")        # indexed (and caught up on every node) by the test above
-    before = [h.chunk_id for h in rag.search(current, QUESTION, k=3)]
-    chunks = rag.count(current)
-    entry = cluster.nodes[0]
-    entry.process.kill()
-    entry.process.wait()
-
-    assert cluster.entry is cluster.nodes[1]
-    assert [h.chunk_id for h in rag.search(current, QUESTION, k=3)] == before
-    assert rag.count(current) == chunks
-    assert cluster.status().down_nodes == ["node0"]
-
-    cluster.restart()
-    cluster.wait_healthy(60)
-    assert cluster.entry is cluster.nodes[0] and not cluster.status().degraded
-    assert rag.count(current) == chunks
-    assert [h.chunk_id for h in rag.search(current, QUESTION, k=3)] == before
