@@ -228,6 +228,19 @@ def test_kill_during_a_merge_leaves_no_half_written_model(tmp_path, tiny_qwen3_o
         studio.close()
 
 
+def studio_with_one_document(tmp_path: Path):
+    """A studio (its own managed Weaviate) whose collection 'wv' holds one indexed PDF; (studio, that document)."""
+    studio = make_studio(tmp_path / "data")
+    try:
+        studio.rag.create_collection("wv")
+        wait_job(studio, studio.rag.ingest("wv", [need_shared("pdfs", "minimal-document.pdf")]).id)
+        [doc] = studio.rag.documents("wv")
+    except BaseException:
+        studio.close()
+        raise
+    return studio, doc
+
+
 @pytest.mark.weaviate
 def test_weaviate_killed_under_the_studio_fails_clearly_and_loses_nothing(tmp_path):
     """kill -9 of the managed weaviate-server while the studio runs: searches and uploads fail with a LoragError
@@ -237,14 +250,10 @@ def test_weaviate_killed_under_the_studio_fails_clearly_and_loses_nothing(tmp_pa
 
     from engine.errors import LoragError
 
-    pdf = need_shared("pdfs", "minimal-document.pdf")
     other = need_shared("pdfs", "crazyones-pdfa.pdf")
-    studio = make_studio(tmp_path / "data")
+    studio, doc = studio_with_one_document(tmp_path)
     try:
         rag = studio.rag
-        rag.create_collection("wv")
-        wait_job(studio, rag.ingest("wv", [pdf]).id)
-        [doc] = rag.documents("wv")
         before = rag.search("wv", "lorem ipsum", k=3)
         assert before and rag.count("wv") == doc.chunks
 
@@ -278,14 +287,10 @@ def test_a_hung_weaviate_is_refused_at_once_and_recovers_by_itself_or_by_a_resta
 
     from engine.errors import LoragError
 
-    pdf = need_shared("pdfs", "minimal-document.pdf")
     other = need_shared("pdfs", "crazyones-pdfa.pdf")
-    studio = make_studio(tmp_path / "data")
+    studio, doc = studio_with_one_document(tmp_path)
     try:
         rag = studio.rag
-        rag.create_collection("wv")
-        wait_job(studio, rag.ingest("wv", [pdf]).id)
-        [doc] = rag.documents("wv")
         before = [h.chunk_id for h in rag.search("wv", "lorem ipsum", k=3)]
 
         pid = studio.weaviate.process.pid
