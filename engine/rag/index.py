@@ -81,9 +81,9 @@ class WeaviateClients:
 
         with self._lock:
             endpoint = self._endpoint_fn()
-            self._check_answers(endpoint)
+            live = self._check_answers(endpoint)
             identity = (endpoint, self._identity_fn())
-            if self._client is not None and identity == self._identity and self._alive():
+            if self._client is not None and identity == self._identity and live:
                 return self._client
             self._close_locked()
             try:
@@ -97,23 +97,20 @@ class WeaviateClients:
             return self._client
 
     @staticmethod
-    def _check_answers(endpoint) -> None:
-        """A hung server (alive, not answering) is refused at once: the client would wait its full timeout on every
+    def _check_answers(endpoint) -> bool:
+        """True when the server answers (the client kept may go on); False when it is down (a reconnect says so).
+        A hung server (alive, not answering) is refused at once: the client would wait its full timeout on every
         call (about two minutes for a search), then call it a failed connection."""
-        from engine.weaviate.status import hangs
+        from engine.weaviate.status import HUNG, LIVE, liveness
 
-        if hangs(endpoint, HUNG_AFTER_S):
+        state = liveness(endpoint, HUNG_AFTER_S)
+        if state == HUNG:
             raise LoragError(f"Weaviate at {endpoint.url} does not answer within {HUNG_AFTER_S:.0f} s: it is "
                              "running but hung or overloaded.",
                              hint="Wait a little, or restart it from the Settings tab.",
                              key="documents.weaviate_hung", hint_key="documents.weaviate_hung_hint",
                              params={"url": endpoint.url, "seconds": f"{HUNG_AFTER_S:.0f}"})
-
-    def _alive(self) -> bool:
-        try:
-            return bool(self._client.is_live())
-        except Exception:
-            return False
+        return state == LIVE
 
     def _close_locked(self) -> None:
         if self._client is not None:

@@ -99,14 +99,18 @@ def _get_json(endpoint: WeaviateEndpoint, path: str, timeout: float) -> tuple[in
         return exc.code, None
 
 
-def hangs(endpoint: WeaviateEndpoint, timeout: float) -> bool:
-    """True when the server takes the connection but does not answer its liveness check within `timeout` s: it
-    runs but is hung or overloaded. A refused connection or any HTTP answer is False (the caller reports those)."""
+LIVE, HUNG, DOWN = "live", "hung", "down"
+
+
+def liveness(endpoint: WeaviateEndpoint, timeout: float) -> str:
+    """LIVE when the server answers its liveness check; HUNG when it takes the connection but does not answer
+    within `timeout` s (running, but hung or overloaded); DOWN otherwise (refused, or an error answer)."""
     try:
-        _get_json(endpoint, "/v1/.well-known/live", timeout)
+        code, _ = _get_json(endpoint, "/v1/.well-known/live", timeout)
     except (OSError, ValueError) as exc:
-        return isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError)
-    return False
+        timed_out = isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError)
+        return HUNG if timed_out else DOWN
+    return LIVE if code == 200 else DOWN
 
 
 def probe(endpoint: WeaviateEndpoint, details: bool = False, timeout: float = 2.0) -> WeaviateStatus:
